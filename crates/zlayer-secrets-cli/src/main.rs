@@ -1,0 +1,3 @@
+//! `zlayer-secret`, the command-line tool.
+
+fn main() {}

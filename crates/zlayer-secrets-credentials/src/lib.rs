@@ -1,0 +1,1 @@
+//! Typed stores for API keys, registry and Git credentials, and environment grants.

@@ -1,0 +1,1 @@
+//! XChaCha20-Poly1305 encryption keys, Argon2id key derivation and key files.

@@ -1,0 +1,1 @@
+//! PersistentSecretsStore: encrypted secrets in SQLite (WAL).

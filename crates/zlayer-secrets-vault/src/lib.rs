@@ -1,0 +1,1 @@
+//! VaultSecretsProvider: secrets in HashiCorp Vault / OpenBao KV v2.

@@ -1,0 +1,1 @@
+//! zlayer-secrets: the facade.
