@@ -10,7 +10,7 @@
 //! 6. every test (`cargo test --workspace --all-features`);
 //! 7. the tests that need OpenBao (`#[ignore]`d in plain `cargo test`) against a dev server
 //!    started here on a free 127.0.0.1 port with a fresh root token; the step fails if none ran;
-//! 8. `cargo deny check licenses bans sources` (works offline);
+//! 8. `cargo deny check licenses bans sources` (`--offline`);
 //! 9. the tests left the work tree clean (`git status --porcelain` is empty).
 //!
 //! `--skip-vault` and `--skip-deny` exist for quick local runs; CI uses neither.
@@ -82,8 +82,8 @@ pub(crate) fn run_ci(args: &[String]) -> Result<()> {
         run(cargo().args([
             "deny",
             "--all-features",
+            "--offline",
             "check",
-            "--disable-fetch",
             "licenses",
             "bans",
             "sources",
