@@ -1,10 +1,15 @@
 //! Capabilities beyond the original traits: version history and atomic batches.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::{Result, RotationResult, Secret, SecretMetadata, SecretsStore};
+
+/// How many versions of each secret a store keeps unless configured otherwise (the current
+/// version included). Vault's KV v2 engine keeps the same number by default.
+pub const DEFAULT_HISTORY_RETENTION: NonZeroUsize = NonZeroUsize::new(10).expect("10 is not zero");
 
 /// One retained version of a secret (no value).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

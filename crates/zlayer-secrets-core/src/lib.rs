@@ -8,14 +8,20 @@
 
 mod error;
 mod history;
+mod memory;
 mod metadata;
 mod names;
 mod provider;
 mod scope;
 mod secret;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use error::{Result, SecretsError};
-pub use history::{BatchSecretsStore, SecretVersion, VersionedSecretsStore, WriteOp};
+pub use history::{
+    BatchSecretsStore, DEFAULT_HISTORY_RETENTION, SecretVersion, VersionedSecretsStore, WriteOp,
+};
+pub use memory::MemoryStore;
 pub use metadata::{RotationResult, SecretMetadata, unix_now};
 pub use names::{MAX_NAME_LEN, MAX_SCOPE_LEN, validate_name, validate_scope};
 pub use provider::{SecretsProvider, SecretsStore};

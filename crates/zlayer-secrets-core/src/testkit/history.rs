@@ -1,0 +1,150 @@
+//! Version history: listing, reading and rolling back versions.
+
+use super::{ConformanceStore, assert_not_found, unique_scope};
+use crate::Secret;
+
+async fn write_three<S: ConformanceStore>(store: &S, scope: &str) {
+    for value in ["first", "second", "third"] {
+        store
+            .set_secret(scope, "n", &Secret::new(value))
+            .await
+            .unwrap();
+    }
+}
+
+/// `list_versions` is oldest first; every listed version can be read back.
+pub async fn history_lists_and_reads_versions<S: ConformanceStore>(store: S) {
+    let scope = unique_scope("history");
+    write_three(&store, &scope).await;
+
+    let versions = store.list_versions(&scope, "n").await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(
+        versions
+            .windows(2)
+            .all(|w| w[0].created_at <= w[1].created_at),
+        "versions must be listed oldest first: {versions:?}"
+    );
+    for (version, value) in [(1, "first"), (2, "second"), (3, "third")] {
+        let got = store
+            .get_secret_version(&scope, "n", version)
+            .await
+            .unwrap();
+        assert_eq!(got.expose(), value, "version {version}");
+    }
+    let meta = store.get_metadata(&scope, "n").await.unwrap();
+    assert_eq!(meta.version, 3);
+    assert_eq!(meta.created_at, versions[0].created_at);
+    assert_eq!(meta.updated_at, versions[2].created_at);
+}
+
+/// A rollback writes the old value again as a new version; history is kept.
+pub async fn rollback_writes_a_new_version<S: ConformanceStore>(store: S) {
+    let scope = unique_scope("rollback");
+    write_three(&store, &scope).await;
+
+    let result = store.rollback_secret(&scope, "n", 1).await.unwrap();
+    assert_eq!(result.previous_version, Some(3));
+    assert_eq!(result.new_version, 4);
+    assert_eq!(
+        store.get_secret(&scope, "n").await.unwrap().expose(),
+        "first"
+    );
+    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 4);
+    let versions = store.list_versions(&scope, "n").await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(
+        store
+            .get_secret_version(&scope, "n", 3)
+            .await
+            .unwrap()
+            .expose(),
+        "third"
+    );
+
+    // Rolling back to the current version is allowed and is a write too.
+    let result = store.rollback_secret(&scope, "n", 4).await.unwrap();
+    assert_eq!(result.new_version, 5);
+    assert_eq!(
+        store.get_secret(&scope, "n").await.unwrap().expose(),
+        "first"
+    );
+}
+
+/// Versions that were never written, and secrets that do not exist, are `NotFound`; a
+/// failed rollback changes nothing.
+pub async fn missing_versions_are_not_found<S: ConformanceStore>(store: S) {
+    let scope = unique_scope("missing-version");
+    write_three(&store, &scope).await;
+
+    for version in [0, 4, u32::MAX] {
+        assert_not_found(
+            store.get_secret_version(&scope, "n", version).await,
+            &format!("read version {version}"),
+        );
+        assert_not_found(
+            store.rollback_secret(&scope, "n", version).await,
+            &format!("roll back to version {version}"),
+        );
+    }
+    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 3);
+    assert_eq!(
+        store.get_secret(&scope, "n").await.unwrap().expose(),
+        "third"
+    );
+
+    assert_not_found(store.get_metadata(&scope, "none").await, "metadata");
+    assert_not_found(store.list_versions(&scope, "none").await, "list versions");
+    assert_not_found(
+        store.get_secret_version(&scope, "none", 1).await,
+        "read version of missing secret",
+    );
+    assert_not_found(
+        store.rollback_secret(&scope, "none", 1).await,
+        "roll back missing secret",
+    );
+    assert!(!store.exists(&scope, "none").await.unwrap());
+}
+
+/// Past the retention limit old versions go, but what is listed is consecutive, ends at
+/// the current version, and can be read; what is not listed is `NotFound`.
+pub async fn history_retention_is_consistent<S: ConformanceStore>(store: S) {
+    let scope = unique_scope("retention");
+    let writes = 12_u32;
+    for i in 1..=writes {
+        store
+            .set_secret(&scope, "n", &Secret::new(format!("value {i}")))
+            .await
+            .unwrap();
+    }
+    let listed: Vec<u32> = store
+        .list_versions(&scope, "n")
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(listed.last(), Some(&writes), "{listed:?}");
+    assert!(
+        listed.windows(2).all(|w| w[1] == w[0] + 1),
+        "retained versions must be consecutive: {listed:?}"
+    );
+    for version in 1..=writes {
+        let read = store.get_secret_version(&scope, "n", version).await;
+        if listed.contains(&version) {
+            assert_eq!(read.unwrap().expose(), format!("value {version}"));
+        } else {
+            assert_not_found(read, &format!("pruned version {version}"));
+        }
+    }
+    assert_eq!(
+        store.get_metadata(&scope, "n").await.unwrap().version,
+        writes
+    );
+}
