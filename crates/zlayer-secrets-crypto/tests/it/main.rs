@@ -1,0 +1,3 @@
+//! Integration tests of zlayer-secrets-crypto, one binary for the whole crate.
+
+mod key;
