@@ -1,5 +1,6 @@
 //! Project automation for zlayer-secrets, run as `cargo xtask <task>`.
 //!
+//! - `demo`: the main job, end to end, on the embedded SQLite store.
 //! - `ci`: the whole test suite, exactly what `.ci/run` and the README's test command run.
 //! - `fuzz`: the cargo-fuzz targets under libFuzzer (nightly), with an executions report.
 //! - `bench`: the criterion benchmarks, with their figures written to `docs/benchmarks.md`.
@@ -10,6 +11,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod demo;
 mod fuzz;
 mod release;
 
@@ -19,6 +21,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
+  demo       the main job: store secrets encrypted in a fresh SQLite store, resolve references
+             and inject them into a process
   ci         format check, clippy (-D warnings), no_std proof, docs, all tests including the
              OpenBao ones against a real server it starts, cargo-deny (licenses, bans, sources)
   fuzz       <target>|all|list [--seconds N] [--record]: cargo-fuzz on the nightly toolchain
@@ -37,6 +41,7 @@ fn main() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
         Some("ci" | "test") => ci::run_ci(&rest),
+        Some("demo") => demo::run_demo(&rest),
         Some("fuzz") => fuzz::run_fuzz(&rest),
         Some("bench") => bench::run_bench(&rest),
         Some("release") => release::run_release(&rest),
