@@ -55,6 +55,16 @@
 //! );
 //! # Ok::<(), zlayer_secrets_ref::ParseError>(())
 //! ```
+//!
+//! # Laws
+//!
+//! For every `input: &str` (the property tests check these, and a fuzz target can check
+//! them on `str::from_utf8` of its bytes):
+//! - [`SecretRef::try_parse`] never panics, and `parse`, `try_parse` and `str::parse` agree;
+//! - `Ok(r)` implies `r.to_string() == input` and `SecretRef::parse(&r.to_string()) ==
+//!   Some(r)`;
+//! - `Err(e)` implies `e.offset() <= input.len()`, `input.is_char_boundary(e.offset())`, and
+//!   `e.is_not_a_reference() == !SecretRef::looks_like_reference(input)`.
 #![no_std]
 
 extern crate alloc;
