@@ -1,0 +1,318 @@
+//! Key and salt files on disk: parsing, permission checks, and exclusive, durable creation.
+//!
+//! A new file is first written in full to a uniquely named temporary file in the same
+//! directory (mode 0600 from creation, fsynced), then hard-linked to its final name. `link`
+//! fails if the final name exists, so of several processes creating the same file at once
+//! exactly one wins, and the final name only ever holds a complete file: the losers read the
+//! winner's file. The directory is fsynced after the link so the new name survives a crash.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+use zlayer_secrets_core::{Result, SecretsError};
+
+use crate::key::{EncryptionKey, KEY_SIZE, SALT_LEN, fill_random};
+
+/// Files larger than this are not key or salt files; reading stops here.
+const MAX_FILE_LEN: u64 = 4096;
+
+/// The salt-file line, before the hex salt.
+const SALT_PREFIX: &str = "argon2id v=19 m=19456 t=2 p=1 salt=";
+
+/// What [`read_limited`] found.
+pub(crate) enum ReadOutcome {
+    /// The file does not exist.
+    Missing,
+    /// The file's bytes and the warnings its permissions gave rise to.
+    Found(Zeroizing<Vec<u8>>, Vec<String>),
+}
+
+/// Reads a small key or salt file. Only "no such file" counts as missing; any other failure
+/// (a directory in the way, a parent that is a file, no permission) is an error naming the
+/// path, so that a key is never regenerated over an unreadable one.
+pub(crate) fn read_limited(path: &Path, what: &str) -> Result<ReadOutcome> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ReadOutcome::Missing),
+        Err(e) => {
+            return Err(io_error(
+                &format!("cannot open {what} {}", path.display()),
+                &e,
+            ));
+        }
+    };
+    let metadata = file
+        .metadata()
+        .map_err(|e| io_error(&format!("cannot inspect {what} {}", path.display()), &e))?;
+    if !metadata.is_file() {
+        return Err(SecretsError::Storage(format!(
+            "{what} {} is not a regular file",
+            path.display()
+        )));
+    }
+    let warnings = check_permissions(path, what, &metadata)?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(128));
+    file.take(MAX_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(&format!("cannot read {what} {}", path.display()), &e))?;
+    if bytes.len() as u64 > MAX_FILE_LEN {
+        return Err(SecretsError::Encryption(format!(
+            "{what} {} is larger than {MAX_FILE_LEN} bytes: not a {what}",
+            path.display()
+        )));
+    }
+    Ok(ReadOutcome::Found(bytes, warnings))
+}
+
+/// Refuses files that others may write (whoever can write the key file can swap in a key
+/// they know); warns about files that others may read.
+#[cfg(unix)]
+fn check_permissions(path: &Path, what: &str, metadata: &fs::Metadata) -> Result<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(SecretsError::Storage(format!(
+            "{what} {} has mode {mode:04o}: it is writable by group or others, so anyone could \
+             replace the key; refusing to use it (run `chmod 600` on it after checking it)",
+            path.display()
+        )));
+    }
+    if mode & 0o044 != 0 {
+        let warning = format!(
+            "{what} {} has mode {mode:04o}: it is readable by group or others (expected 0600)",
+            path.display()
+        );
+        tracing::warn!("{warning}");
+        return Ok(vec![warning]);
+    }
+    Ok(Vec::new())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_: &Path, _: &str, _: &fs::Metadata) -> Result<Vec<String>> {
+    Ok(Vec::new())
+}
+
+/// Parses a key file: 64 hex characters and an optional line ending (the current format), or
+/// exactly 32 raw bytes (the original format).
+pub(crate) fn parse_key_file(bytes: &[u8], path: &Path) -> Result<EncryptionKey> {
+    let bad = |why: String| {
+        SecretsError::Encryption(format!(
+            "key file {} is not a key: {why}; expected 64 hex characters and a newline (or 32 \
+             raw bytes)",
+            path.display()
+        ))
+    };
+    if bytes.len() == KEY_SIZE {
+        if bytes.iter().all(u8::is_ascii_hexdigit) {
+            return Err(bad(
+                "it holds 32 hex characters, which is a 16-byte key in hex".to_owned(),
+            ));
+        }
+        return EncryptionKey::from_bytes(bytes);
+    }
+    let text = strip_line_ending(bytes);
+    if text.len() != 2 * KEY_SIZE {
+        return Err(bad(format!("it is {} bytes long", bytes.len())));
+    }
+    decode_hex_key(text).ok_or_else(|| bad("it contains characters that are not hex".to_owned()))
+}
+
+/// Decodes 64 hex characters into a key; `None` if any character is not hex.
+pub(crate) fn decode_hex_key(text: &[u8]) -> Option<EncryptionKey> {
+    let mut raw = Zeroizing::new([0u8; KEY_SIZE]);
+    hex::decode_to_slice(text, raw.as_mut()).ok()?;
+    EncryptionKey::from_bytes(raw.as_ref()).ok()
+}
+
+/// The contents of a new key file: 64 lowercase hex characters and a newline.
+pub(crate) fn key_file_contents(key: &EncryptionKey) -> Zeroizing<Vec<u8>> {
+    let mut text = Zeroizing::new(Vec::with_capacity(2 * KEY_SIZE + 1));
+    text.extend_from_slice(key.to_hex().as_bytes());
+    text.push(b'\n');
+    text
+}
+
+/// Parses a salt file (see [`salt_file_contents`]).
+pub(crate) fn parse_salt_file(bytes: &[u8], path: &Path) -> Result<[u8; SALT_LEN]> {
+    let bad = |why: &str| {
+        SecretsError::Encryption(format!(
+            "salt file {} is not valid: {why}; expected one line `{SALT_PREFIX}<32 hex \
+             characters>`",
+            path.display()
+        ))
+    };
+    let text = strip_line_ending(bytes);
+    let Some(hex_salt) = text.strip_prefix(SALT_PREFIX.as_bytes()) else {
+        if text.starts_with(b"argon2id ") {
+            return Err(bad(
+                "it names Argon2id parameters this version does not use (m=19456 t=2 p=1)",
+            ));
+        }
+        return Err(bad("it does not start with the expected header"));
+    };
+    let mut salt = [0u8; SALT_LEN];
+    if hex_salt.len() != 2 * SALT_LEN || hex::decode_to_slice(hex_salt, &mut salt).is_err() {
+        return Err(bad("the salt is not 32 hex characters"));
+    }
+    Ok(salt)
+}
+
+/// The contents of a new salt file: one line naming the KDF, its parameters and the salt.
+pub(crate) fn salt_file_contents(salt: &[u8; SALT_LEN]) -> Vec<u8> {
+    format!("{SALT_PREFIX}{}\n", hex::encode(salt)).into_bytes()
+}
+
+fn strip_line_ending(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+/// Creates `dir` (and its parents) with mode 0700 if it does not exist.
+pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| {
+        io_error(
+            &format!("cannot create the key directory {}", dir.display()),
+            &e,
+        )
+    })
+}
+
+/// Places a file holding `contents` at `path` unless one exists already.
+///
+/// Returns `true` if this call created it, `false` if another file was there first (which is
+/// left untouched). The final name never holds a partial file.
+pub(crate) fn create_exclusive(path: &Path, contents: &[u8], what: &str) -> Result<bool> {
+    let dir = parent_dir(path);
+    ensure_dir(dir)?;
+    let temp = TempFile::write(path, contents, what)?;
+    let placed = match fs::hard_link(&temp.path, path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(e) => {
+            return Err(io_error(
+                &format!("cannot put the new {what} in place at {}", path.display()),
+                &e,
+            ));
+        }
+    };
+    drop(temp);
+    sync_dir(dir)?;
+    Ok(placed)
+}
+
+/// Renames `from` to `to`, replacing any file there, atomically (a reader sees either the old
+/// file or the new one), and makes the rename durable.
+pub(crate) fn replace_atomically(from: &Path, to: &Path, what: &str) -> Result<()> {
+    fs::rename(from, to).map_err(|e| {
+        io_error(
+            &format!(
+                "cannot move the {what} {} to {}",
+                from.display(),
+                to.display()
+            ),
+            &e,
+        )
+    })?;
+    sync_dir(parent_dir(to))
+}
+
+/// Removes a file and makes the removal durable. A file that is already gone is fine.
+pub(crate) fn remove_durably(path: &Path, what: &str) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent_dir(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(
+            &format!("cannot remove the {what} {}", path.display()),
+            &e,
+        )),
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// A fully written, fsynced temporary file beside its final name, removed on drop.
+struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    fn write(final_path: &Path, contents: &[u8], what: &str) -> Result<Self> {
+        let file_name = final_path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut suffix = [0u8; 8];
+        fill_random(&mut suffix)?;
+        let path = parent_dir(final_path).join(format!(".{file_name}.tmp-{}", hex::encode(suffix)));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path).map_err(|e| {
+            io_error(
+                &format!("cannot create a temporary {what} {}", path.display()),
+                &e,
+            )
+        })?;
+        // From here on the temporary file is ours to remove, whatever happens.
+        let temp = Self { path };
+        file.write_all(contents)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                io_error(
+                    &format!("cannot write the temporary {what} {}", temp.path.display()),
+                    &e,
+                )
+            })?;
+        Ok(temp)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Err(e) = fs::remove_file(&self.path) {
+            tracing::warn!(
+                "cannot remove the temporary file {}: {e}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(&format!("cannot sync the directory {}", dir.display()), &e))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_: &Path) -> Result<()> {
+    // Directories cannot be opened for syncing on this platform; renames are journaled.
+    Ok(())
+}
+
+fn io_error(context: &str, error: &io::Error) -> SecretsError {
+    SecretsError::Storage(format!("{context}: {error}"))
+}
+
+#[cfg(test)]
+mod tests;
