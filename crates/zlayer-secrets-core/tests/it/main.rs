@@ -2,4 +2,9 @@
 //! [`MemoryStore`](zlayer_secrets_core::MemoryStore), the resolver, redaction and the
 //! dependency boundary.
 
+#![allow(clippy::unwrap_used)] // tests report failure by panicking
+
+mod deps;
 mod memory_conformance;
+mod redaction;
+mod resolver;

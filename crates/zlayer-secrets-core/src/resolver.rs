@@ -1,0 +1,380 @@
+//! [`SecretsResolver`]: turns `$S:` and `$secret://` references into secret values.
+
+mod field;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
+use std::fmt;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+use zlayer_secrets_ref::ParseError;
+
+use crate::{
+    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, validate_name,
+    validate_scope,
+};
+
+/// Resolves secret references in configuration values and environment maps.
+///
+/// | reference | read from scope |
+/// |---|---|
+/// | `$S:name[/field]` | the deployment scope given to [`new`](Self::new) |
+/// | `$S:@service/name[/field]` | `{scope}/{service}` |
+/// | `$S::env/name[/field]`, `$secret://env/name[/field]` | the scope the [`EnvScopeProvider`] gives for `env` |
+/// | `$S:project:env/name[/field]` | the scope the [`EnvScopeProvider`] gives for `project` and `env` |
+///
+/// Environment-scoped references need an [`EnvScopeProvider`]
+/// ([`with_env_resolver`](Self::with_env_resolver)); without one they fail with a clear
+/// error. With a `/field`, the secret's value must be a JSON object: strings come out as
+/// they are, numbers and booleans as text, `null` as the empty string, objects and arrays
+/// as compact JSON.
+///
+/// Values that do not start with `$S:` or `$secret://` pass through unchanged; a value that
+/// starts like a reference but is malformed is an error, never passed through. Errors name
+/// the environment variable and the reference, never a value; logs (`tracing`, at debug
+/// level) hold counts and scopes, never values.
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// # block_on(async {
+/// use std::collections::HashMap;
+/// use std::sync::Arc;
+/// use zlayer_secrets_core::{LocalEnvScopes, MemoryStore, Secret, SecretsResolver, SecretsStore};
+///
+/// let store = MemoryStore::new();
+/// store.set_secret("shop", "db", &Secret::new(r#"{"user":"app","port":5432}"#)).await?;
+/// store.set_secret("env:prod", "API_KEY", &Secret::new("k-123")).await?;
+///
+/// let resolver = SecretsResolver::new(store, "shop").with_env_resolver(Arc::new(LocalEnvScopes));
+/// let env = HashMap::from([
+///     ("DB_USER".to_owned(), "$S:db/user".to_owned()),
+///     ("DB_PORT".to_owned(), "$S:db/port".to_owned()),
+///     ("API_KEY".to_owned(), "$secret://prod/API_KEY".to_owned()),
+///     ("LOG_LEVEL".to_owned(), "info".to_owned()),
+/// ]);
+/// let resolved = resolver.resolve_env(&env).await?;
+/// assert_eq!(resolved["DB_USER"], "app");
+/// assert_eq!(resolved["DB_PORT"], "5432");
+/// assert_eq!(resolved["API_KEY"], "k-123");
+/// assert_eq!(resolved["LOG_LEVEL"], "info");
+/// # Ok::<(), zlayer_secrets_core::SecretsError>(())
+/// # }).unwrap();
+/// ```
+pub struct SecretsResolver<P: SecretsProvider> {
+    provider: P,
+    scope: String,
+    env_resolver: Option<Arc<dyn EnvScopeProvider>>,
+}
+
+impl<P: SecretsProvider> SecretsResolver<P> {
+    /// A resolver reading from `provider`, with `scope` as the deployment scope.
+    pub fn new(provider: P, scope: impl Into<String>) -> Self {
+        Self {
+            provider,
+            scope: scope.into(),
+            env_resolver: None,
+        }
+    }
+
+    /// Maps environments to scopes with `env_resolver`, enabling `$S::env/...`,
+    /// `$S:project:env/...` and `$secret://env/...` references.
+    #[must_use]
+    pub fn with_env_resolver(mut self, env_resolver: Arc<dyn EnvScopeProvider>) -> Self {
+        self.env_resolver = Some(env_resolver);
+        self
+    }
+
+    /// The provider secrets are read from.
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    /// The deployment scope.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Resolves one value: a reference becomes the secret's value (or field); any other
+    /// value comes back unchanged.
+    pub async fn resolve_value(&self, value: &str) -> Result<String> {
+        let Some(reference) = classify(value) else {
+            return Ok(value.to_owned());
+        };
+        let reference = reference.map_err(|e| malformed(None, &e))?;
+        let site = Site {
+            var: None,
+            reference: &reference,
+        };
+        let scope = match env_key(&reference) {
+            Some(key) => self.env_scope(&key, &site).await?,
+            None => self.direct_scope(&reference, &site)?,
+        };
+        check_name(&reference, &site)?;
+        tracing::debug!(scope = %scope, "resolving one secret reference");
+        let secret = self
+            .provider
+            .get_secret(&scope, &reference.name)
+            .await
+            .map_err(|e| match e {
+                SecretsError::NotFound { .. } => not_found(&site, &scope),
+                other => add_context(other, &format!("reading {site} from scope `{scope}`")),
+            })?;
+        Ok(std::mem::take(&mut *render(&secret, &site)?))
+    }
+
+    /// Resolves every value of an environment map (see [`resolve_value`](Self::resolve_value)).
+    ///
+    /// References are grouped by scope, and each scope is read once with one
+    /// [`get_secrets`](SecretsProvider::get_secrets) call; each distinct environment is
+    /// mapped to its scope once. Any malformed reference, missing secret or missing field
+    /// fails the whole call; the error names the variable (the first one in name order when
+    /// several are wrong) and its reference.
+    pub async fn resolve_env(
+        &self,
+        env: &HashMap<String, String>,
+    ) -> Result<HashMap<String, String>> {
+        // Name order, so that the error reported when several values are wrong does not
+        // depend on hashing.
+        let mut vars: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        vars.sort_unstable_by_key(|(var, _)| *var);
+
+        let mut references: Vec<(&str, SecretRef)> = Vec::new();
+        for (var, value) in &vars {
+            if let Some(reference) = classify(value) {
+                let reference = reference.map_err(|e| malformed(Some(var), &e))?;
+                references.push((var, reference));
+            }
+        }
+
+        // Each distinct environment once, then each reference's scope.
+        let mut env_scopes: BTreeMap<EnvKey<'_>, String> = BTreeMap::new();
+        for (var, reference) in &references {
+            if let Some(key) = env_key(reference)
+                && let btree_map::Entry::Vacant(slot) = env_scopes.entry(key)
+            {
+                let site = Site {
+                    var: Some(var),
+                    reference,
+                };
+                slot.insert(self.env_scope(&key, &site).await?);
+            }
+        }
+        let mut wanted: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        let mut targets: Vec<(&str, &SecretRef, String)> = Vec::with_capacity(references.len());
+        for (var, reference) in &references {
+            let site = Site {
+                var: Some(var),
+                reference,
+            };
+            let scope = match env_key(reference) {
+                Some(key) => env_scopes
+                    .get(&key)
+                    .cloned()
+                    .expect("every environment was resolved above"),
+                None => self.direct_scope(reference, &site)?,
+            };
+            check_name(reference, &site)?;
+            wanted
+                .entry(scope.clone())
+                .or_default()
+                .insert(&reference.name);
+            targets.push((var, reference, scope));
+        }
+        tracing::debug!(
+            variables = env.len(),
+            references = targets.len(),
+            scopes = wanted.len(),
+            environments = env_scopes.len(),
+            "resolving secret references"
+        );
+
+        let mut fetched = HashMap::with_capacity(wanted.len());
+        for (scope, names) in &wanted {
+            let names: Vec<&str> = names.iter().copied().collect();
+            tracing::debug!(scope = %scope, names = names.len(), "reading secrets of one scope");
+            let secrets = self
+                .provider
+                .get_secrets(scope, &names)
+                .await
+                .map_err(|e| {
+                    let users: Vec<&str> = targets
+                        .iter()
+                        .filter(|(_, _, s)| s == scope)
+                        .map(|(var, _, _)| *var)
+                        .collect();
+                    add_context(
+                        e,
+                        &format!(
+                            "reading scope `{scope}` for environment variable(s) {}",
+                            users.join(", ")
+                        ),
+                    )
+                })?;
+            fetched.insert(scope.as_str(), secrets);
+        }
+
+        // Values are held in zeroizing buffers until every variable has resolved, so that a
+        // failure part-way leaves no plaintext behind.
+        let mut resolved: Vec<(&str, Zeroizing<String>)> = Vec::with_capacity(vars.len());
+        let mut targets = targets.into_iter().peekable();
+        for (var, value) in vars {
+            match targets.peek() {
+                Some((target_var, ..)) if *target_var == var => {
+                    let (_, reference, scope) = targets.next().expect("peeked just above");
+                    let site = Site {
+                        var: Some(var),
+                        reference,
+                    };
+                    let secret = fetched
+                        .get(scope.as_str())
+                        .and_then(|secrets| secrets.get(&reference.name))
+                        .ok_or_else(|| not_found(&site, &scope))?;
+                    resolved.push((var, render(secret, &site)?));
+                }
+                _ => resolved.push((var, Zeroizing::new(value.to_owned()))),
+            }
+        }
+        Ok(resolved
+            .into_iter()
+            .map(|(var, mut value)| (var.to_owned(), std::mem::take(&mut *value)))
+            .collect())
+    }
+
+    /// The scope of a deployment- or service-level reference.
+    fn direct_scope(&self, reference: &SecretRef, site: &Site<'_>) -> Result<String> {
+        let scope = match &reference.service {
+            Some(service) => format!("{}/{service}", self.scope),
+            None => self.scope.clone(),
+        };
+        validate_scope(&scope).map_err(|e| add_context(e, &format!("{site}")))?;
+        Ok(scope)
+    }
+
+    /// The scope of an environment, from the environment resolver.
+    async fn env_scope(&self, key: &EnvKey<'_>, site: &Site<'_>) -> Result<String> {
+        let Some(env_resolver) = &self.env_resolver else {
+            return Err(SecretsError::Provider(format!(
+                "{site} is environment-scoped, but this resolver has no environment resolver \
+                 (set one with SecretsResolver::with_env_resolver)"
+            )));
+        };
+        let (project, env) = *key;
+        let what = match project {
+            Some(project) => format!("environment `{env}` of project `{project}`"),
+            None => format!("environment `{env}`"),
+        };
+        let scope = env_resolver
+            .resolve_project_env_scope(project, env)
+            .await
+            .map_err(|e| add_context(e, &format!("resolving {what} for {site}")))?;
+        validate_scope(&scope)
+            .map_err(|e| add_context(e, &format!("the scope given for {what} (for {site})")))?;
+        tracing::debug!(scope = %scope, "mapped an environment to its scope");
+        Ok(scope)
+    }
+}
+
+impl<P: SecretsProvider> fmt::Debug for SecretsResolver<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsResolver")
+            .field("scope", &self.scope)
+            .field("env_resolver", &self.env_resolver.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `None` for a plain value; otherwise the parsed reference or why it is malformed.
+fn classify(value: &str) -> Option<Result<SecretRef, ParseError>> {
+    SecretRef::looks_like_reference(value).then(|| SecretRef::try_parse(value))
+}
+
+/// An environment as the resolver looks it up: (project, environment).
+type EnvKey<'a> = (Option<&'a str>, &'a str);
+
+fn env_key(reference: &SecretRef) -> Option<EnvKey<'_>> {
+    reference
+        .environment
+        .as_deref()
+        .map(|env| (reference.project.as_deref(), env))
+}
+
+/// Where a reference came from, for error messages: never holds a value.
+struct Site<'a> {
+    var: Option<&'a str>,
+    reference: &'a SecretRef,
+}
+
+impl fmt::Display for Site<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.reference)?;
+        if let Some(var) = self.var {
+            write!(f, " (environment variable `{var}`)")?;
+        }
+        Ok(())
+    }
+}
+
+fn malformed(var: Option<&str>, error: &ParseError) -> SecretsError {
+    // The parser's message gives the offset and the reason without repeating the input,
+    // which could be a secret pasted where a reference was expected.
+    SecretsError::InvalidName {
+        name: match var {
+            Some(var) => format!("environment variable `{var}`: {error}"),
+            None => error.to_string(),
+        },
+    }
+}
+
+fn not_found(site: &Site<'_>, scope: &str) -> SecretsError {
+    SecretsError::NotFound {
+        name: format!(
+            "{site}: no secret `{}` in scope `{scope}`",
+            site.reference.name
+        ),
+    }
+}
+
+fn check_name(reference: &SecretRef, site: &Site<'_>) -> Result<()> {
+    validate_name(&reference.name).map_err(|e| add_context(e, &format!("{site}")))
+}
+
+/// The value a reference stands for: the whole secret, or one field of it.
+fn render(secret: &crate::Secret, site: &Site<'_>) -> Result<Zeroizing<String>> {
+    let Some(field) = &site.reference.field else {
+        return Ok(Zeroizing::new(secret.expose().to_owned()));
+    };
+    field::extract(secret.expose(), field).map_err(|e| {
+        let message = format!("field `{field}` of {site}: {}", e.explain());
+        match e {
+            field::FieldError::Missing => SecretsError::NotFound { name: message },
+            field::FieldError::NotJson | field::FieldError::NotAnObject(_) => {
+                SecretsError::InvalidInput(message)
+            }
+        }
+    })
+}
+
+/// The same error with `context` (which must hold no secret value) in front of its
+/// message.
+fn add_context(error: SecretsError, context: &str) -> SecretsError {
+    let join = |message: String| format!("{context}: {message}");
+    match error {
+        SecretsError::NotFound { name } => SecretsError::NotFound { name: join(name) },
+        SecretsError::AccessDenied { name } => SecretsError::AccessDenied { name: join(name) },
+        SecretsError::InvalidName { name } => SecretsError::InvalidName { name: join(name) },
+        SecretsError::AlreadyExists { name } => SecretsError::AlreadyExists { name: join(name) },
+        SecretsError::Conflict { name, expected } => SecretsError::Conflict {
+            name: join(name),
+            expected,
+        },
+        SecretsError::Encryption(m) => SecretsError::Encryption(join(m)),
+        SecretsError::Decryption(m) => SecretsError::Decryption(join(m)),
+        SecretsError::Storage(m) => SecretsError::Storage(join(m)),
+        SecretsError::Provider(m) => SecretsError::Provider(join(m)),
+        SecretsError::WrongKey(m) => SecretsError::WrongKey(join(m)),
+        SecretsError::InvalidInput(m) => SecretsError::InvalidInput(join(m)),
+    }
+}

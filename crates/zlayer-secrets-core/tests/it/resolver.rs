@@ -1,0 +1,558 @@
+//! `SecretsResolver` acceptance: every reference form, fields, errors and batching.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use zlayer_secrets_core::{
+    EnvScopeProvider, LocalEnvScopes, MemoryStore, Result, Secret, SecretMetadata, SecretsError,
+    SecretsProvider, SecretsResolver, SecretsStore,
+};
+
+const DB_JSON: &str = r#"{"user":"app","pass":"pw-in-json","port":5432,"ratio":1.5,"tls":true,"legacy":false,"none":null,"opts":{"a":1,"b":[true]},"hosts":["h1","h2"]}"#;
+
+/// Every value stored by [`store`]; no error message may contain any of them.
+const VALUES: &[&str] = &[
+    "pw-deploy-4f1a",
+    DB_JSON,
+    "pw-in-json",
+    "tok-service-77b2",
+    "k-prod-9c3e",
+    "k-project-0d5f",
+    "not json at all 3e8a",
+];
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+async fn store() -> MemoryStore {
+    let store = MemoryStore::new();
+    for (scope, name, value) in [
+        ("shop", "db-password", "pw-deploy-4f1a"),
+        ("shop", "db", DB_JSON),
+        ("shop", "plain-text", "not json at all 3e8a"),
+        ("shop/api", "token", "tok-service-77b2"),
+        ("shop/api", "db", r#"{"user":"api-user"}"#),
+        ("env:prod", "API_KEY", "k-prod-9c3e"),
+        ("env:prod", "cfg", r#"{"region":"eu","replicas":3}"#),
+        ("project:store:env:prod", "API_KEY", "k-project-0d5f"),
+    ] {
+        store
+            .set_secret(scope, name, &Secret::new(value))
+            .await
+            .unwrap();
+    }
+    store
+}
+
+async fn resolver() -> SecretsResolver<MemoryStore> {
+    SecretsResolver::new(store().await, "shop").with_env_resolver(Arc::new(LocalEnvScopes))
+}
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[track_caller]
+fn assert_no_value(message: &str) {
+    for value in VALUES {
+        assert!(!message.contains(value), "message leaks a value: {message}");
+    }
+}
+
+/// Resolves `reference` both ways (alone and in a map) and checks both give `expected`.
+async fn check(r: &SecretsResolver<MemoryStore>, reference: &str, expected: &str) {
+    assert_eq!(
+        r.resolve_value(reference).await.unwrap(),
+        expected,
+        "resolve_value({reference})"
+    );
+    let resolved = r.resolve_env(&env(&[("VAR", reference)])).await.unwrap();
+    assert_eq!(resolved["VAR"], expected, "resolve_env({reference})");
+}
+
+#[test]
+fn deployment_reference() {
+    block_on(async {
+        let r = resolver().await;
+        check(&r, "$S:db-password", "pw-deploy-4f1a").await;
+        assert_eq!(r.scope(), "shop");
+        assert!(r.provider().exists("shop", "db").await.unwrap());
+    });
+}
+
+#[test]
+fn service_reference() {
+    block_on(async {
+        let r = resolver().await;
+        check(&r, "$S:@api/token", "tok-service-77b2").await;
+        check(&r, "$S:@api/db/user", "api-user").await;
+    });
+}
+
+#[test]
+fn environment_reference_without_project() {
+    block_on(async {
+        let r = resolver().await;
+        check(&r, "$S::prod/API_KEY", "k-prod-9c3e").await;
+        check(&r, "$S::prod/cfg/region", "eu").await;
+    });
+}
+
+#[test]
+fn environment_reference_with_project() {
+    block_on(async {
+        let r = resolver().await;
+        check(&r, "$S:store:prod/API_KEY", "k-project-0d5f").await;
+    });
+}
+
+#[test]
+fn url_form_reference() {
+    block_on(async {
+        let r = resolver().await;
+        check(&r, "$secret://prod/API_KEY", "k-prod-9c3e").await;
+        check(&r, "$secret://prod/cfg/replicas", "3").await;
+    });
+}
+
+#[test]
+fn fields_of_every_json_type() {
+    block_on(async {
+        let r = resolver().await;
+        for (field, expected) in [
+            ("user", "app"),
+            ("port", "5432"),
+            ("ratio", "1.5"),
+            ("tls", "true"),
+            ("legacy", "false"),
+            ("none", ""),
+            ("opts", r#"{"a":1,"b":[true]}"#),
+            ("hosts", r#"["h1","h2"]"#),
+        ] {
+            check(&r, &format!("$S:db/{field}"), expected).await;
+        }
+        check(&r, "$S:db", DB_JSON).await;
+    });
+}
+
+#[test]
+fn plain_values_pass_through() {
+    block_on(async {
+        let r = resolver().await;
+        for plain in [
+            "",
+            "plain",
+            "$s:lowercase-prefix",
+            "S:db",
+            " $S:db",
+            "prefix $S:db",
+            "$SECRET://prod/x",
+            "$",
+            "$S",
+            "$secret:/prod/x",
+        ] {
+            check(&r, plain, plain).await;
+        }
+    });
+}
+
+#[test]
+fn missing_secret_names_the_variable_and_reference() {
+    block_on(async {
+        let r = resolver().await;
+        let vars = env(&[
+            ("DB_PASSWORD", "$S:db-password"),
+            ("MISSING_ONE", "$S:nope"),
+        ]);
+        let err = r.resolve_env(&vars).await.unwrap_err();
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("MISSING_ONE"), "{msg}");
+        assert!(msg.contains("$S:nope"), "{msg}");
+        assert!(msg.contains("shop"), "names the scope: {msg}");
+        assert!(
+            !msg.contains("DB_PASSWORD"),
+            "names only the failing variable: {msg}"
+        );
+        assert_no_value(&msg);
+
+        let err = r.resolve_value("$S:@api/nope").await.unwrap_err();
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
+        assert!(err.to_string().contains("$S:@api/nope"), "{err}");
+        assert!(err.to_string().contains("shop/api"), "{err}");
+
+        let err = r.resolve_value("$secret://prod/nope").await.unwrap_err();
+        assert!(err.to_string().contains("env:prod"), "{err}");
+    });
+}
+
+#[test]
+fn missing_field_names_the_field_not_the_value() {
+    block_on(async {
+        let r = resolver().await;
+        let err = r
+            .resolve_env(&env(&[("DB_HOST", "$S:db/host")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
+        let msg = err.to_string();
+        for part in ["DB_HOST", "`host`", "$S:db/host", "no such field"] {
+            assert!(msg.contains(part), "{part} missing from: {msg}");
+        }
+        assert_no_value(&msg);
+        let err = r.resolve_value("$S:db/host").await.unwrap_err();
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
+    });
+}
+
+#[test]
+fn field_of_a_value_that_is_not_a_json_object() {
+    block_on(async {
+        let r = resolver().await;
+        for reference in ["$S:plain-text/f", "$S:db-password/f", "$S:@api/token/f"] {
+            let err = r
+                .resolve_env(&env(&[("FIELD_VAR", reference)]))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
+            let msg = err.to_string();
+            assert!(msg.contains("FIELD_VAR") && msg.contains("`f`"), "{msg}");
+            assert!(msg.contains("not valid JSON"), "{msg}");
+            assert_no_value(&msg);
+        }
+        let err = r.resolve_value("$S:db/hosts").await.unwrap();
+        assert_eq!(err, r#"["h1","h2"]"#);
+    });
+}
+
+#[test]
+fn malformed_reference_is_an_error_naming_the_variable() {
+    block_on(async {
+        let r = resolver().await;
+        for bad in [
+            "$S:",
+            "$S:@/x",
+            "$S:db/",
+            "$S:a:b:c/name",
+            "$S:name/field/extra",
+            "$secret://",
+            "$secret:///KEY",
+            "$secret://env/",
+            "$S:pw-deploy-4f1a and more",
+        ] {
+            let err = r
+                .resolve_env(&env(&[("OK", "$S:db-password"), ("BROKEN", bad)]))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, SecretsError::InvalidName { .. }),
+                "{bad}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains("BROKEN"), "{msg}");
+            assert!(msg.contains("malformed secret reference"), "{msg}");
+            assert_no_value(&msg);
+
+            let err = r.resolve_value(bad).await.unwrap_err();
+            assert!(
+                matches!(err, SecretsError::InvalidName { .. }),
+                "{bad}: {err}"
+            );
+        }
+    });
+}
+
+#[test]
+fn environment_references_need_an_env_resolver() {
+    block_on(async {
+        let r = SecretsResolver::new(store().await, "shop");
+        for reference in [
+            "$S::prod/API_KEY",
+            "$S:store:prod/API_KEY",
+            "$secret://prod/API_KEY",
+        ] {
+            let err = r
+                .resolve_env(&env(&[("KEY", reference), ("PW", "$S:db-password")]))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, SecretsError::Provider(_)), "{err}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("KEY") && msg.contains("with_env_resolver"),
+                "{msg}"
+            );
+            assert_no_value(&msg);
+            let err = r.resolve_value(reference).await.unwrap_err();
+            assert!(err.to_string().contains("no environment resolver"), "{err}");
+        }
+        // Everything else still resolves without one.
+        check(&r, "$S:db-password", "pw-deploy-4f1a").await;
+        check(&r, "$S:@api/token", "tok-service-77b2").await;
+    });
+}
+
+#[test]
+fn a_map_mixing_every_form() {
+    block_on(async {
+        let r = resolver().await;
+        let vars = env(&[
+            ("DEPLOY", "$S:db-password"),
+            ("FIELD", "$S:db/user"),
+            ("PORT", "$S:db/port"),
+            ("SERVICE", "$S:@api/token"),
+            ("SERVICE_FIELD", "$S:@api/db/user"),
+            ("ENV", "$S::prod/API_KEY"),
+            ("ENV_FIELD", "$S::prod/cfg/replicas"),
+            ("PROJECT", "$S:store:prod/API_KEY"),
+            ("URL", "$secret://prod/API_KEY"),
+            ("URL_FIELD", "$secret://prod/cfg/region"),
+            ("PLAIN", "just text"),
+            ("EMPTY", ""),
+            ("LOOKALIKE", "$s:db-password"),
+        ]);
+        let resolved = r.resolve_env(&vars).await.unwrap();
+        let expected = env(&[
+            ("DEPLOY", "pw-deploy-4f1a"),
+            ("FIELD", "app"),
+            ("PORT", "5432"),
+            ("SERVICE", "tok-service-77b2"),
+            ("SERVICE_FIELD", "api-user"),
+            ("ENV", "k-prod-9c3e"),
+            ("ENV_FIELD", "3"),
+            ("PROJECT", "k-project-0d5f"),
+            ("URL", "k-prod-9c3e"),
+            ("URL_FIELD", "eu"),
+            ("PLAIN", "just text"),
+            ("EMPTY", ""),
+            ("LOOKALIKE", "$s:db-password"),
+        ]);
+        assert_eq!(resolved, expected);
+        assert!(r.resolve_env(&HashMap::new()).await.unwrap().is_empty());
+
+        // One wrong entry fails the whole map.
+        let mut broken = vars.clone();
+        broken.insert("ZZ_MISSING".to_owned(), "$S::prod/absent".to_owned());
+        let err = r.resolve_env(&broken).await.unwrap_err();
+        assert!(err.to_string().contains("ZZ_MISSING"), "{err}");
+        assert_no_value(&err.to_string());
+    });
+}
+
+#[test]
+fn the_first_wrong_variable_in_name_order_is_reported() {
+    block_on(async {
+        let r = resolver().await;
+        let vars = env(&[
+            ("C_MISSING", "$S:nope-c"),
+            ("A_MISSING", "$S:nope-a"),
+            ("B_BROKEN", "$S:@"),
+            ("D_OK", "$S:db-password"),
+        ]);
+        // Malformed references are found before anything is read.
+        let err = r.resolve_env(&vars).await.unwrap_err();
+        assert!(err.to_string().contains("B_BROKEN"), "{err}");
+        let vars = env(&[("C_MISSING", "$S:nope-c"), ("A_MISSING", "$S:nope-a")]);
+        for _ in 0..5 {
+            let err = r.resolve_env(&vars).await.unwrap_err();
+            assert!(err.to_string().contains("A_MISSING"), "{err}");
+        }
+    });
+}
+
+/// An `EnvScopeProvider` that counts look-ups and knows only `prod` and `store:prod`.
+#[derive(Default)]
+struct CountingEnvs {
+    calls: Mutex<Vec<(Option<String>, String)>>,
+}
+
+#[async_trait]
+impl EnvScopeProvider for CountingEnvs {
+    async fn resolve_env_scope(&self, name_or_id: &str) -> Result<String> {
+        self.resolve_project_env_scope(None, name_or_id).await
+    }
+
+    async fn resolve_project_env_scope(&self, project: Option<&str>, env: &str) -> Result<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((project.map(str::to_owned), env.to_owned()));
+        match (project, env) {
+            (None | Some("store"), "prod") => Ok(LocalEnvScopes::scope_for(project, env)),
+            (None, "") => Ok(String::new()),
+            _ => Err(SecretsError::NotFound {
+                name: format!("environment {env}"),
+            }),
+        }
+    }
+}
+
+/// A provider that records every call and forwards it to a `MemoryStore`.
+struct CountingProvider {
+    inner: MemoryStore,
+    get_secret_calls: AtomicUsize,
+    get_secrets_calls: Mutex<Vec<(String, Vec<String>)>>,
+    fail_scope: Option<String>,
+}
+
+impl CountingProvider {
+    async fn new() -> Self {
+        Self {
+            inner: store().await,
+            get_secret_calls: AtomicUsize::new(0),
+            get_secrets_calls: Mutex::new(Vec::new()),
+            fail_scope: None,
+        }
+    }
+}
+
+#[async_trait]
+impl SecretsProvider for CountingProvider {
+    async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
+        self.get_secret_calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_secret(scope, name).await
+    }
+
+    async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
+        self.get_secrets_calls.lock().unwrap().push((
+            scope.to_owned(),
+            names.iter().map(|n| (*n).to_owned()).collect(),
+        ));
+        if self.fail_scope.as_deref() == Some(scope) {
+            return Err(SecretsError::Storage("backend unavailable".to_owned()));
+        }
+        self.inner.get_secrets(scope, names).await
+    }
+
+    async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
+        self.inner.list_secrets(scope).await
+    }
+
+    async fn exists(&self, scope: &str, name: &str) -> Result<bool> {
+        self.inner.exists(scope, name).await
+    }
+}
+
+#[test]
+fn resolve_env_reads_each_scope_once_with_one_batch() {
+    block_on(async {
+        let envs = Arc::new(CountingEnvs::default());
+        let r = SecretsResolver::new(CountingProvider::new().await, "shop")
+            .with_env_resolver(Arc::clone(&envs) as Arc<dyn EnvScopeProvider>);
+        let vars = env(&[
+            ("D1", "$S:db-password"),
+            ("D2", "$S:db/user"),
+            ("D3", "$S:db/port"),
+            ("D4", "$S:db-password"),
+            ("S1", "$S:@api/token"),
+            ("S2", "$S:@api/db/user"),
+            ("E1", "$S::prod/API_KEY"),
+            ("E2", "$secret://prod/API_KEY"),
+            ("E3", "$secret://prod/cfg/region"),
+            ("P1", "$S:store:prod/API_KEY"),
+            ("PLAIN", "x"),
+        ]);
+        let resolved = r.resolve_env(&vars).await.unwrap();
+        assert_eq!(resolved.len(), vars.len());
+        assert_eq!(resolved["E3"], "eu");
+
+        let provider = r.provider();
+        assert_eq!(provider.get_secret_calls.load(Ordering::SeqCst), 0);
+        let calls: BTreeMap<String, Vec<String>> = provider
+            .get_secrets_calls
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect();
+        assert_eq!(
+            provider.get_secrets_calls.lock().unwrap().len(),
+            4,
+            "one call per scope: {calls:?}"
+        );
+        let expected: BTreeMap<String, Vec<String>> = [
+            ("env:prod", vec!["API_KEY", "cfg"]),
+            ("project:store:env:prod", vec!["API_KEY"]),
+            ("shop", vec!["db", "db-password"]),
+            ("shop/api", vec!["db", "token"]),
+        ]
+        .into_iter()
+        .map(|(s, names)| (s.to_owned(), names.into_iter().map(str::to_owned).collect()))
+        .collect();
+        assert_eq!(calls, expected);
+
+        let env_calls = envs.calls.lock().unwrap().clone();
+        assert_eq!(
+            env_calls,
+            [
+                (None, "prod".to_owned()),
+                (Some("store".to_owned()), "prod".to_owned())
+            ],
+            "each environment mapped once"
+        );
+    });
+}
+
+#[test]
+fn env_resolver_failures_name_the_environment_and_variable() {
+    block_on(async {
+        let r = SecretsResolver::new(store().await, "shop")
+            .with_env_resolver(Arc::new(CountingEnvs::default()));
+        let err = r
+            .resolve_env(&env(&[("STAGING_KEY", "$S::staging/API_KEY")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("STAGING_KEY") && msg.contains("`staging`"),
+            "{msg}"
+        );
+
+        let err = r.resolve_value("$S:other:prod/API_KEY").await.unwrap_err();
+        assert!(err.to_string().contains("project `other`"), "{err}");
+    });
+}
+
+#[test]
+fn provider_failures_name_the_scope_and_variables() {
+    block_on(async {
+        let mut provider = CountingProvider::new().await;
+        provider.fail_scope = Some("shop/api".to_owned());
+        let r = SecretsResolver::new(provider, "shop");
+        let err = r
+            .resolve_env(&env(&[
+                ("TOKEN", "$S:@api/token"),
+                ("DB", "$S:@api/db/user"),
+                ("PW", "$S:db-password"),
+            ]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("`shop/api`"), "{msg}");
+        assert!(msg.contains("DB, TOKEN"), "{msg}");
+        assert!(msg.contains("backend unavailable"), "{msg}");
+        assert_no_value(&msg);
+    });
+}
+
+#[test]
+fn an_invalid_deployment_scope_is_reported_not_looked_up() {
+    block_on(async {
+        let r = SecretsResolver::new(store().await, "bad//scope");
+        let err = r.resolve_value("$S:db-password").await.unwrap_err();
+        assert!(matches!(err, SecretsError::InvalidName { .. }), "{err}");
+        assert!(err.to_string().contains("$S:db-password"), "{err}");
+        // Plain values need no scope.
+        assert_eq!(r.resolve_value("plain").await.unwrap(), "plain");
+    });
+}
