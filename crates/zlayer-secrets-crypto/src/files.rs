@@ -35,7 +35,16 @@ pub(crate) enum ReadOutcome {
 pub(crate) fn read_limited(path: &Path, what: &str) -> Result<ReadOutcome> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ReadOutcome::Missing),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A dangling symbolic link is a key that went missing, not a key to create.
+            if fs::symlink_metadata(path).is_ok() {
+                return Err(SecretsError::Storage(format!(
+                    "{what} {} is a symbolic link to a file that does not exist",
+                    path.display()
+                )));
+            }
+            return Ok(ReadOutcome::Missing);
+        }
         Err(e) => {
             return Err(io_error(
                 &format!("cannot open {what} {}", path.display()),

@@ -125,6 +125,14 @@ fn read_limited_distinguishes_missing_from_unreadable() {
         .unwrap()
         .to_string();
     assert!(message.contains("plain/secrets_a.key"), "{message}");
+    // A symbolic link to nothing.
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).unwrap();
+    let message = read_limited(&dangling, "key file")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("symbolic link"), "{message}");
     // Too large to be a key file.
     let big = dir.path().join("big");
     fs::write(&big, vec![b'a'; 5000]).unwrap();

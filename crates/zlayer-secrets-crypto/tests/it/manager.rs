@@ -411,3 +411,15 @@ fn rotation_is_refused_without_a_key_file_or_with_an_environment_key() {
     }
     assert_eq!(file_names(dir.path()), ["secrets_prod.key"]);
 }
+
+#[test]
+fn a_key_file_that_is_a_dangling_link_is_an_error_not_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets_prod.key");
+    std::os::unix::fs::symlink(dir.path().join("mounted/key"), &path).unwrap();
+    let message = error_message(manager(dir.path(), &[]).resolve("prod"));
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("symbolic link"), "{message}");
+    assert!(!dir.path().join("mounted").exists());
+    assert_eq!(file_names(dir.path()), ["secrets_prod.key"]);
+}
