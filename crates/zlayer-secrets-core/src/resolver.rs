@@ -277,6 +277,16 @@ impl<P: SecretsProvider> SecretsResolver<P> {
     }
 }
 
+impl<P: SecretsProvider + Clone> Clone for SecretsResolver<P> {
+    fn clone(&self) -> Self {
+        Self {
+            provider: self.provider.clone(),
+            scope: self.scope.clone(),
+            env_resolver: self.env_resolver.clone(),
+        }
+    }
+}
+
 impl<P: SecretsProvider> fmt::Debug for SecretsResolver<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretsResolver")

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests report failure by panicking
 
 mod deps;
+mod logs;
 mod memory_conformance;
 mod redaction;
 mod resolver;
