@@ -10,6 +10,26 @@
 //!   creates its key file, says where the key came from ([`KeySource`]), and rotates key
 //!   files ([`KeyRotation`]).
 //!
+//! ```
+//! use zlayer_secrets_crypto::KeyManager;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! // The first call writes `secrets_prod.key` (unless ZLAYER_SECRETS_KEY or
+//! // ZLAYER_SECRETS_PASSWORD is set); later calls read it.
+//! let resolved = KeyManager::with_base_dir(dir.path()).resolve("prod")?;
+//! println!("key {} from {}", resolved.fingerprint(), resolved.source);
+//!
+//! // Bind each value to where it is stored with associated data.
+//! let key = resolved.key;
+//! let sealed = key.encrypt_with_aad(b"hunter2", b"prod/db-password/1")?;
+//! let opened = key.decrypt_with_aad(&sealed, b"prod/db-password/1")?;
+//! assert_eq!(opened.as_slice(), b"hunter2");
+//! assert!(key.decrypt_with_aad(&sealed, b"prod/db-password/2").is_err());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The on-disk formats (sealed boxes, key files, salt files) are described in
 //! `docs/format.md`.
 

@@ -97,8 +97,22 @@ impl ResolvedKey {
 /// Looks up an environment variable.
 type EnvLookup = Arc<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
 
-/// Finds, derives or creates the encryption key of a deployment (see the
-/// [module documentation](self) for the order).
+/// Finds, derives or creates the encryption key of a deployment.
+///
+/// Resolution order for a deployment `d` under the base directory `dir`:
+///
+/// 1. [`ENV_KEY`]: 64 hex characters (surrounding whitespace is trimmed).
+/// 2. [`ENV_PASSWORD`]: Argon2id of the password with the random salt kept in
+///    `{dir}/secrets_{d}.salt` (created, 0600, on first use). The password is used as given,
+///    not trimmed.
+/// 3. The key file `{dir}/secrets_{d}.key`.
+/// 4. Otherwise a new random key, written to that key file (0600, fsynced, created
+///    exclusively so that concurrent first calls agree on one key).
+///
+/// A variable that is set but empty or not UTF-8, a key or salt file that is malformed,
+/// unreadable or writable by others, or a deployment name that could leave the directory
+/// ([`validate_deployment`]): each is an error naming its source. Nothing is ever generated
+/// in place of a key that exists but cannot be read.
 ///
 /// By default it reads the process environment; [`with_env_vars`](Self::with_env_vars) and
 /// [`with_env_lookup`](Self::with_env_lookup) replace that (for tests, or to pass variables
