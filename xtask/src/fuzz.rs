@@ -2,9 +2,10 @@
 //! `fuzz/fuzz_targets/` under libFuzzer, on the nightly toolchain.
 //!
 //! Each target starts from its committed seed corpus `fuzz/corpus/<target>/` (read only) and
-//! keeps what it discovers in `fuzz/target/corpus/<target>/` (ignored by git), so a run never
-//! changes the repository unless `--record` asks it to write the executions table in the
-//! "Fuzzing" section of `docs/reliability.md`. A crash stops nothing else: every selected
+//! keeps what it discovers in `<target dir>/fuzz-corpus/<target>/`; the fuzz crate builds in
+//! `<target dir>/fuzz/` (the target dir is `target/` unless `CARGO_TARGET_DIR` says
+//! otherwise). So a run never changes the repository unless `--record` asks it to write the
+//! executions table in the "Fuzzing" section of `docs/reliability.md`. A crash stops nothing else: every selected
 //! target runs, then the task fails naming each crashing target and its saved input under
 //! `fuzz/artifacts/<target>/`.
 
@@ -15,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd::{machine_summary, replace_marked, root, run, stdout_of, utc_now};
+use crate::cmd::{machine_summary, replace_marked, root, run, stdout_of, target_dir, utc_now};
 
 /// cargo-fuzz version the task is written against (installed with `--locked` when missing).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -194,7 +195,9 @@ fn seed_dir(target: &str) -> PathBuf {
 /// A `cargo` that runs the nightly toolchain through rustup, whatever toolchain runs us.
 fn nightly_cargo() -> Command {
     let mut c = Command::new("cargo");
-    c.arg("+nightly").current_dir(root());
+    c.arg("+nightly")
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", target_dir().join("fuzz"));
     // Set by the stable cargo that started the xtask; they would pin the child to it.
     for var in [
         "CARGO",
@@ -238,7 +241,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 fn fuzz_one(target: &str, seconds: u64) -> Result<FuzzStats> {
-    let work = root().join("fuzz/target/corpus").join(target);
+    let work = target_dir().join("fuzz-corpus").join(target);
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     let mut cmd = nightly_cargo();
     cmd.args(["fuzz", "run", "--debug-assertions", target])
@@ -467,7 +470,7 @@ cargo xtask fuzz list\n\
 cargo xtask fuzz secret_ref --seconds 300\n\
 cargo xtask fuzz all --seconds 60 --record   # rewrites the table below\n\
 ```\n\n\
-New inputs go to `fuzz/target/corpus/<target>/` (ignored by git); a crashing input is saved\n\
+New inputs go to `target/fuzz-corpus/<target>/` (ignored by git); a crashing input is saved\n\
 under `fuzz/artifacts/<target>/` and becomes a fixture in the crate concerned\n\
 (`tests/fixtures/fuzzed/`) with a regression test, before the fix.\n\n\
 Last recorded runs:\n\n\
