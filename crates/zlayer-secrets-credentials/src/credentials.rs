@@ -1,0 +1,352 @@
+//! API keys for the `ZLayer` API: a key (a public identifier) plus a secret, kept as an
+//! Argon2id PHC string with the key's roles.
+//!
+//! Each key is one record in [`API_KEYS_SCOPE`] (`_zlayer/api_keys`), named by the key, whose
+//! value is the JSON `{"hash": "$argon2id$...", "roles": ["admin"]}` (the shape of the
+//! original crate). The store encrypts it like any secret; the plain secret is never stored.
+//!
+//! [`CredentialStore::validate`] costs the same Argon2id work whether or not the key exists:
+//! for a missing key it verifies against a fixed dummy hash with the same parameters, so the
+//! response time does not tell which keys exist. Hash outputs are compared in constant time.
+//!
+//! ```
+//! # async fn example<S: zlayer_secrets_core::SecretsStore>(store: S) -> zlayer_secrets_core::Result<()> {
+//! use zlayer_secrets_credentials::credentials::{CredentialStore, generate_api_key, generate_api_secret};
+//!
+//! let creds = CredentialStore::new(store);
+//! let (key, secret) = (generate_api_key()?, generate_api_secret()?);
+//! creds.create_api_key(&key, secret.expose(), &["deployer"]).await?;
+//! assert_eq!(creds.validate(&key, secret.expose()).await?, Some(vec!["deployer".to_owned()]));
+//! assert_eq!(creds.validate(&key, "wrong").await?, None);
+//! # Ok(())
+//! # }
+//! ```
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+use zlayer_secrets_core::{Result, Secret, SecretsError, SecretsStore, validate_name};
+
+use crate::blocking::run_blocking;
+use crate::scopes::API_KEYS_SCOPE;
+use crate::{hashing, random, record};
+
+/// The role [`CredentialStore::ensure_admin`] gives.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Longest API secret accepted by [`CredentialStore::create_api_key`], in bytes.
+pub const MAX_API_SECRET_LEN: usize = 1024;
+
+/// Prefix of keys made by [`generate_api_key`].
+pub const GENERATED_KEY_PREFIX: &str = "zk_";
+
+/// A new random API key: [`GENERATED_KEY_PREFIX`] followed by 128 bits from the operating
+/// system as 32 hex digits. A key identifies; it is not secret on its own.
+pub fn generate_api_key() -> Result<String> {
+    Ok(format!("{GENERATED_KEY_PREFIX}{}", *random::hex_token(16)?))
+}
+
+/// A new random API secret: 256 bits from the operating system as 64 hex digits.
+pub fn generate_api_secret() -> Result<Secret> {
+    let token = random::hex_token(32)?;
+    Ok(Secret::new(token.as_str()))
+}
+
+/// The stored form of one API key.
+#[derive(Serialize, Deserialize)]
+struct ApiKeyRecord {
+    /// Argon2id PHC string of the secret.
+    hash: String,
+    /// Roles, in the order given, without duplicates.
+    roles: Vec<String>,
+}
+
+impl std::fmt::Debug for ApiKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyRecord")
+            .field("hash", &"[REDACTED]")
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+impl Drop for ApiKeyRecord {
+    fn drop(&mut self) {
+        self.hash.zeroize();
+    }
+}
+
+/// Store of API keys with Argon2id-hashed secrets and roles, over any [`SecretsStore`].
+///
+/// Compared with the original crate, [`create_api_key`](Self::create_api_key) no longer
+/// overwrites: it fails with [`SecretsError::AlreadyExists`]; change a secret with
+/// [`set_api_secret`](Self::set_api_secret) and roles with [`set_roles`](Self::set_roles).
+/// Creating checks for the key and then writes: two processes creating the same key at the
+/// same instant can both succeed, the later write winning (the store traits have no
+/// create-if-absent).
+pub struct CredentialStore<S: SecretsStore> {
+    store: S,
+    #[cfg(test)]
+    pub(crate) verifications: std::sync::Arc<tests::Verifications>,
+}
+
+impl<S: SecretsStore> std::fmt::Debug for CredentialStore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialStore")
+            .field("scope", &API_KEYS_SCOPE)
+            .finish_non_exhaustive()
+    }
+}
+
+fn what(api_key: &str) -> String {
+    format!("API key `{api_key}`")
+}
+
+fn not_found(api_key: &str) -> SecretsError {
+    SecretsError::NotFound {
+        name: what(api_key),
+    }
+}
+
+/// Checks roles and returns them in order, without duplicates.
+fn clean_roles(roles: &[&str]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(roles.len());
+    for role in roles {
+        if role.is_empty()
+            || role.chars().any(char::is_control)
+            || role.trim() != *role
+            || role.len() > 128
+        {
+            return Err(SecretsError::InvalidInput(format!(
+                "invalid role {role:?}: a role is 1 to 128 bytes, without control characters or \
+                 leading or trailing whitespace"
+            )));
+        }
+        if !out.iter().any(|r| r == role) {
+            out.push((*role).to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn check_secret(secret: &str) -> Result<()> {
+    if secret.is_empty() {
+        return Err(SecretsError::InvalidInput(
+            "an API secret must not be empty".to_owned(),
+        ));
+    }
+    if secret.len() > MAX_API_SECRET_LEN {
+        return Err(SecretsError::InvalidInput(format!(
+            "an API secret is at most {MAX_API_SECRET_LEN} bytes (this one has {})",
+            secret.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn hash_secret(secret: &str) -> Result<String> {
+    let secret = Zeroizing::new(secret.as_bytes().to_vec());
+    run_blocking(move || hashing::hash(&secret)).await?
+}
+
+impl<S: SecretsStore> CredentialStore<S> {
+    /// A credential store keeping its records in `store`.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            #[cfg(test)]
+            verifications: std::sync::Arc::default(),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    async fn read(&self, api_key: &str) -> Result<Option<ApiKeyRecord>> {
+        match self.store.get_secret(API_KEYS_SCOPE, api_key).await {
+            Ok(value) => record::decode(&what(api_key), &value).map(Some),
+            Err(SecretsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks an API key and secret.
+    ///
+    /// `Ok(Some(roles))` when the secret is right; `Ok(None)` when it is wrong, when the key
+    /// does not exist, or when the key is not a valid name (it cannot exist). Errors only
+    /// for storage failures and corrupt records.
+    ///
+    /// Both `None` cases run the same Argon2id verification (a missing key verifies against
+    /// a dummy hash), so timing does not reveal which keys exist. The first missing-key call
+    /// of a process also computes that dummy hash once.
+    pub async fn validate(&self, api_key: &str, api_secret: &str) -> Result<Option<Vec<String>>> {
+        let found = if validate_name(api_key).is_ok() {
+            self.read(api_key).await?
+        } else {
+            None
+        };
+        let (phc, roles, is_dummy) = match found {
+            Some(mut rec) => (
+                std::mem::take(&mut rec.hash),
+                Some(std::mem::take(&mut rec.roles)),
+                false,
+            ),
+            None => (hashing::dummy_hash()?.to_owned(), None, true),
+        };
+        let phc = Zeroizing::new(phc);
+        let secret = Zeroizing::new(api_secret.as_bytes().to_vec());
+        #[cfg(test)]
+        self.verifications.record(is_dummy);
+        #[cfg(not(test))]
+        let _ = is_dummy;
+        let matched = run_blocking(move || hashing::verify(&phc, &secret)).await?;
+        match matched {
+            Ok(true) => Ok(roles),
+            Ok(false) => Ok(None),
+            Err(hashing::MalformedHash(why)) => Err(record::corrupt(
+                &what(api_key),
+                &format!("stored hash: {why}"),
+            )),
+        }
+    }
+
+    /// Creates an API key with the given secret and roles.
+    ///
+    /// The key must be a valid secret name; the secret 1 to [`MAX_API_SECRET_LEN`] bytes;
+    /// each role 1 to 128 bytes without control characters (duplicates are dropped).
+    /// [`SecretsError::AlreadyExists`] if the key exists.
+    pub async fn create_api_key(
+        &self,
+        api_key: &str,
+        password: &str,
+        roles: &[&str],
+    ) -> Result<()> {
+        validate_name(api_key)?;
+        check_secret(password)?;
+        let roles = clean_roles(roles)?;
+        if self.store.exists(API_KEYS_SCOPE, api_key).await? {
+            return Err(SecretsError::AlreadyExists {
+                name: what(api_key),
+            });
+        }
+        let rec = ApiKeyRecord {
+            hash: hash_secret(password).await?,
+            roles,
+        };
+        let value = record::encode(&what(api_key), &rec)?;
+        self.store
+            .set_secret(API_KEYS_SCOPE, api_key, &value)
+            .await?;
+        tracing::info!(api_key, roles = ?rec.roles, "created API key");
+        Ok(())
+    }
+
+    /// Creates a key with a generated key and secret ([`generate_api_key`],
+    /// [`generate_api_secret`]) and returns both. The secret is shown only here.
+    pub async fn create_generated_api_key(&self, roles: &[&str]) -> Result<(String, Secret)> {
+        let key = generate_api_key()?;
+        let secret = generate_api_secret()?;
+        self.create_api_key(&key, secret.expose(), roles).await?;
+        Ok((key, secret))
+    }
+
+    /// Deletes an API key; [`SecretsError::NotFound`] if it does not exist.
+    pub async fn delete_api_key(&self, api_key: &str) -> Result<()> {
+        match self.store.delete_secret(API_KEYS_SCOPE, api_key).await {
+            Ok(()) => {
+                tracing::info!(api_key, "deleted API key");
+                Ok(())
+            }
+            Err(SecretsError::NotFound { .. }) => Err(not_found(api_key)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the API key exists.
+    pub async fn exists(&self, api_key: &str) -> Result<bool> {
+        self.store.exists(API_KEYS_SCOPE, api_key).await
+    }
+
+    /// The roles of an API key, `None` if it does not exist.
+    pub async fn roles(&self, api_key: &str) -> Result<Option<Vec<String>>> {
+        Ok(self
+            .read(api_key)
+            .await?
+            .map(|mut rec| std::mem::take(&mut rec.roles)))
+    }
+
+    /// Every API key, ordered by key (byte order). No secrets, hashes or roles.
+    pub async fn list_api_keys(&self) -> Result<Vec<String>> {
+        let mut keys: Vec<String> = self
+            .store
+            .list_secrets(API_KEYS_SCOPE)
+            .await?
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    /// Replaces the roles of an existing key (same rules as
+    /// [`create_api_key`](Self::create_api_key)); [`SecretsError::NotFound`] if it does not
+    /// exist. The secret is unchanged.
+    pub async fn set_roles(&self, api_key: &str, roles: &[&str]) -> Result<()> {
+        let roles = clean_roles(roles)?;
+        let mut rec = self
+            .read(api_key)
+            .await?
+            .ok_or_else(|| not_found(api_key))?;
+        rec.roles = roles;
+        self.rewrite(api_key, &rec).await?;
+        tracing::info!(api_key, roles = ?rec.roles, "changed roles of API key");
+        Ok(())
+    }
+
+    /// Replaces the secret of an existing key, keeping its roles;
+    /// [`SecretsError::NotFound`] if it does not exist.
+    pub async fn set_api_secret(&self, api_key: &str, password: &str) -> Result<()> {
+        check_secret(password)?;
+        let mut rec = self
+            .read(api_key)
+            .await?
+            .ok_or_else(|| not_found(api_key))?;
+        rec.hash = hash_secret(password).await?;
+        self.rewrite(api_key, &rec).await?;
+        tracing::info!(api_key, "changed secret of API key");
+        Ok(())
+    }
+
+    /// Writes a new version of an existing record. `rotate_secret` refuses a record deleted
+    /// meanwhile, so a concurrent delete is not undone.
+    async fn rewrite(&self, api_key: &str, rec: &ApiKeyRecord) -> Result<()> {
+        let value = record::encode(&what(api_key), rec)?;
+        match self
+            .store
+            .rotate_secret(API_KEYS_SCOPE, api_key, &value)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SecretsError::NotFound { .. }) => Err(not_found(api_key)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates `api_key` with role [`ADMIN_ROLE`] and the given secret unless the key
+    /// exists. `true` if it was created, `false` if it existed (its secret and roles are
+    /// left alone).
+    pub async fn ensure_admin(&self, api_key: &str, password: &str) -> Result<bool> {
+        if self.exists(api_key).await? {
+            return Ok(false);
+        }
+        match self.create_api_key(api_key, password, &[ADMIN_ROLE]).await {
+            Ok(()) => Ok(true),
+            Err(SecretsError::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! Argon2id hashing and verification of API secrets, as PHC strings.
+//!
+//! New hashes use Argon2id v0x13 with OWASP's minimum: m = 19 456 KiB, t = 2, p = 1, a
+//! 16-byte random salt and a 32-byte output, e.g.
+//! `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. Verification reads the parameters from
+//! the stored string (so hashes made by older settings keep working), recomputes the output
+//! and compares it with [`subtle`] in constant time.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+use zlayer_secrets_core::{Result, SecretsError};
+
+use crate::random;
+
+/// Memory cost of new hashes, in KiB (OWASP minimum for Argon2id).
+pub(crate) const M_COST_KIB: u32 = 19_456;
+/// Iterations of new hashes.
+pub(crate) const T_COST: u32 = 2;
+/// Lanes of new hashes.
+pub(crate) const P_COST: u32 = 1;
+const OUTPUT_LEN: usize = 32;
+const SALT_LEN: usize = 16;
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN))
+        .expect("constant Argon2id parameters are within the algorithm's limits");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes `secret` into a PHC string with a fresh random salt. CPU-heavy: call it through
+/// [`run_blocking`](crate::blocking::run_blocking).
+pub(crate) fn hash(secret: &[u8]) -> Result<String> {
+    let mut salt = [0u8; SALT_LEN];
+    random::fill(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| SecretsError::Encryption(format!("could not encode an Argon2 salt: {e}")))?;
+    hasher()
+        .hash_password(secret, &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| SecretsError::Encryption(format!("Argon2id hashing failed: {e}")))
+}
+
+/// Why a stored PHC string cannot be verified against. Never contains the string itself.
+#[derive(Debug)]
+pub(crate) struct MalformedHash(pub(crate) &'static str);
+
+/// Whether `secret` hashes to the stored `phc` string. CPU-heavy: call it through
+/// [`run_blocking`](crate::blocking::run_blocking).
+pub(crate) fn verify(phc: &str, secret: &[u8]) -> Result<bool, MalformedHash> {
+    let parsed = PasswordHash::new(phc).map_err(|_| MalformedHash("not a PHC string"))?;
+    if parsed.algorithm != argon2::ARGON2ID_IDENT {
+        return Err(MalformedHash("not an Argon2id hash"));
+    }
+    let version = match parsed.version {
+        None => Version::V0x13,
+        Some(v) => Version::try_from(v).map_err(|_| MalformedHash("unknown Argon2 version"))?,
+    };
+    let params =
+        Params::try_from(&parsed).map_err(|_| MalformedHash("invalid Argon2 parameters"))?;
+    let expected = parsed.hash.ok_or(MalformedHash("no hash output"))?;
+    let mut salt_buf = [0u8; 64];
+    let salt = parsed
+        .salt
+        .ok_or(MalformedHash("no salt"))?
+        .decode_b64(&mut salt_buf)
+        .map_err(|_| MalformedHash("invalid salt"))?;
+    let mut actual = Zeroizing::new(vec![0u8; expected.len()]);
+    Argon2::new(Algorithm::Argon2id, version, params)
+        .hash_password_into(secret, salt, &mut actual)
+        .map_err(|_| MalformedHash("parameters the hasher refuses"))?;
+    Ok(bool::from(actual.as_slice().ct_eq(expected.as_bytes())))
+}
+
+/// A valid Argon2id PHC string, made with the same parameters as real hashes, of a random
+/// secret nobody knows. [`CredentialStore::validate`](crate::credentials::CredentialStore::validate)
+/// verifies against it when the asked key does not exist, so that a missing key costs the
+/// same Argon2id work as a wrong secret. Computed once per process, on first need.
+pub(crate) fn dummy_hash() -> Result<&'static str> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return Ok(h);
+    }
+    let unknowable = random::hex_token(32)?;
+    let computed = hash(unknowable.as_bytes())?;
+    // Two first callers may race; either string serves, and the first one stays.
+    Ok(DUMMY.get_or_init(|| computed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_at_the_owasp_floor() {
+        let phc = hash(b"correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify(&phc, b"correct horse").unwrap());
+        assert!(!verify(&phc, b"correct horse ").unwrap());
+        assert!(!verify(&phc, b"").unwrap());
+        assert_ne!(phc, hash(b"correct horse").unwrap(), "salts differ");
+    }
+
+    #[test]
+    fn dummy_hash_has_the_real_parameters() {
+        let dummy = dummy_hash().unwrap();
+        assert!(dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert_eq!(dummy_hash().unwrap(), dummy, "computed once");
+        assert!(!verify(dummy, b"").unwrap());
+    }
+
+    #[test]
+    fn malformed_hashes_are_refused_not_panicked_on() {
+        let good = hash(b"x").unwrap();
+        for bad in [
+            String::new(),
+            "garbage".to_owned(),
+            "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_owned(),
+            "$argon2id$v=99$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_owned(),
+            "$argon2id$v=19$m=1,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_owned(),
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ".to_owned(),
+            good.replace("$argon2id$", "$scrypt$"),
+            good[..good.len() - 10].to_owned() + "!!!!!!!!!!",
+        ] {
+            assert!(verify(&bad, b"x").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests of the typed stores against the real backends.
