@@ -3,4 +3,5 @@
 
 mod key;
 mod manager;
+mod props;
 mod race;

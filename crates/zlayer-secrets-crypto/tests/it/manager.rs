@@ -423,3 +423,20 @@ fn a_key_file_that_is_a_dangling_link_is_an_error_not_a_new_key() {
     assert!(!dir.path().join("mounted").exists());
     assert_eq!(file_names(dir.path()), ["secrets_prod.key"]);
 }
+
+#[test]
+fn temporary_files_left_by_a_crash_do_not_disturb_resolution() {
+    // A process killed after writing its temporary file but before linking it leaves only
+    // the temporary name: the key file does not exist, so a new key is created normally.
+    let dir = tempfile::tempdir().unwrap();
+    let stray = dir.path().join(".secrets_prod.key.tmp-0011223344556677");
+    fs::write(&stray, b"0123").unwrap();
+    let m = manager(dir.path(), &[]);
+    let resolved = m.resolve("prod").unwrap();
+    assert!(matches!(resolved.source, KeySource::Generated(_)));
+    assert_eq!(m.get_or_create_key("prod").unwrap(), resolved.key);
+    assert_eq!(
+        file_names(dir.path()),
+        [".secrets_prod.key.tmp-0011223344556677", "secrets_prod.key"]
+    );
+}
