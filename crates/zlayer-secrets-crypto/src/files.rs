@@ -88,15 +88,31 @@ fn check_permissions(path: &Path, what: &str, metadata: &fs::Metadata) -> Result
             path.display()
         )));
     }
+    let mut warnings = Vec::new();
     if mode & 0o044 != 0 {
-        let warning = format!(
+        warnings.push(format!(
             "{what} {} has mode {mode:04o}: it is readable by group or others (expected 0600)",
             path.display()
-        );
-        tracing::warn!("{warning}");
-        return Ok(vec![warning]);
+        ));
     }
-    Ok(Vec::new())
+    // In a directory others may write to (without the sticky bit), they can rename another
+    // file over the key file whatever the key file's own mode.
+    let dir = parent_dir(path);
+    if let Ok(dir_metadata) = fs::metadata(dir) {
+        let dir_mode = dir_metadata.permissions().mode() & 0o7777;
+        if dir_mode & 0o022 != 0 && dir_mode & 0o1000 == 0 {
+            warnings.push(format!(
+                "the directory {} of {what} {} has mode {dir_mode:04o}: group or others could \
+                 replace the file (expected 0700)",
+                dir.display(),
+                path.display()
+            ));
+        }
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(warnings)
 }
 
 #[cfg(not(unix))]

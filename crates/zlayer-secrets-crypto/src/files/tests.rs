@@ -161,3 +161,22 @@ fn permissions_writable_by_others_refuse_and_readable_by_others_warn() {
         assert_eq!(warnings.len(), usize::from(mode & 0o044 != 0), "{mode:o}");
     }
 }
+
+#[test]
+fn a_directory_others_can_write_to_is_warned_about_unless_sticky() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets_a.key");
+    fs::write(&path, b"x").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    for (dir_mode, expected) in [(0o700, 0), (0o770, 1), (0o777, 1), (0o1777, 0), (0o755, 0)] {
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(dir_mode)).unwrap();
+        let ReadOutcome::Found(_, warnings) = read_limited(&path, "key file").unwrap() else {
+            panic!("the file exists");
+        };
+        assert_eq!(warnings.len(), expected, "{dir_mode:o}: {warnings:?}");
+        if expected == 1 {
+            assert!(warnings[0].contains("could replace"), "{warnings:?}");
+        }
+    }
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+}
