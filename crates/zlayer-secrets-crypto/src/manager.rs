@@ -81,8 +81,9 @@ pub struct ResolvedKey {
     pub key: EncryptionKey,
     /// Where it came from.
     pub source: KeySource,
-    /// Things the user should fix that did not stop the key from loading (a key file that
-    /// others can read). Each is also logged with `tracing::warn!`.
+    /// Things the user should fix that did not stop the key from loading (a key or salt file
+    /// that others can read, or in a directory that others can write to). Each is also logged
+    /// with `tracing::warn!`.
     pub warnings: Vec<String>,
 }
 
