@@ -1,1 +1,68 @@
-//! PersistentSecretsStore: encrypted secrets in SQLite (WAL).
+//! `PersistentSecretsStore`: secrets encrypted at rest in a local SQLite database.
+//!
+//! Depend on this crate if you need the embedded store itself; applications normally reach it
+//! through the `zlayer-secrets` facade (feature `persistent`). Code that only reads or
+//! resolves secrets should depend on `zlayer-secrets-core` and take a `SecretsProvider`.
+//!
+//! # What it guarantees
+//!
+//! - **Encryption.** Every stored version of every value is encrypted with
+//!   XChaCha20-Poly1305 under a random data key. The associated data binds each ciphertext
+//!   to its scope, name and version: a ciphertext copied to another secret, or to another
+//!   version of the same one, fails to decrypt with [`SecretsError::Decryption`].
+//! - **Envelope keys.** The data key is stored wrapped (encrypted) by the key given to
+//!   [`PersistentSecretsStore::open`]. Opening with any other key fails at once with
+//!   [`SecretsError::WrongKey`]. [`PersistentSecretsStore::rekey`] changes the outer key by
+//!   rewriting one row; [`PersistentSecretsStore::reencrypt_all`] replaces the data key and
+//!   re-encrypts everything. Either runs in one transaction: after a crash the store opens with
+//!   exactly one of the two keys and loses nothing.
+//! - **Scopes and names** are separate columns: `("a", "b:c")` and `("a:b", "c")` are two
+//!   different secrets, and `list_secrets("a")` lists exactly scope `a`.
+//! - **History.** Each write adds a version; the last [`StoreOptions::retention`] versions
+//!   (default [`DEFAULT_RETENTION`]) are kept, can be read and listed, and a rollback writes
+//!   an old value again as a new version.
+//! - **Concurrency.** Every write is a `BEGIN IMMEDIATE` transaction, so writers in several
+//!   threads or processes queue for the lock (up to [`StoreOptions::busy_timeout`]) and no
+//!   update is lost: each write adds exactly one version. Batches
+//!   ([`BatchSecretsStore::apply_batch`]) are all-or-nothing.
+//! - **Durability.** The database runs in WAL mode with `synchronous = FULL` by default
+//!   ([`Durability::Full`]): a write that returned is on disk, and survives a killed process
+//!   and a power loss alike. `synchronous = NORMAL` ([`Durability::Normal`]) is faster but
+//!   can lose the last commits on power loss (never on a process crash); it is available for
+//!   bulk work, not the default, because a secret reported as stored may already be in use.
+//! - **Files.** A new database file is created with mode 0600 before SQLite opens it (SQLite
+//!   gives its `-wal` and `-shm` files the same mode), and missing parent directories with
+//!   mode 0700.
+//! - **Limits.** Values up to [`MAX_VALUE_LEN`] bytes (1 MiB); a larger one is refused with
+//!   [`SecretsError::InvalidInput`]. Names and scopes follow
+//!   [`validate_name`](zlayer_secrets_core::validate_name) and
+//!   [`validate_scope`](zlayer_secrets_core::validate_scope).
+//! - **Async.** rusqlite is blocking; every call runs on tokio's blocking thread pool, so the
+//!   store works under the multi-thread and the current-thread runtime alike. A call whose
+//!   future is dropped still runs to completion or rolls back as a whole.
+//!
+//! The on-disk format (tables, associated-data encoding, re-keying protocol) is described in
+//! `docs/format.md`.
+//!
+//! [`SecretsError::Decryption`]: zlayer_secrets_core::SecretsError::Decryption
+//! [`SecretsError::WrongKey`]: zlayer_secrets_core::SecretsError::WrongKey
+//! [`SecretsError::InvalidInput`]: zlayer_secrets_core::SecretsError::InvalidInput
+//! [`BatchSecretsStore::apply_batch`]: zlayer_secrets_core::BatchSecretsStore::apply_batch
+
+mod aad;
+mod core;
+mod error;
+mod fs;
+mod info;
+mod keys;
+mod options;
+mod schema;
+mod seal;
+mod store;
+
+pub use info::{KeyInfo, ReencryptReport};
+pub use options::{
+    DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_RETENTION, Durability, MAX_VALUE_LEN, StoreOptions,
+};
+pub use schema::SCHEMA_VERSION;
+pub use store::PersistentSecretsStore;

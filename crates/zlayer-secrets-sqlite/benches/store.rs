@@ -1,0 +1,115 @@
+//! Benchmarks of `PersistentSecretsStore`: writes, reads, batched reads, listing, opening.
+//!
+//! Run with `cargo bench -p zlayer-secrets-sqlite --bench store`. Results and the machine
+//! they were taken on are recorded in `docs/benchmarks.md`.
+#![allow(clippy::unwrap_used)] // a benchmark reports failure by panicking
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_main};
+use zlayer_secrets_core::{BatchSecretsStore, Secret, SecretsProvider, SecretsStore, WriteOp};
+use zlayer_secrets_crypto::EncryptionKey;
+use zlayer_secrets_sqlite::PersistentSecretsStore;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn key() -> EncryptionKey {
+    EncryptionKey::from_bytes(&[7; 32]).unwrap()
+}
+
+/// A store holding `count` secrets named `s0000`... in scope `bench`, with 40-byte values.
+fn filled_store(
+    rt: &tokio::runtime::Runtime,
+    count: usize,
+) -> (tempfile::TempDir, PersistentSecretsStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(PersistentSecretsStore::open(dir.path(), key()))
+        .unwrap();
+    let ops: Vec<WriteOp> = (0..count)
+        .map(|i| WriteOp::Set {
+            scope: "bench".into(),
+            name: format!("s{i:04}"),
+            value: Secret::new(format!("{i:040}")),
+        })
+        .collect();
+    rt.block_on(store.apply_batch(&ops)).unwrap();
+    (dir, store)
+}
+
+fn writes(c: &mut Criterion) {
+    let rt = runtime();
+    let (_dir, store) = filled_store(&rt, 100);
+    let value = Secret::new("x".repeat(40));
+    let mut next = 0u64;
+    c.bench_function("set (new secret)", |b| {
+        b.iter(|| {
+            next += 1;
+            rt.block_on(store.set_secret("bench-new", &format!("n{next}"), &value))
+                .unwrap();
+        });
+    });
+    c.bench_function("overwrite (new version, pruning history)", |b| {
+        b.iter(|| {
+            rt.block_on(store.set_secret("bench", "s0001", &value))
+                .unwrap();
+        });
+    });
+}
+
+fn reads(c: &mut Criterion) {
+    let rt = runtime();
+    let (_dir, store) = filled_store(&rt, 2_000);
+    c.bench_function("get_secret", |b| {
+        b.iter(|| black_box(rt.block_on(store.get_secret("bench", "s0042")).unwrap()));
+    });
+    let names: Vec<String> = (0..50).map(|i| format!("s{:04}", i * 37)).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    c.bench_function("get_secrets of 50", |b| {
+        b.iter(|| {
+            let got = rt.block_on(store.get_secrets("bench", &refs)).unwrap();
+            assert_eq!(got.len(), 50);
+            black_box(got)
+        });
+    });
+    c.bench_function("list_secrets over 2000", |b| {
+        b.iter(|| {
+            let listed = rt.block_on(store.list_secrets("bench")).unwrap();
+            assert_eq!(listed.len(), 2_000);
+            black_box(listed)
+        });
+    });
+}
+
+fn open_and_read(c: &mut Criterion) {
+    let rt = runtime();
+    let (dir, store) = filled_store(&rt, 2_000);
+    drop(store);
+    // In process: a new connection, the pragmas, the schema check and the data-key unwrap,
+    // then one read. Process start-up is not included.
+    c.bench_function("open and read one", |b| {
+        b.iter_batched(
+            key,
+            |key| {
+                rt.block_on(async {
+                    let store = PersistentSecretsStore::open(dir.path(), key).await.unwrap();
+                    black_box(store.get_secret("bench", "s0042").await.unwrap())
+                })
+            },
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+// `criterion_group!` generates a public function that cannot carry a doc comment.
+#[allow(missing_docs)]
+mod groups {
+    criterion::criterion_group!(benches, super::writes, super::reads, super::open_and_read);
+}
+criterion_main!(groups::benches);

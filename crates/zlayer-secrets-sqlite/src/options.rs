@@ -1,0 +1,76 @@
+//! [`StoreOptions`]: retention, durability and lock waiting of a store.
+
+use std::time::Duration;
+
+/// Versions kept per secret unless [`StoreOptions::retention`] says otherwise.
+pub const DEFAULT_RETENTION: u32 = 10;
+
+/// Largest secret value accepted, in bytes (1 MiB, inclusive).
+///
+/// A bigger value is refused with [`SecretsError::InvalidInput`] before anything is written.
+/// Secrets are credentials, certificates and small configuration documents; a value this size
+/// is kept [`DEFAULT_RETENTION`] times over, and every read decrypts it whole.
+///
+/// [`SecretsError::InvalidInput`]: zlayer_secrets_core::SecretsError::InvalidInput
+pub const MAX_VALUE_LEN: usize = 1024 * 1024;
+
+/// How long a writer waits for another writer (thread or process) before giving up, unless
+/// [`StoreOptions::busy_timeout`] says otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The file name used when [`open`](crate::PersistentSecretsStore::open) is given a directory.
+pub const DB_FILE_NAME: &str = "secrets.sqlite";
+
+/// When a committed write reaches the disk (SQLite's `synchronous` setting in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous = FULL`: every commit is flushed to disk (`fsync` of the write-ahead log)
+    /// before it returns. A committed write survives a process crash and a power loss. The
+    /// default: writes to a secrets store are rare, and a secret that was reported stored
+    /// (and perhaps already handed to someone) must not vanish.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: commits are flushed at checkpoints only. A committed write
+    /// survives a process crash, but the last commits before a power loss or kernel panic can
+    /// be lost (the database stays consistent). Faster for bulk loads.
+    Normal,
+}
+
+impl Durability {
+    pub(crate) fn pragma_value(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Options of [`PersistentSecretsStore::open_with_options`](crate::PersistentSecretsStore::open_with_options).
+///
+/// Build one with struct-update syntax:
+///
+/// ```
+/// use zlayer_secrets_sqlite::StoreOptions;
+/// let options = StoreOptions { retention: 3, ..StoreOptions::default() };
+/// assert_eq!(options.retention, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How many versions of each secret are kept, the current one included (at least 1).
+    /// Older versions are deleted by the write that makes them fall out of the window.
+    pub retention: u32,
+    /// When commits reach the disk.
+    pub durability: Durability,
+    /// How long a write waits for the database lock held by another writer.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            retention: DEFAULT_RETENTION,
+            durability: Durability::default(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The database schema and its migrations, keyed on `PRAGMA user_version`.
+//!
+//! Version `n` of the schema is reached from version `n - 1` by exactly one step,
+//! [`upgrade_from`]`(n - 1)`, run in its own `BEGIN IMMEDIATE` transaction together with the
+//! `user_version` update, so a crash leaves the database at one version or the next. The
+//! connection pragmas (WAL, `synchronous`, foreign keys) are set outside any transaction by
+//! [`configure`]. The tables are described in `docs/format.md` ("SQLite schema").
+
+use rusqlite::{Connection, TransactionBehavior};
+use zlayer_secrets_core::{Result, SecretsError};
+
+use crate::StoreOptions;
+use crate::error::storage;
+
+/// The schema version this crate writes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Version 1: the store's key record, the secrets and their versions.
+const V1: &str = "
+CREATE TABLE store_meta (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    store_id        BLOB    NOT NULL CHECK (length(store_id) = 16),
+    dek_generation  INTEGER NOT NULL CHECK (dek_generation >= 1),
+    wrapped_dek     BLOB    NOT NULL,
+    kek_fingerprint TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE secrets (
+    id         INTEGER PRIMARY KEY,
+    scope      TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    version    INTEGER NOT NULL CHECK (version >= 1),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (scope, name)
+) STRICT;
+
+CREATE TABLE secret_versions (
+    secret_id  INTEGER NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL CHECK (version >= 1),
+    created_at INTEGER NOT NULL,
+    ciphertext BLOB    NOT NULL,
+    PRIMARY KEY (secret_id, version)
+) STRICT, WITHOUT ROWID;
+";
+
+/// Version 2: when the store was last re-keyed and last re-encrypted (for `key status`).
+const V2: &str = "
+ALTER TABLE store_meta ADD COLUMN rekeyed_at INTEGER;
+ALTER TABLE store_meta ADD COLUMN reencrypted_at INTEGER;
+";
+
+/// The one step from schema version `from` to `from + 1`.
+fn upgrade_from(conn: &Connection, from: u32) -> rusqlite::Result<()> {
+    match from {
+        0 => conn.execute_batch(V1),
+        1 => conn.execute_batch(V2),
+        _ => Err(rusqlite::Error::InvalidParameterName(format!(
+            "no migration from schema version {from}"
+        ))),
+    }
+}
+
+/// Sets the connection's pragmas. Must run outside any transaction: `foreign_keys` is a
+/// no-op inside one, and the journal mode cannot change inside one.
+pub(crate) fn configure(conn: &Connection, options: &StoreOptions) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| storage("setting the busy timeout", &e))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|e| storage("switching to WAL journal mode", &e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(SecretsError::Storage(format!(
+            "the database refused WAL journal mode (it is in `{mode}` mode); \
+             is it on a file system without shared-memory support?"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", options.durability.pragma_value())
+        .map_err(|e| storage("setting `synchronous`", &e))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| storage("turning on foreign keys", &e))?;
+    // Freed pages are overwritten with zeros: an old wrapped data key does not linger in
+    // the file after a re-key.
+    conn.pragma_update(None, "secure_delete", "ON")
+        .map_err(|e| storage("turning on secure_delete", &e))?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<u32> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| storage("reading the schema version", &e))?;
+    u32::try_from(version).map_err(|_| {
+        SecretsError::Storage(format!(
+            "the database has an invalid schema version {version}; is it a secrets store?"
+        ))
+    })
+}
+
+fn too_new(found: u32) -> SecretsError {
+    SecretsError::Storage(format!(
+        "the database has schema version {found}, newer than the {SCHEMA_VERSION} this \
+         program understands; use a newer zlayer-secrets"
+    ))
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    // A store already at the current version needs no write lock to open.
+    let found = user_version(conn)?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if found > SCHEMA_VERSION {
+        return Err(too_new(found));
+    }
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| storage("locking the database for a schema upgrade", &e))?;
+        // Another process may have upgraded while we waited for the lock.
+        let from = user_version(&tx)?;
+        if from == SCHEMA_VERSION {
+            return Ok(());
+        }
+        if from > SCHEMA_VERSION {
+            return Err(too_new(from));
+        }
+        if from == 0 {
+            ensure_empty(&tx)?;
+        }
+        upgrade_from(&tx, from).map_err(|e| {
+            storage(
+                &format!("upgrading the schema from version {from} to {}", from + 1),
+                &e,
+            )
+        })?;
+        tx.pragma_update(None, "user_version", from + 1)
+            .map_err(|e| storage("recording the schema version", &e))?;
+        tx.commit()
+            .map_err(|e| storage("committing the schema upgrade", &e))?;
+        tracing::debug!(from, to = from + 1, "upgraded the secrets store schema");
+    }
+}
+
+/// Refuses to lay our schema over some other application's database.
+fn ensure_empty(conn: &Connection) -> Result<()> {
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|e| storage("inspecting the database", &e))?;
+    if tables > 0 {
+        return Err(SecretsError::Storage(
+            "the file is a SQLite database that is not a secrets store (it has tables but no \
+             schema version); refusing to touch it"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The schema version of an open database (for [`KeyInfo`](crate::KeyInfo)).
+pub(crate) fn current_version(conn: &Connection) -> Result<u32> {
+    user_version(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_sql(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(|sql| {
+                sql.unwrap()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn version_1_is_frozen_as_in_the_fixture() {
+        // The fixture holds version 1 as released; the migration chain must still start
+        // from exactly that schema.
+        let fixture = Connection::open_in_memory().unwrap();
+        fixture
+            .execute_batch(include_str!("../tests/data/v1.sql"))
+            .unwrap();
+        let fresh = Connection::open_in_memory().unwrap();
+        upgrade_from(&fresh, 0).unwrap();
+        assert_eq!(schema_sql(&fixture), schema_sql(&fresh));
+    }
+
+    #[test]
+    fn migrations_step_one_version_at_a_time_to_the_latest() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        // Running again is a no-op.
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        assert!(upgrade_from(&conn, SCHEMA_VERSION).is_err());
+    }
+
+    #[test]
+    fn a_failed_step_leaves_the_previous_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        // Make step 1 -> 2 fail half-way: its second column already exists.
+        conn.execute_batch("ALTER TABLE store_meta ADD COLUMN reencrypted_at INTEGER;")
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("from version 1 to 2"), "{err}");
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('store_meta')")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !columns.contains(&"rekeyed_at".to_owned()),
+            "the first half of the failed step was rolled back"
+        );
+    }
+}

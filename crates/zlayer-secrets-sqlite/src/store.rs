@@ -1,0 +1,237 @@
+//! [`PersistentSecretsStore`]: the async face of the blocking [`Core`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use zlayer_secrets_core::{
+    BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError,
+    SecretsProvider, SecretsStore, VersionedSecretsStore, WriteOp,
+};
+use zlayer_secrets_crypto::EncryptionKey;
+
+use crate::core::Core;
+use crate::{KeyInfo, ReencryptReport, StoreOptions};
+
+/// Runs blocking database work off the async worker threads.
+///
+/// Inside a tokio runtime (multi-thread or current-thread) the work goes to the blocking
+/// thread pool; outside one (another executor polling the future) it runs in place.
+async fn blocking<T, F>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
+            SecretsError::Storage(format!("the database task did not complete: {e}"))
+        })?,
+        Err(_) => work(),
+    }
+}
+
+fn lock(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
+    // A panic while the lock was held unwound through the open transaction, whose drop
+    // rolled it back: the connection is consistent, so the poison flag can be ignored.
+    core.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A [`SecretsStore`] that keeps secrets encrypted in a SQLite database.
+///
+/// Every value is encrypted with XChaCha20-Poly1305 under the store's data key, with
+/// associated data binding it to its scope, name and version; the data key is kept wrapped
+/// by the key given to [`open`](Self::open). See the [crate documentation](crate) for the
+/// durability, concurrency and re-keying guarantees.
+///
+/// Cloning is cheap and shares the connection.
+#[derive(Clone)]
+pub struct PersistentSecretsStore {
+    core: Arc<Mutex<Core>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for PersistentSecretsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersistentSecretsStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PersistentSecretsStore {
+    /// Opens the store at `path`, creating it if it does not exist, with default
+    /// [`StoreOptions`].
+    ///
+    /// If `path` is an existing directory, the database is `secrets.sqlite` inside it;
+    /// otherwise `path` is the database file. Missing parent directories are created with
+    /// mode 0700 and a new database file with mode 0600.
+    ///
+    /// Fails with [`SecretsError::WrongKey`] if `key` is not the key that locks an existing
+    /// store.
+    pub async fn open(path: impl AsRef<Path>, key: EncryptionKey) -> Result<Self> {
+        Self::open_with_options(path, key, StoreOptions::default()).await
+    }
+
+    /// Opens the store at `path` like [`open`](Self::open), with `options`.
+    pub async fn open_with_options(
+        path: impl AsRef<Path>,
+        key: EncryptionKey,
+        options: StoreOptions,
+    ) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let core = blocking(move || Core::open(&path, key, &options)).await?;
+        let path = core.path().to_path_buf();
+        Ok(Self {
+            core: Arc::new(Mutex::new(core)),
+            path,
+        })
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Core) -> Result<T> + Send + 'static,
+    {
+        let core = Arc::clone(&self.core);
+        blocking(move || work(&mut lock(&core))).await
+    }
+
+    /// The fingerprint of the key that currently locks the store (safe to print).
+    pub async fn key_fingerprint(&self) -> Result<String> {
+        Ok(self.key_info().await?.fingerprint)
+    }
+
+    /// What the store records about its keys, for `zlayer-secret key status`.
+    pub async fn key_info(&self) -> Result<KeyInfo> {
+        self.run(Core::key_info).await
+    }
+
+    /// Locks the store with `new_key` instead of the current key.
+    ///
+    /// Only the wrapped data key is rewritten, in one transaction: the secrets themselves are
+    /// untouched. Afterwards the store opens with `new_key` and not with the old key. If the
+    /// process dies during the call, the store opens with exactly one of the two keys.
+    ///
+    /// This does not help if the old key may have leaked together with a copy of the
+    /// database: use [`reencrypt_all`](Self::reencrypt_all) then.
+    pub async fn rekey(&self, new_key: EncryptionKey) -> Result<()> {
+        self.run(move |core| core.rekey(new_key)).await
+    }
+
+    /// Generates a new data key, re-encrypts every stored version of every secret with it and
+    /// locks it with `new_key` (which may be the current key), all in one transaction.
+    ///
+    /// If the process dies during the call, nothing changes: the store opens with the old
+    /// key and every value is as before.
+    pub async fn reencrypt_all(&self, new_key: EncryptionKey) -> Result<ReencryptReport> {
+        self.reencrypt_all_with_progress(new_key, |_, _| {}).await
+    }
+
+    /// [`reencrypt_all`](Self::reencrypt_all), calling `progress(done, total)` (counted in
+    /// stored versions) as it goes. The new key only takes effect at the end.
+    pub async fn reencrypt_all_with_progress<P>(
+        &self,
+        new_key: EncryptionKey,
+        mut progress: P,
+    ) -> Result<ReencryptReport>
+    where
+        P: FnMut(u64, u64) + Send + 'static,
+    {
+        self.run(move |core| core.reencrypt_all(new_key, &mut progress))
+            .await
+    }
+}
+
+#[async_trait]
+impl SecretsProvider for PersistentSecretsStore {
+    async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.get(&scope, &name)).await
+    }
+
+    async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
+        let scope = scope.to_owned();
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        self.run(move |core| core.get_many(&scope, &names)).await
+    }
+
+    async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
+        let scope = scope.to_owned();
+        self.run(move |core| core.list(&scope)).await
+    }
+
+    async fn exists(&self, scope: &str, name: &str) -> Result<bool> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.exists(&scope, &name)).await
+    }
+}
+
+#[async_trait]
+impl SecretsStore for PersistentSecretsStore {
+    async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
+        let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
+        self.run(move |core| core.set(&scope, &name, &value).map(drop))
+            .await
+    }
+
+    async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.delete(&scope, &name)).await
+    }
+
+    async fn rotate_secret(
+        &self,
+        scope: &str,
+        name: &str,
+        value: &Secret,
+    ) -> Result<RotationResult> {
+        let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
+        self.run(move |core| core.rotate(&scope, &name, &value))
+            .await
+    }
+}
+
+#[async_trait]
+impl VersionedSecretsStore for PersistentSecretsStore {
+    async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.metadata(&scope, &name)).await
+    }
+
+    async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.list_versions(&scope, &name))
+            .await
+    }
+
+    async fn get_secret_version(&self, scope: &str, name: &str, version: u32) -> Result<Secret> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.get_version(&scope, &name, version))
+            .await
+    }
+
+    async fn rollback_secret(&self, scope: &str, name: &str, to: u32) -> Result<RotationResult> {
+        let (scope, name) = (scope.to_owned(), name.to_owned());
+        self.run(move |core| core.rollback(&scope, &name, to)).await
+    }
+}
+
+#[async_trait]
+impl BatchSecretsStore for PersistentSecretsStore {
+    async fn apply_batch(&self, ops: &[WriteOp]) -> Result<()> {
+        let ops = ops.to_vec();
+        self.run(move |core| core.apply_batch(&ops)).await
+    }
+
+    fn is_atomic(&self) -> bool {
+        true
+    }
+}

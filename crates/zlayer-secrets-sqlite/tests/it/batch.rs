@@ -1,0 +1,109 @@
+//! `apply_batch` is all-or-nothing.
+
+use zlayer_secrets_core::{
+    BatchSecretsStore, Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
+    WriteOp,
+};
+use zlayer_secrets_sqlite::MAX_VALUE_LEN;
+
+use crate::{open_a, temp_db};
+
+fn set(scope: &str, name: &str, value: &str) -> WriteOp {
+    WriteOp::Set {
+        scope: scope.into(),
+        name: name.into(),
+        value: Secret::new(value),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_applies_in_order() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    assert!(store.is_atomic());
+    store
+        .set_secret("s", "gone", &Secret::new("x"))
+        .await
+        .unwrap();
+    store
+        .apply_batch(&[
+            set("s", "a", "1"),
+            set("s", "a", "2"),
+            set("t", "b", "3"),
+            WriteOp::Delete {
+                scope: "s".into(),
+                name: "gone".into(),
+            },
+            WriteOp::Delete {
+                scope: "s".into(),
+                name: "never-existed".into(),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.get_secret("s", "a").await.unwrap().expose(), "2");
+    assert_eq!(store.get_metadata("s", "a").await.unwrap().version, 2);
+    assert_eq!(store.get_secret("t", "b").await.unwrap().expose(), "3");
+    assert!(!store.exists("s", "gone").await.unwrap());
+    store.apply_batch(&[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_operation_anywhere_applies_nothing() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    store
+        .set_secret("s", "keep", &Secret::new("old"))
+        .await
+        .unwrap();
+    let too_big = "z".repeat(MAX_VALUE_LEN + 1);
+    for bad in [
+        set("s", "bad/name", "v"),
+        set("", "n", "v"),
+        set("s", "big", &too_big),
+    ] {
+        let err = store
+            .apply_batch(&[set("s", "keep", "new"), set("s", "fresh", "v"), bad])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SecretsError::InvalidName { .. } | SecretsError::InvalidInput(_)
+            ),
+            "{err}"
+        );
+        assert_eq!(store.get_secret("s", "keep").await.unwrap().expose(), "old");
+        assert!(!store.exists("s", "fresh").await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_failure_inside_the_transaction_rolls_everything_back() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    store
+        .set_secret("s", "keep", &Secret::new("old"))
+        .await
+        .unwrap();
+    // Make the database itself refuse the last write of the batch, after the first ones
+    // were executed inside the transaction.
+    crate::raw(&path)
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON secrets WHEN NEW.name = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'refused by test'); END;",
+        )
+        .unwrap();
+    let err = store
+        .apply_batch(&[
+            set("s", "keep", "new"),
+            set("s", "fresh", "v"),
+            set("s", "poison", "v"),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert_eq!(store.get_secret("s", "keep").await.unwrap().expose(), "old");
+    assert_eq!(store.get_metadata("s", "keep").await.unwrap().version, 1);
+    assert!(!store.exists("s", "fresh").await.unwrap());
+}
