@@ -1,0 +1,135 @@
+//! Backends to run every test against, and a store wrapper that fails chosen writes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use zlayer_secrets_core::{
+    MemoryStore, Result, RotationResult, Secret, SecretMetadata, SecretsError, SecretsProvider,
+    SecretsStore,
+};
+
+/// A store to test against, with whatever keeps it alive.
+pub(crate) struct Backend {
+    /// Which backend, for failure messages.
+    pub(crate) name: &'static str,
+    /// The store.
+    pub(crate) store: Arc<dyn SecretsStore>,
+}
+
+/// Every backend, fresh and empty.
+pub(crate) async fn backends() -> Vec<Backend> {
+    vec![Backend {
+        name: "memory",
+        store: Arc::new(MemoryStore::new()),
+    }]
+}
+
+/// When [`FailingStore`] fails a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailMode {
+    /// Refuse the write: nothing reaches the inner store (a crash before the write).
+    Before,
+    /// Apply the write, then report an error (a crash right after it).
+    After,
+}
+
+/// Forwards to an inner store, counts writes (`set_secret`, `delete_secret`,
+/// `rotate_secret`) and fails the `fail_on`-th one (1-based) as `mode` says.
+pub(crate) struct FailingStore {
+    inner: Arc<dyn SecretsStore>,
+    writes: AtomicUsize,
+    fail_on: Option<usize>,
+    mode: FailMode,
+}
+
+impl FailingStore {
+    pub(crate) fn new(
+        inner: Arc<dyn SecretsStore>,
+        fail_on: Option<usize>,
+        mode: FailMode,
+    ) -> Self {
+        Self {
+            inner,
+            writes: AtomicUsize::new(0),
+            fail_on,
+            mode,
+        }
+    }
+
+    /// Writes attempted so far (failed ones included).
+    pub(crate) fn writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    /// Counts a write; `Some(error)` if this one must fail.
+    fn count(&self) -> Option<SecretsError> {
+        let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        (self.fail_on == Some(n))
+            .then(|| SecretsError::Storage(format!("injected failure of write {n}")))
+    }
+
+    async fn write<T>(&self, op: impl std::future::Future<Output = Result<T>> + Send) -> Result<T> {
+        match (self.count(), self.mode) {
+            (None, _) => op.await,
+            (Some(e), FailMode::Before) => Err(e),
+            (Some(e), FailMode::After) => {
+                op.await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SecretsProvider for FailingStore {
+    async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
+        self.inner.get_secret(scope, name).await
+    }
+
+    async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
+        self.inner.get_secrets(scope, names).await
+    }
+
+    async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
+        self.inner.list_secrets(scope).await
+    }
+
+    async fn exists(&self, scope: &str, name: &str) -> Result<bool> {
+        self.inner.exists(scope, name).await
+    }
+}
+
+#[async_trait]
+impl SecretsStore for FailingStore {
+    async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
+        self.write(self.inner.set_secret(scope, name, value)).await
+    }
+
+    async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
+        self.write(self.inner.delete_secret(scope, name)).await
+    }
+
+    async fn rotate_secret(
+        &self,
+        scope: &str,
+        name: &str,
+        value: &Secret,
+    ) -> Result<RotationResult> {
+        self.write(self.inner.rotate_secret(scope, name, value))
+            .await
+    }
+}
+
+/// Every secret of every reserved scope, as `(scope, name)`, sorted.
+pub(crate) async fn reserved_contents(store: &dyn SecretsStore) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for scope in zlayer_secrets_credentials::scopes::RESERVED_SCOPES {
+        for m in store.list_secrets(scope).await.unwrap() {
+            out.push((scope.to_owned(), m.name));
+        }
+    }
+    out.sort();
+    out
+}
