@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, helpers included
 
 mod batch;
+mod conformance;
 mod files;
 mod history;
 mod keys;
