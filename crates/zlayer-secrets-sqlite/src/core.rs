@@ -88,6 +88,7 @@ impl Core {
             other => other,
         };
         let mut conn = Connection::open(&path).map_err(|e| in_file(storage("opening", &e)))?;
+        schema::preflight(&conn, options).map_err(in_file)?;
         schema::configure(&conn, options).map_err(in_file)?;
         schema::migrate(&mut conn).map_err(in_file)?;
         let keys = Keys::load_or_init(&mut conn, kek).map_err(in_file)?;

@@ -4,6 +4,39 @@
 //! through the `zlayer-secrets` facade (feature `persistent`). Code that only reads or
 //! resolves secrets should depend on `zlayer-secrets-core` and take a `SecretsProvider`.
 //!
+//! # Example
+//!
+//! ```
+//! use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore, VersionedSecretsStore};
+//! use zlayer_secrets_crypto::EncryptionKey;
+//! use zlayer_secrets_sqlite::PersistentSecretsStore;
+//!
+//! # fn main() -> zlayer_secrets_core::Result<()> {
+//! # let dir = tempfile::tempdir().expect("a temporary directory");
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+//! # rt.block_on(async {
+//! let key = EncryptionKey::generate();
+//! let store = PersistentSecretsStore::open(dir.path(), key.clone()).await?;
+//! store.set_secret("myapp", "db-password", &Secret::new("first")).await?;
+//! store.set_secret("myapp", "db-password", &Secret::new("second")).await?;
+//! assert_eq!(store.get_secret("myapp", "db-password").await?.expose(), "second");
+//!
+//! // History: read an old version, roll back to it (as version 3).
+//! assert_eq!(store.get_secret_version("myapp", "db-password", 1).await?.expose(), "first");
+//! store.rollback_secret("myapp", "db-password", 1).await?;
+//!
+//! // Lock the store with another key; the old one no longer opens it.
+//! let new_key = EncryptionKey::generate();
+//! store.rekey(new_key.clone()).await?;
+//! drop(store);
+//! assert!(PersistentSecretsStore::open(dir.path(), key).await.is_err());
+//! let store = PersistentSecretsStore::open(dir.path(), new_key).await?;
+//! assert_eq!(store.get_secret("myapp", "db-password").await?.expose(), "first");
+//! # Ok(())
+//! # })
+//! # }
+//! ```
+//!
 //! # What it guarantees
 //!
 //! - **Encryption.** Every stored version of every value is encrypted with

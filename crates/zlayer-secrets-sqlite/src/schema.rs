@@ -62,11 +62,24 @@ fn upgrade_from(conn: &Connection, from: u32) -> rusqlite::Result<()> {
     }
 }
 
+/// Refuses, before anything is written, a file that is not a SQLite database, another
+/// application's database, or a store from a newer version of this crate.
+pub(crate) fn preflight(conn: &Connection, options: &StoreOptions) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| storage("setting the busy timeout", &e))?;
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(too_new(found));
+    }
+    if found == 0 {
+        ensure_empty(conn)?;
+    }
+    Ok(())
+}
+
 /// Sets the connection's pragmas. Must run outside any transaction: `foreign_keys` is a
 /// no-op inside one, and the journal mode cannot change inside one.
 pub(crate) fn configure(conn: &Connection, options: &StoreOptions) -> Result<()> {
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| storage("setting the busy timeout", &e))?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(|e| storage("switching to WAL journal mode", &e))?;

@@ -120,12 +120,14 @@ async fn a_newer_schema_is_refused() {
     raw(&path)
         .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
         .unwrap();
+    let before = std::fs::read(&path).unwrap();
     let err = PersistentSecretsStore::open(&path, key_a())
         .await
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("newer"), "{msg}");
     assert!(msg.contains(&(SCHEMA_VERSION + 1).to_string()), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
 #[tokio::test]

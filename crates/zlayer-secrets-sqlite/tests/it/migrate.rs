@@ -116,7 +116,7 @@ async fn a_version_1_store_is_upgraded_and_keeps_everything() {
 }
 
 #[tokio::test]
-async fn a_version_1_store_refuses_the_wrong_key_without_upgrading_anything_it_cannot_undo() {
+async fn a_version_1_store_refuses_the_wrong_key_and_keeps_its_data() {
     let (_dir, path) = temp_db();
     load_v1(&path);
     let err = PersistentSecretsStore::open(&path, key_b())
