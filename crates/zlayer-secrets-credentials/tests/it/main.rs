@@ -6,5 +6,6 @@ mod atomicity;
 mod git;
 mod grants;
 mod no_leaks;
+mod persistence;
 mod registry;
 mod support;

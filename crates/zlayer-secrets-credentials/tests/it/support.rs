@@ -9,6 +9,8 @@ use zlayer_secrets_core::{
     MemoryStore, Result, RotationResult, Secret, SecretMetadata, SecretsError, SecretsProvider,
     SecretsStore,
 };
+use zlayer_secrets_crypto::EncryptionKey;
+use zlayer_secrets_sqlite::PersistentSecretsStore;
 
 /// A store to test against, with whatever keeps it alive.
 pub(crate) struct Backend {
@@ -16,14 +18,35 @@ pub(crate) struct Backend {
     pub(crate) name: &'static str,
     /// The store.
     pub(crate) store: Arc<dyn SecretsStore>,
+    /// The directory of an on-disk store, removed on drop.
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// Every backend, fresh and empty.
+/// Every backend, fresh and empty: [`MemoryStore`] and [`PersistentSecretsStore`] (SQLite
+/// in a temporary directory).
 pub(crate) async fn backends() -> Vec<Backend> {
-    vec![Backend {
-        name: "memory",
-        store: Arc::new(MemoryStore::new()),
-    }]
+    let (sqlite, dir) = sqlite().await;
+    vec![
+        Backend {
+            name: "memory",
+            store: Arc::new(MemoryStore::new()),
+            _dir: None,
+        },
+        Backend {
+            name: "sqlite",
+            store: Arc::new(sqlite),
+            _dir: Some(dir),
+        },
+    ]
+}
+
+/// A fresh SQLite store in a new temporary directory.
+pub(crate) async fn sqlite() -> (PersistentSecretsStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = PersistentSecretsStore::open(dir.path(), EncryptionKey::generate())
+        .await
+        .unwrap();
+    (store, dir)
 }
 
 /// When [`FailingStore`] fails a write.
