@@ -42,7 +42,8 @@
 //! - **Encryption.** Every stored version of every value is encrypted with
 //!   XChaCha20-Poly1305 under a random data key. The associated data binds each ciphertext
 //!   to its scope, name and version: a ciphertext copied to another secret, or to another
-//!   version of the same one, fails to decrypt with [`SecretsError::Decryption`].
+//!   version of the same one, fails to decrypt with [`SecretsError::Decryption`]. Scopes,
+//!   names, version numbers and timestamps are stored in clear (listing needs no key).
 //! - **Envelope keys.** The data key is stored wrapped (encrypted) by the key given to
 //!   [`PersistentSecretsStore::open`]. Opening with any other key fails at once with
 //!   [`SecretsError::WrongKey`]. [`PersistentSecretsStore::rekey`] changes the outer key by

@@ -1,6 +1,7 @@
 //! Integration tests of `PersistentSecretsStore`.
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, helpers included
 
+mod at_rest;
 mod batch;
 mod conformance;
 mod files;

@@ -1,0 +1,65 @@
+//! What reaches the disk: values only encrypted; nothing secret in `Debug` or errors.
+
+use std::path::Path;
+
+use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore, VersionedSecretsStore};
+
+use crate::{key_a, open_a, temp_db};
+
+const CANARY: &str = "CANARY-value-7f3a9c-in-clear";
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Scans every file in `dir` (database, log, shared memory) for the value and the key.
+fn assert_nothing_in_clear(dir: &Path, moment: &str) {
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let file = entry.unwrap().path();
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !contains(&bytes, CANARY.as_bytes()),
+            "{moment}: the value is in clear in {}",
+            file.display()
+        );
+        assert!(
+            !contains(&bytes, key_a().as_bytes()),
+            "{moment}: the key is in {}",
+            file.display()
+        );
+        scanned += 1;
+    }
+    assert!(scanned > 0);
+}
+
+#[tokio::test]
+async fn values_and_keys_never_reach_the_files_in_clear() {
+    let (dir, path) = temp_db();
+    let store = open_a(&path).await;
+    store
+        .set_secret("s", "n", &Secret::new(CANARY))
+        .await
+        .unwrap();
+    store
+        .set_secret("s", "n", &Secret::new("other"))
+        .await
+        .unwrap();
+    store.rollback_secret("s", "n", 1).await.unwrap();
+    // While the write-ahead log still holds the recent pages...
+    assert!(dir.path().join("store.sqlite-wal").exists());
+    assert_nothing_in_clear(dir.path(), "open");
+
+    let debug = format!("{store:?}");
+    assert!(!debug.contains(CANARY), "{debug}");
+    let info = format!("{:?}", store.key_info().await.unwrap());
+    assert!(!info.contains(&*key_a().to_hex()), "{info}");
+    let err = store.get_secret_version("s", "n", 99).await.unwrap_err();
+    assert!(!err.to_string().contains(CANARY), "{err}");
+
+    // ...and after the store is closed and the log checkpointed into the database.
+    drop(store);
+    assert_nothing_in_clear(dir.path(), "closed");
+    let store = open_a(&path).await;
+    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), CANARY);
+}
