@@ -107,3 +107,38 @@ async fn a_failure_inside_the_transaction_rolls_everything_back() {
     assert_eq!(store.get_metadata("s", "keep").await.unwrap().version, 1);
     assert!(!store.exists("s", "fresh").await.unwrap());
 }
+
+#[tokio::test]
+async fn a_write_that_cannot_get_the_lock_fails_clearly_and_writes_nothing() {
+    let (_dir, path) = temp_db();
+    let store = crate::open_with(
+        &path,
+        zlayer_secrets_sqlite::StoreOptions {
+            busy_timeout: std::time::Duration::from_millis(50),
+            ..zlayer_secrets_sqlite::StoreOptions::default()
+        },
+    )
+    .await;
+    store
+        .set_secret("s", "n", &Secret::new("old"))
+        .await
+        .unwrap();
+    // Another writer holds the write lock for longer than the store waits.
+    let blocker = crate::raw(&path);
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = store
+        .apply_batch(&[set("s", "n", "new"), set("s", "m", "v")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert!(err.to_string().contains("locked"), "{err}");
+    // Reads still work while the other writer holds the lock (WAL).
+    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "old");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(!store.exists("s", "m").await.unwrap());
+    store
+        .set_secret("s", "n", &Secret::new("new"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_metadata("s", "n").await.unwrap().version, 2);
+}
