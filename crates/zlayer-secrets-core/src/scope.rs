@@ -1,84 +1,8 @@
 //! Scopes: where a secret lives, and how environments map to scope strings.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 use crate::{Result, SecretsError};
-
-/// The deployment / service scope of a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SecretScope {
-    /// Shared by every service of a deployment.
-    Deployment(String),
-    /// Visible to one service of a deployment.
-    Service {
-        /// The deployment the service belongs to.
-        deployment: String,
-        /// The service.
-        service: String,
-    },
-}
-
-impl SecretScope {
-    /// A deployment scope.
-    pub fn deployment(name: impl Into<String>) -> Self {
-        Self::Deployment(name.into())
-    }
-
-    /// A service scope.
-    pub fn service(deployment: impl Into<String>, service: impl Into<String>) -> Self {
-        Self::Service {
-            deployment: deployment.into(),
-            service: service.into(),
-        }
-    }
-
-    /// A path-like key prefix for hierarchical stores:
-    /// `deployments/{d}/secrets` or `deployments/{d}/services/{s}/secrets`.
-    #[must_use]
-    pub fn to_key_prefix(&self) -> String {
-        match self {
-            Self::Deployment(d) => format!("deployments/{d}/secrets"),
-            Self::Service {
-                deployment,
-                service,
-            } => {
-                format!("deployments/{deployment}/services/{service}/secrets")
-            }
-        }
-    }
-
-    /// The scope string the resolver and the stores use: `deployment` or
-    /// `deployment/service`.
-    #[must_use]
-    pub fn as_store_scope(&self) -> String {
-        match self {
-            Self::Deployment(d) => d.clone(),
-            Self::Service {
-                deployment,
-                service,
-            } => format!("{deployment}/{service}"),
-        }
-    }
-
-    /// The deployment this scope belongs to.
-    #[must_use]
-    pub fn deployment_name(&self) -> &str {
-        match self {
-            Self::Deployment(d) => d,
-            Self::Service { deployment, .. } => deployment,
-        }
-    }
-
-    /// The service, for a service scope.
-    #[must_use]
-    pub fn service_name(&self) -> Option<&str> {
-        match self {
-            Self::Deployment(_) => None,
-            Self::Service { service, .. } => Some(service),
-        }
-    }
-}
 
 /// Maps an environment (by name or id, optionally within a project) to the scope string of
 /// the backing store. Used by the resolver for `$S::env/...`, `$S:project:env/...` and
@@ -131,19 +55,6 @@ impl EnvScopeProvider for LocalEnvScopes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_prefixes() {
-        assert_eq!(
-            SecretScope::deployment("d").to_key_prefix(),
-            "deployments/d/secrets"
-        );
-        let s = SecretScope::service("d", "api");
-        assert_eq!(s.to_key_prefix(), "deployments/d/services/api/secrets");
-        assert_eq!(s.as_store_scope(), "d/api");
-        assert_eq!(s.deployment_name(), "d");
-        assert_eq!(s.service_name(), Some("api"));
-    }
 
     #[test]
     fn local_env_scopes() {

@@ -72,8 +72,10 @@ extern crate alloc;
 mod error;
 mod parser;
 mod parts;
+mod scope;
 mod secret_ref;
 
 pub use error::{ParseError, ParseErrorKind, Part};
 pub use parts::{MAX_PART_LEN, is_allowed_char};
+pub use scope::SecretScope;
 pub use secret_ref::{SecretRef, Syntax};
