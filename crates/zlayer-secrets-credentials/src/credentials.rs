@@ -186,13 +186,20 @@ impl<S: SecretsStore> CredentialStore<S> {
         } else {
             None
         };
-        let (phc, roles, is_dummy) = match found {
-            Some(mut rec) => (
+        let (phc, roles, is_dummy) = if let Some(mut rec) = found {
+            (
                 std::mem::take(&mut rec.hash),
                 Some(std::mem::take(&mut rec.roles)),
                 false,
-            ),
-            None => (hashing::dummy_hash()?.to_owned(), None, true),
+            )
+        } else {
+            let dummy = if let Some(h) = hashing::dummy_hash_if_ready() {
+                h
+            } else {
+                // First use in this process: one Argon2id hash, off the async threads.
+                run_blocking(hashing::dummy_hash).await??
+            };
+            (dummy.to_owned(), None, true)
         };
         let phc = Zeroizing::new(phc);
         let secret = Zeroizing::new(api_secret.as_bytes().to_vec());
@@ -225,15 +232,17 @@ impl<S: SecretsStore> CredentialStore<S> {
         validate_name(api_key)?;
         check_secret(password)?;
         let roles = clean_roles(roles)?;
+        // Hash first, so that the window between the existence check and the write is as
+        // short as the store allows.
+        let rec = ApiKeyRecord {
+            hash: hash_secret(password).await?,
+            roles,
+        };
         if self.store.exists(API_KEYS_SCOPE, api_key).await? {
             return Err(SecretsError::AlreadyExists {
                 name: what(api_key),
             });
         }
-        let rec = ApiKeyRecord {
-            hash: hash_secret(password).await?,
-            roles,
-        };
         let value = record::encode(&what(api_key), &rec)?;
         self.store
             .set_secret(API_KEYS_SCOPE, api_key, &value)

@@ -75,12 +75,18 @@ pub(crate) fn verify(phc: &str, secret: &[u8]) -> Result<bool, MalformedHash> {
     Ok(bool::from(actual.as_slice().ct_eq(expected.as_bytes())))
 }
 
+static DUMMY: OnceLock<String> = OnceLock::new();
+
+/// The dummy hash if [`dummy_hash`] has computed it already (cheap, never blocks).
+pub(crate) fn dummy_hash_if_ready() -> Option<&'static str> {
+    DUMMY.get().map(String::as_str)
+}
+
 /// A valid Argon2id PHC string, made with the same parameters as real hashes, of a random
 /// secret nobody knows. [`CredentialStore::validate`](crate::credentials::CredentialStore::validate)
 /// verifies against it when the asked key does not exist, so that a missing key costs the
 /// same Argon2id work as a wrong secret. Computed once per process, on first need.
 pub(crate) fn dummy_hash() -> Result<&'static str> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
     if let Some(h) = DUMMY.get() {
         return Ok(h);
     }
