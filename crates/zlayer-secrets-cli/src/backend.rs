@@ -1,0 +1,172 @@
+//! Opening the store a command works on.
+//!
+//! **One store per data directory.** The data directory (`--data-dir`, else
+//! `ZLAYER_SECRETS_DIR`, else `zlayer-secrets` in the platform data directory, e.g.
+//! `~/.local/share/zlayer-secrets`) holds one SQLite database, `secrets.sqlite`, with every
+//! deployment, service and environment scope, and the grants. One key locks it: the
+//! [`KeyManager`] key named [`KEY_NAME`] under the data directory, i.e. `ZLAYER_SECRETS_KEY`,
+//! else `ZLAYER_SECRETS_PASSWORD`, else the key file `secrets_default.key` beside the
+//! database, generated on the first write.
+//!
+//! Commands reach the store only through the trait objects in [`Backend`], so another backend
+//! (Vault) is one more way to fill them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use zlayer_secrets::crypto::ResolvedKey;
+use zlayer_secrets::{
+    BatchSecretsStore, KeyManager, MemoryStore, PersistentSecretsStore, SecretsError,
+    SecretsProvider, SecretsStore, VersionedSecretsStore,
+};
+
+/// The [`KeyManager`] key (the "deployment" of `get_or_create_key`) that locks a data
+/// directory's store.
+pub(crate) const KEY_NAME: &str = "default";
+
+/// What a command needs from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reads only: a data directory without a store reads as empty, and nothing is created.
+    Read,
+    /// Writes: the store (and its key file) are created if missing.
+    Write,
+}
+
+/// The store behind a command, as trait objects.
+pub(crate) struct Backend {
+    /// Reads, writes and history.
+    pub(crate) store: Arc<dyn VersionedSecretsStore>,
+    /// Multi-secret writes (import, multi-name `rm`).
+    pub(crate) batch: Arc<dyn BatchSecretsStore>,
+}
+
+impl Backend {
+    /// Opens the local store of `data_dir`.
+    pub(crate) async fn open(data_dir: PathBuf, access: Access) -> anyhow::Result<Self> {
+        let db = database_path(&data_dir);
+        if access == Access::Read && !db.exists() {
+            eprintln!(
+                "note: there is no store in {} yet; nothing is stored",
+                data_dir.display()
+            );
+            let empty = Arc::new(MemoryStore::new());
+            return Ok(Self {
+                store: empty.clone(),
+                batch: empty,
+            });
+        }
+        let store = Arc::new(open_local(&data_dir).await?);
+        Ok(Self {
+            store: store.clone(),
+            batch: store,
+        })
+    }
+
+    /// The store as a read-only provider (for the resolver).
+    pub(crate) fn provider(&self) -> Arc<dyn SecretsProvider> {
+        self.store.clone()
+    }
+
+    /// The store as a plain read-write store (for the typed stores).
+    pub(crate) fn plain_store(&self) -> Arc<dyn SecretsStore> {
+        self.store.clone()
+    }
+}
+
+/// The database file of a data directory.
+pub(crate) fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(zlayer_secrets::sqlite::DB_FILE_NAME)
+}
+
+/// Opens (creating if needed) the SQLite store of `data_dir` with its key.
+pub(crate) async fn open_local(data_dir: &Path) -> anyhow::Result<PersistentSecretsStore> {
+    Ok(open_local_with_key(data_dir).await?.0)
+}
+
+/// Opens the SQLite store of `data_dir` and says which key opened it.
+///
+/// A store that exists is never given a freshly generated key (that would only lock it out):
+/// its key must come from the environment or its key file. If the key file's key does not
+/// open the store but the key of an interrupted `key rotate` does, the rotation is finished
+/// (the pending key becomes the key file) and the store opens.
+pub(crate) async fn open_local_with_key(
+    data_dir: &Path,
+) -> anyhow::Result<(PersistentSecretsStore, ResolvedKey)> {
+    let manager = KeyManager::with_base_dir(data_dir);
+    let db = database_path(data_dir);
+    let resolved = if db.exists() {
+        match manager
+            .find_key(KEY_NAME)
+            .context("cannot read the key of the store")?
+        {
+            Some(found) => found,
+            None => bail!(
+                "the store {} exists but there is no key for it: restore the key file {} or                  set ZLAYER_SECRETS_KEY (a new key would not open the store)",
+                db.display(),
+                manager.key_file_path(KEY_NAME).display()
+            ),
+        }
+    } else {
+        manager
+            .resolve(KEY_NAME)
+            .context("cannot create the key of the store")?
+    };
+    for warning in &resolved.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match PersistentSecretsStore::open(&db, resolved.key.clone()).await {
+        Ok(store) => Ok((store, resolved)),
+        Err(SecretsError::WrongKey(why)) => {
+            let pending = manager
+                .pending_rotation(KEY_NAME)
+                .context("cannot read the pending key of an interrupted rotation")?;
+            let Some(rotation) = pending else {
+                bail!(
+                    "the key from the {} does not open the store {}: {why}",
+                    resolved.source,
+                    db.display()
+                );
+            };
+            let store = PersistentSecretsStore::open(&db, rotation.new_key().clone())
+                .await
+                .with_context(|| {
+                    format!(
+                        "neither the key from the {} nor the pending key {} opens the store {}",
+                        resolved.source,
+                        rotation.pending_path().display(),
+                        db.display()
+                    )
+                })?;
+            let key_path = rotation.key_path().to_path_buf();
+            let key = rotation
+                .commit()
+                .context("cannot finish the interrupted key rotation")?;
+            eprintln!(
+                "note: finished an interrupted key rotation: {} now holds the key that opens the store",
+                key_path.display()
+            );
+            let resolved = manager
+                .find_key(KEY_NAME)
+                .context("cannot read the key of the store")?
+                .filter(|r| r.key.fingerprint() == key.fingerprint())
+                .context("the key file changed while finishing the rotation")?;
+            Ok((store, resolved))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot open the store {}", db.display())),
+    }
+}
+
+/// The data directory: the option (or `ZLAYER_SECRETS_DIR`), else the platform default.
+pub(crate) fn data_dir(arg: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = arg {
+        if dir.as_os_str().is_empty() {
+            bail!("the data directory is empty (check --data-dir or ZLAYER_SECRETS_DIR)");
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let base = directories::BaseDirs::new()
+        .context("cannot find the platform data directory (no home directory?); use --data-dir")?;
+    Ok(base.data_dir().join("zlayer-secrets"))
+}

@@ -1,0 +1,342 @@
+//! The command line: every verb, its options and its help text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::formats::Format;
+use crate::scope::ScopeArgs;
+use crate::value::ValueArgs;
+
+/// Manage secrets stored encrypted on this machine, and start programs with them.
+///
+/// Secrets live in one encrypted SQLite store per data directory (`--data-dir`, else
+/// `ZLAYER_SECRETS_DIR`, else the platform data directory). Its key comes from
+/// `ZLAYER_SECRETS_KEY` (64 hex digits), else `ZLAYER_SECRETS_PASSWORD`, else the key file
+/// `secrets_default.key` in the data directory, created on first write.
+///
+/// Values are printed only by `get --reveal`, `export` and the program started by `run`.
+/// Machine-readable output goes to stdout, messages to stderr. Exit codes: 0 success,
+/// 1 failure, 2 usage error (`run` exits with the program's code).
+#[derive(Debug, Parser)]
+#[command(name = "zlayer-secret", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Directory of the store and its key file.
+    #[arg(long, global = true, value_name = "DIR", env = "ZLAYER_SECRETS_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// The verb.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Table for people or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum Output {
+    /// Aligned columns.
+    #[default]
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Output options of the listing verbs.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct OutputArgs {
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub(crate) output: Output,
+}
+
+/// What a grant allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Level {
+    /// Read secrets of the environment.
+    Read,
+    /// Run workloads with the environment's secrets, without reading them.
+    Execute,
+    /// Read and change secrets of the environment.
+    Write,
+}
+
+/// An environment, for the grant verbs.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct EnvArgs {
+    /// The environment.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) env: String,
+    /// The project the environment belongs to, if any.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) project: Option<String>,
+}
+
+/// Every verb.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List the secrets of a scope (names, versions, times; never values).
+    #[command(
+        after_help = "Examples:\n  zlayer-secret ls\n  zlayer-secret ls --env prod --output json\n  zlayer-secret ls --deployment shop --service api"
+    )]
+    Ls {
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// Create a new secret; fails if it exists already.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret create db-password --from-stdin < password.txt\n  zlayer-secret create api-token --random --length 48 --env prod"
+    )]
+    Create {
+        /// Name of the secret.
+        name: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+
+    /// Show a secret's metadata; with --reveal, print its value.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret get db-password\n  zlayer-secret get db-password --reveal\n  zlayer-secret get db-password --version 2 --reveal --env prod"
+    )]
+    Get {
+        /// Name of the secret.
+        name: String,
+        /// Print the value itself (to stdout, with no trailing newline added).
+        #[arg(long)]
+        reveal: bool,
+        /// A past version instead of the current one.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        version: Option<u32>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// Create a secret, or write a new version of it.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret set db-password --from-file ./password.txt\n  printf %s \"$TOKEN\" | zlayer-secret set api-token --from-stdin --env prod"
+    )]
+    Set {
+        /// Name of the secret.
+        name: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+
+    /// Delete secrets and all their versions; fails on a name that does not exist.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret rm old-token\n  zlayer-secret rm a b c --env staging"
+    )]
+    Rm {
+        /// Names of the secrets.
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+
+    /// Delete secrets if they exist (succeeds for names that do not).
+    #[command(after_help = "Examples:\n  zlayer-secret unset OLD_API_KEY --env prod")]
+    Unset {
+        /// Names of the secrets.
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+
+    /// Write a new value of an existing secret; prints `vN → vN+1`.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret rotate api-token --random\n  zlayer-secret rotate db-password --from-stdin --env prod"
+    )]
+    Rotate {
+        /// Name of the secret.
+        name: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        value: ValueArgs,
+    },
+
+    /// List the retained versions of a secret.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret history db-password\n  zlayer-secret history db-password --output json"
+    )]
+    History {
+        /// Name of the secret.
+        name: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// Write the value of an old version again, as a new version.
+    #[command(after_help = "Examples:\n  zlayer-secret rollback db-password --to 3")]
+    Rollback {
+        /// Name of the secret.
+        name: String,
+        /// The version whose value to restore.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        to: u32,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+
+    /// Store every entry of a dotenv or JSON file, all or nothing.
+    #[command(
+        after_help = "The format is detected from the content (a file starting with `{` is JSON) unless\n--format is given. FILE `-` reads standard input. Prints how many secrets were created,\nupdated and left unchanged.\n\nExamples:\n  zlayer-secret import .env --env staging --dry-run\n  zlayer-secret import secrets.json --deployment shop"
+    )]
+    Import {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+        /// The file's format (default: detected).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Check the file and report what would change, without writing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// Print every secret of a scope with its value, as dotenv or JSON.
+    #[command(
+        after_help = "The output reads back with `import` to the identical values.\n\nExamples:\n  zlayer-secret export --format env --env prod > prod.env\n  zlayer-secret export --format json --to backup.json"
+    )]
+    Export {
+        /// The format.
+        #[arg(long, value_enum, default_value = "env")]
+        format: Format,
+        /// Write to this new file (created with mode 0600) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        to: Option<PathBuf>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+
+    /// Give a user or group access to an environment at a level.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret grant alice --env prod --level read\n  zlayer-secret grant ci-bot --env prod --project shop --level execute"
+    )]
+    Grant {
+        /// The user or group.
+        user: String,
+        #[command(flatten)]
+        env: EnvArgs,
+        /// What the grant allows.
+        #[arg(long, value_enum)]
+        level: Level,
+    },
+
+    /// Take away a user's or group's access to an environment.
+    #[command(after_help = "Examples:\n  zlayer-secret revoke alice --env prod")]
+    Revoke {
+        /// The user or group.
+        user: String,
+        #[command(flatten)]
+        env: EnvArgs,
+    },
+
+    /// List who has access to an environment.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret permissions --env prod\n  zlayer-secret permissions --env prod --output json"
+    )]
+    Permissions {
+        #[command(flatten)]
+        env: EnvArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+
+    /// Start a program with the secret references in its environment resolved.
+    ///
+    /// Every variable whose value is a reference (`$S:name`, `$S:@service/name`,
+    /// `$S::env/name`, `$S:project:env/name`, `$secret://env/NAME`, each with an optional
+    /// `/field` of a JSON secret) is replaced by the secret's value. Variables come from this
+    /// process's environment and from `--env-file` (which wins). `$S:name` reads the
+    /// deployment scope (`--deployment`, `--service`), or with `--env` that environment.
+    ///
+    /// By default the program's stdout and stderr pass through a filter that prints
+    /// `<concealed>` in place of any resolved value; `--no-masking` starts the program
+    /// directly on this terminal instead. Exits with the program's exit code (128 + signal
+    /// if it was killed); SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to it.
+    #[command(
+        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all"
+    )]
+    Run {
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// A dotenv file of extra variables (references allowed); wins over inherited ones.
+        #[arg(long, value_name = "FILE")]
+        env_file: Option<PathBuf>,
+        /// Do not filter the program's output; run it directly.
+        #[arg(long)]
+        no_masking: bool,
+        /// The program and its arguments, after `--`.
+        #[arg(required = true, last = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+
+    /// Inspect or change the key that protects the store.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+impl Command {
+    /// A usage mistake found after parsing (reported like clap's own, exit code 2).
+    pub(crate) fn usage_error(&self) -> Option<&'static str> {
+        match self {
+            Self::Create { value, .. } | Self::Set { value, .. } | Self::Rotate { value, .. } => {
+                value.usage_error()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The `key` verbs.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Where the key comes from, its fingerprint, and the store it protects.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret key status\n  zlayer-secret key status --output json"
+    )]
+    Status {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Replace the key file with a new random key and re-protect the store with it.
+    ///
+    /// By default only the store's data key is re-wrapped (fast, one row); with
+    /// `--reencrypt` every stored value is encrypted again under a new data key too.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret key rotate\n  zlayer-secret key rotate --reencrypt"
+    )]
+    Rotate {
+        /// Also re-encrypt every value under a new data key.
+        #[arg(long)]
+        reencrypt: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

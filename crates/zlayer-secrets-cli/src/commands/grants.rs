@@ -1,0 +1,88 @@
+//! `grant`, `revoke`, `permissions`: who may use an environment's secrets.
+
+use serde_json::json;
+use zlayer_secrets::grants::{GrantStore, PermissionLevel, Subject};
+use zlayer_secrets::{LocalEnvScopes, SecretsStore};
+
+use crate::backend::Backend;
+use crate::cli::{EnvArgs, Level, Output};
+use crate::output;
+use crate::scope::check_part;
+
+fn environment(env: &EnvArgs) -> anyhow::Result<String> {
+    check_part("environment", &env.env)?;
+    if let Some(p) = &env.project {
+        check_part("project", p)?;
+    }
+    Ok(LocalEnvScopes::scope_for(env.project.as_deref(), &env.env))
+}
+
+fn grants(backend: &Backend) -> GrantStore<std::sync::Arc<dyn SecretsStore>> {
+    GrantStore::new(backend.plain_store())
+}
+
+fn level(level: Level) -> PermissionLevel {
+    match level {
+        Level::Read => PermissionLevel::Read,
+        Level::Execute => PermissionLevel::Execute,
+        Level::Write => PermissionLevel::Write,
+    }
+}
+
+/// `grant USER --env E --level L`.
+pub(crate) async fn grant(
+    backend: &Backend,
+    user: &str,
+    env: &EnvArgs,
+    l: Level,
+) -> anyhow::Result<()> {
+    let environment = environment(env)?;
+    let subject: Subject = user.parse()?;
+    let l = level(l);
+    let previous = grants(backend).grant(&subject, &environment, l).await?;
+    match previous {
+        Some(p) if p == l => eprintln!("{subject} already had {l} on `{environment}`"),
+        Some(p) => eprintln!("{subject}: {p} → {l} on `{environment}`"),
+        None => eprintln!("granted {l} on `{environment}` to {subject}"),
+    }
+    Ok(())
+}
+
+/// `revoke USER --env E`.
+pub(crate) async fn revoke(backend: &Backend, user: &str, env: &EnvArgs) -> anyhow::Result<()> {
+    let environment = environment(env)?;
+    let subject: Subject = user.parse()?;
+    let was = grants(backend).revoke(&subject, &environment).await?;
+    eprintln!("revoked {was} on `{environment}` from {subject}");
+    Ok(())
+}
+
+/// `permissions --env E`.
+pub(crate) async fn permissions(
+    backend: &Backend,
+    env: &EnvArgs,
+    out: Output,
+) -> anyhow::Result<()> {
+    let environment = environment(env)?;
+    let list = grants(backend).list_for_environment(&environment).await?;
+    match out {
+        Output::Json => output::json(&json!({
+            "environment": environment,
+            "grants": list.iter().map(|g| json!({
+                "subject": g.subject.to_string(),
+                "level": g.level.as_str(),
+            })).collect::<Vec<_>>(),
+        })),
+        Output::Table => {
+            if list.is_empty() {
+                eprintln!("no grants on `{environment}`");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|g| vec![g.subject.to_string(), g.level.to_string()])
+                .collect();
+            output::table(&["SUBJECT", "LEVEL"], &rows)
+        }
+    }
+}

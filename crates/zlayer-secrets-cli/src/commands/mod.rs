@@ -1,0 +1,7 @@
+//! One module per group of verbs.
+
+pub(crate) mod grants;
+pub(crate) mod keys;
+pub(crate) mod run;
+pub(crate) mod secrets;
+pub(crate) mod transfer;

@@ -1,0 +1,287 @@
+//! `run`: start a program with the secret references in its environment resolved, its
+//! output masked.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use zeroize::Zeroizing;
+use zlayer_secrets::{LocalEnvScopes, SecretRef, SecretsResolver};
+
+use crate::backend::Backend;
+use crate::commands::transfer::read_text_file;
+use crate::formats::dotenv;
+use crate::mask::Masker;
+
+/// Resolves the environment, starts `command`, and returns its exit code.
+pub(crate) async fn run(
+    backend: &Backend,
+    base_scope: String,
+    env_file: Option<&Path>,
+    no_masking: bool,
+    command: &[OsString],
+) -> anyhow::Result<u8> {
+    let Some((program, args)) = command.split_first() else {
+        bail!("no command given after `--`");
+    };
+
+    // Inherited variables, then the env file's, which win.
+    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    if let Some(path) = env_file {
+        for (key, value) in read_env_file(path)? {
+            env.insert(OsString::from(key), OsString::from(value.as_str()));
+        }
+    }
+
+    // The variables whose values are references (only UTF-8 values can be).
+    let references: HashMap<String, String> = env
+        .iter()
+        .filter_map(|(k, v)| {
+            let (k, v) = (k.to_str()?, v.to_str()?);
+            SecretRef::looks_like_reference(v).then(|| (k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    let values = SecretsResolver::new(backend.provider(), base_scope)
+        .with_env_resolver(Arc::new(LocalEnvScopes))
+        .resolve_env(&references)
+        .await
+        .context(
+            "cannot resolve the secret references of the environment; the command was not started",
+        )?;
+    let resolved: Vec<(String, Zeroizing<String>)> = values
+        .into_iter()
+        .map(|(k, v)| (k, Zeroizing::new(v)))
+        .collect();
+    for (key, value) in &resolved {
+        if value.contains('\0') {
+            bail!(
+                "the secret behind {key} contains a NUL byte, which an environment variable cannot hold; the command was not started"
+            );
+        }
+    }
+    tracing::debug!(count = resolved.len(), "resolved references");
+
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args).env_clear().envs(&env);
+    for (key, value) in &resolved {
+        cmd.env(key, value.as_str());
+    }
+
+    if no_masking {
+        return exec(cmd, program);
+    }
+
+    let masker = Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str())));
+    drop(resolved);
+    run_masked(cmd, program, masker).await
+}
+
+/// Reads `--env-file`: the dotenv dialect, keys that can be variable names.
+fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Zeroizing<String>)>> {
+    let shown = path.display().to_string();
+    let text = read_text_file(path)?;
+    let entries = dotenv::parse(&text).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.key.contains(['=', '\0']) {
+            bail!(
+                "{shown}: line {}: a variable name cannot contain `=` or NUL",
+                entry.line
+            );
+        }
+        if entry.value.expose().contains('\0') {
+            bail!(
+                "{shown}: line {}: a variable cannot hold a NUL byte",
+                entry.line
+            );
+        }
+        out.push((entry.key, Zeroizing::new(entry.value.expose().to_owned())));
+    }
+    Ok(out)
+}
+
+/// `--no-masking`: this process becomes the command.
+#[cfg(unix)]
+fn exec(mut cmd: std::process::Command, program: &OsString) -> anyhow::Result<u8> {
+    use std::os::unix::process::CommandExt as _;
+    let err = cmd.exec();
+    Err(err).with_context(|| format!("cannot start {}", program.to_string_lossy()))
+}
+
+/// `--no-masking` where `exec` does not exist: run the command with inherited streams.
+#[cfg(not(unix))]
+fn exec(mut cmd: std::process::Command, program: &OsString) -> anyhow::Result<u8> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
+    Ok(exit_code(status))
+}
+
+/// Runs the command with its stdout and stderr through the masking filter, forwarding
+/// termination signals to it.
+async fn run_masked(
+    cmd: std::process::Command,
+    program: &OsString,
+    masker: Arc<Masker>,
+) -> anyhow::Result<u8> {
+    let mut signals = Signals::new()?;
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("the child's stdout is not piped")?;
+    let stderr = child
+        .stderr
+        .take()
+        .context("the child's stderr is not piped")?;
+    let out_task = tokio::spawn(pump(stdout, tokio::io::stdout(), Arc::clone(&masker)));
+    let err_task = tokio::spawn(pump(stderr, tokio::io::stderr(), masker));
+
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status.context("cannot wait for the command")?,
+            Some(signal) = signals.next() => Signals::forward(signal, child.id()),
+        }
+    };
+    for task in [out_task, err_task] {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
+            Err(e) => tracing::warn!(error = %e, "output task failed"),
+        }
+    }
+    Ok(exit_code(status))
+}
+
+/// Copies `from` to `to` through the masking filter.
+async fn pump<R, W>(mut from: R, mut to: W, masker: Arc<Masker>) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut stream = masker.stream();
+    let mut buf = Zeroizing::new(vec![0u8; 8192]);
+    let mut out = Vec::with_capacity(16 * 1024);
+    loop {
+        let n = from.read(&mut buf[..]).await?;
+        if n == 0 {
+            break;
+        }
+        out.clear();
+        stream.push(&buf[..n], &mut out);
+        if !out.is_empty() {
+            to.write_all(&out).await?;
+            to.flush().await?;
+        }
+    }
+    out.clear();
+    stream.finish(&mut out);
+    to.write_all(&out).await?;
+    to.flush().await
+}
+
+/// The command's exit code, or 128 + the signal that killed it.
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    if let Some(code) = status.code() {
+        return u8::try_from(code & 0xff).unwrap_or(1);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            return u8::try_from((128 + signal) & 0xff).unwrap_or(1);
+        }
+    }
+    1
+}
+
+/// The termination signals `run` forwards to its child.
+#[cfg(unix)]
+struct Signals {
+    streams: Vec<(nix::sys::signal::Signal, tokio::signal::unix::Signal)>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use nix::sys::signal::Signal;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut streams = Vec::new();
+        for (sig, kind) in [
+            (Signal::SIGINT, SignalKind::interrupt()),
+            (Signal::SIGTERM, SignalKind::terminate()),
+            (Signal::SIGHUP, SignalKind::hangup()),
+            (Signal::SIGQUIT, SignalKind::quit()),
+        ] {
+            streams.push((
+                sig,
+                signal(kind).context("cannot install a signal handler")?,
+            ));
+        }
+        Ok(Self { streams })
+    }
+
+    /// The next signal received.
+    async fn next(&mut self) -> Option<nix::sys::signal::Signal> {
+        let waits = self.streams.iter_mut().map(|(sig, stream)| {
+            let sig = *sig;
+            Box::pin(async move { stream.recv().await.map(|()| sig) })
+        });
+        futures_select_all(waits).await
+    }
+
+    fn forward(signal: nix::sys::signal::Signal, pid: Option<u32>) {
+        let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+            return;
+        };
+        tracing::debug!(?signal, pid, "forwarding signal");
+        if let Err(e) = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
+            tracing::debug!(error = %e, "could not forward the signal (the command may have ended)");
+        }
+    }
+}
+
+/// The first of several futures to finish.
+#[cfg(unix)]
+async fn futures_select_all<F, T>(futures: impl Iterator<Item = std::pin::Pin<Box<F>>>) -> T
+where
+    F: std::future::Future<Output = T> + ?Sized,
+{
+    let mut futures: Vec<_> = futures.collect();
+    std::future::poll_fn(move |cx| {
+        for f in &mut futures {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                return std::task::Poll::Ready(v);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Signal forwarding is Unix-only; elsewhere the console delivers Ctrl-C to the child too.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) -> Option<()> {
+        std::future::pending().await
+    }
+
+    fn forward(_signal: (), _pid: Option<u32>) {}
+}

@@ -1,0 +1,294 @@
+//! The verbs on single secrets: `ls`, `create`, `get`, `set`, `rm`, `unset`, `rotate`,
+//! `history`, `rollback`.
+
+use anyhow::bail;
+use serde_json::json;
+use zlayer_secrets::{SecretsError, validate_name};
+
+use crate::backend::Backend;
+use crate::cli::Output;
+use crate::output;
+use crate::value::ValueArgs;
+
+/// `scope/name` as shown in messages.
+pub(crate) fn shown(scope: &str, name: &str) -> String {
+    format!("{scope}/{name}")
+}
+
+/// `ls`.
+pub(crate) async fn ls(backend: &Backend, scope: &str, out: Output) -> anyhow::Result<()> {
+    let list = backend.store.list_secrets(scope).await?;
+    match out {
+        Output::Json => output::json(&json!({
+            "scope": scope,
+            "secrets": list.iter().map(|m| json!({
+                "name": m.name,
+                "version": m.version,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+            })).collect::<Vec<_>>(),
+        })),
+        Output::Table => {
+            if list.is_empty() {
+                eprintln!("no secrets in scope `{scope}`");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.name.clone(),
+                        format!("v{}", m.version),
+                        output::time(m.updated_at),
+                        output::time(m.created_at),
+                    ]
+                })
+                .collect();
+            output::table(&["NAME", "VERSION", "UPDATED", "CREATED"], &rows)
+        }
+    }
+}
+
+/// `create`: fails if the secret exists.
+pub(crate) async fn create(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    value: &ValueArgs,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    if backend.store.exists(scope, name).await? {
+        return Err(SecretsError::AlreadyExists {
+            name: shown(scope, name),
+        }
+        .into());
+    }
+    let secret = value.read()?;
+    backend.store.set_secret(scope, name, &secret).await?;
+    eprintln!("created {} (v1)", shown(scope, name));
+    Ok(())
+}
+
+/// `set`: create or update.
+pub(crate) async fn set(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    value: &ValueArgs,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    let secret = value.read()?;
+    backend.store.set_secret(scope, name, &secret).await?;
+    let meta = backend.store.get_metadata(scope, name).await?;
+    eprintln!("stored {} (v{})", shown(scope, name), meta.version);
+    Ok(())
+}
+
+/// `get`: metadata, or the value with `--reveal`.
+pub(crate) async fn get(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    reveal: bool,
+    version: Option<u32>,
+    out: Output,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    if reveal {
+        let secret = match version {
+            Some(v) => backend.store.get_secret_version(scope, name, v).await?,
+            None => backend.store.get_secret(scope, name).await?,
+        };
+        return output::stdout_bytes(secret.expose().as_bytes());
+    }
+    let meta = backend.store.get_metadata(scope, name).await?;
+    let version_info = match version {
+        Some(v) => {
+            let versions = backend.store.list_versions(scope, name).await?;
+            let Some(found) = versions.into_iter().find(|x| x.version == v) else {
+                return Err(SecretsError::NotFound {
+                    name: format!("{} version {v}", shown(scope, name)),
+                }
+                .into());
+            };
+            Some(found)
+        }
+        None => None,
+    };
+    match out {
+        Output::Json => {
+            let mut doc = json!({
+                "scope": scope,
+                "name": meta.name,
+                "version": meta.version,
+                "created_at": meta.created_at,
+                "updated_at": meta.updated_at,
+            });
+            if let Some(v) = version_info {
+                doc["requested_version"] =
+                    json!({"version": v.version, "created_at": v.created_at});
+            }
+            output::json(&doc)
+        }
+        Output::Table => {
+            let mut rows = vec![
+                vec!["scope".to_owned(), scope.to_owned()],
+                vec!["name".to_owned(), meta.name.clone()],
+                vec!["version".to_owned(), format!("v{}", meta.version)],
+                vec!["created".to_owned(), output::time(meta.created_at)],
+                vec!["updated".to_owned(), output::time(meta.updated_at)],
+            ];
+            if let Some(v) = version_info {
+                rows.push(vec![
+                    "requested".to_owned(),
+                    format!("v{} written {}", v.version, output::time(v.created_at)),
+                ]);
+            }
+            output::table(&["FIELD", "VALUE"], &rows)
+        }
+    }
+}
+
+/// `rm`: every name must exist. Deletes nothing if one does not.
+pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyhow::Result<()> {
+    for name in names {
+        validate_name(name)?;
+    }
+    let mut missing = Vec::new();
+    for name in names {
+        if !backend.store.exists(scope, name).await? {
+            missing.push(shown(scope, name));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(SecretsError::NotFound {
+            name: missing.join(", "),
+        }
+        .into());
+    }
+    delete_all(backend, scope, names).await?;
+    for name in names {
+        eprintln!("deleted {}", shown(scope, name));
+    }
+    Ok(())
+}
+
+/// `unset`: deletes the names that exist; the others are fine.
+pub(crate) async fn unset(backend: &Backend, scope: &str, names: &[String]) -> anyhow::Result<()> {
+    for name in names {
+        validate_name(name)?;
+    }
+    let mut present = Vec::new();
+    for name in names {
+        if backend.store.exists(scope, name).await? {
+            present.push(name.clone());
+        } else {
+            eprintln!("{} was not set", shown(scope, name));
+        }
+    }
+    delete_all(backend, scope, &present).await?;
+    for name in &present {
+        eprintln!("deleted {}", shown(scope, name));
+    }
+    Ok(())
+}
+
+async fn delete_all(backend: &Backend, scope: &str, names: &[String]) -> anyhow::Result<()> {
+    match names {
+        [] => Ok(()),
+        [one] => Ok(backend.store.delete_secret(scope, one).await?),
+        many => {
+            let ops: Vec<_> = many
+                .iter()
+                .map(|name| zlayer_secrets::WriteOp::Delete {
+                    scope: scope.to_owned(),
+                    name: name.clone(),
+                })
+                .collect();
+            Ok(backend.batch.apply_batch(&ops).await?)
+        }
+    }
+}
+
+/// `rotate`: `NotFound` if absent.
+pub(crate) async fn rotate(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    value: &ValueArgs,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    if !backend.store.exists(scope, name).await? {
+        return Err(SecretsError::NotFound {
+            name: shown(scope, name),
+        }
+        .into());
+    }
+    let secret = value.read()?;
+    let result = backend.store.rotate_secret(scope, name, &secret).await?;
+    let Some(previous) = result.previous_version else {
+        bail!(
+            "the store created {} instead of rotating it",
+            shown(scope, name)
+        );
+    };
+    eprintln!("rotated {}", shown(scope, name));
+    output::line(&format!("v{previous} → v{}", result.new_version))
+}
+
+/// `history`.
+pub(crate) async fn history(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    out: Output,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    let meta = backend.store.get_metadata(scope, name).await?;
+    let versions = backend.store.list_versions(scope, name).await?;
+    match out {
+        Output::Json => output::json(&json!({
+            "scope": scope,
+            "name": name,
+            "current": meta.version,
+            "versions": versions.iter().map(|v| json!({
+                "version": v.version,
+                "created_at": v.created_at,
+            })).collect::<Vec<_>>(),
+        })),
+        Output::Table => {
+            let rows: Vec<Vec<String>> = versions
+                .iter()
+                .rev()
+                .map(|v| {
+                    vec![
+                        format!("v{}", v.version),
+                        output::time(v.created_at),
+                        if v.version == meta.version {
+                            "current".to_owned()
+                        } else {
+                            String::new()
+                        },
+                    ]
+                })
+                .collect();
+            output::table(&["VERSION", "WRITTEN", ""], &rows)
+        }
+    }
+}
+
+/// `rollback --to N`.
+pub(crate) async fn rollback(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    to: u32,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    let result = backend.store.rollback_secret(scope, name, to).await?;
+    eprintln!("rolled {} back to the value of v{to}", shown(scope, name));
+    let previous = result
+        .previous_version
+        .map_or_else(|| "none".to_owned(), |v| format!("v{v}"));
+    output::line(&format!("{previous} → v{}", result.new_version))
+}

@@ -1,0 +1,196 @@
+//! `import` and `export`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use serde_json::json;
+use zeroize::Zeroizing;
+use zlayer_secrets::{Secret, WriteOp, validate_name};
+
+use crate::backend::Backend;
+use crate::cli::Output;
+use crate::formats::{self, Format};
+use crate::output;
+use crate::progress::Progress;
+use crate::value::read_limited_to;
+
+/// Largest import file, in bytes.
+const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads a text file (or stdin for `-`) into memory that is wiped afterwards.
+pub(crate) fn read_text_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
+    let shown = path.display().to_string();
+    let bytes = if path == Path::new("-") {
+        read_limited_to(std::io::stdin().lock(), "standard input", MAX_IMPORT_BYTES)?
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+        read_limited_to(file, &shown, MAX_IMPORT_BYTES)?
+    };
+    let mut bytes = bytes;
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            drop(Zeroizing::new(e.into_bytes()));
+            bail!("{shown} is not UTF-8 text (invalid byte at offset {valid_up_to})")
+        }
+    }
+}
+
+/// What an import does to one name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl Change {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// `import FILE`.
+pub(crate) async fn import(
+    backend: &Backend,
+    scope: &str,
+    file: &Path,
+    format: Option<Format>,
+    dry_run: bool,
+    out: Output,
+) -> anyhow::Result<()> {
+    let shown = file.display().to_string();
+    let text = read_text_file(file)?;
+    let format = format.unwrap_or_else(|| Format::detect(&text));
+    let pairs = formats::parse(&text, format).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    drop(text);
+
+    let mut entries: BTreeMap<String, (Secret, String)> = BTreeMap::new();
+    for pair in pairs {
+        if let Err(e) = validate_name(&pair.key) {
+            bail!("{shown}: {}: {e}", pair.place);
+        }
+        if let Some((_, first)) = entries.get(&pair.key) {
+            bail!(
+                "{shown}: {}: \"{}\" is defined again (first at {first})",
+                pair.place,
+                pair.key.escape_debug()
+            );
+        }
+        entries.insert(pair.key, (pair.value, pair.place));
+    }
+
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    let current: HashMap<String, Secret> = backend.store.get_secrets(scope, &names).await?;
+    let mut changes = Vec::with_capacity(entries.len());
+    let mut ops = Vec::new();
+    for (name, (value, _)) in entries {
+        let change = match current.get(&name) {
+            None => Change::Created,
+            Some(old) if old.expose() == value.expose() => Change::Unchanged,
+            Some(_) => Change::Updated,
+        };
+        if change != Change::Unchanged {
+            ops.push(WriteOp::Set {
+                scope: scope.to_owned(),
+                name: name.clone(),
+                value,
+            });
+        }
+        changes.push((name, change));
+    }
+    drop(current);
+
+    if !dry_run && !ops.is_empty() {
+        if !backend.batch.is_atomic() {
+            eprintln!("warning: this backend cannot apply an import all-or-nothing");
+        }
+        let progress = Progress::spinner(&format!("writing {} secrets", ops.len()));
+        let result = backend.batch.apply_batch(&ops).await;
+        progress.finish();
+        result?;
+    }
+
+    let count = |c: Change| changes.iter().filter(|(_, x)| *x == c).count();
+    let (created, updated, unchanged) = (
+        count(Change::Created),
+        count(Change::Updated),
+        count(Change::Unchanged),
+    );
+    let verb = if dry_run { "would import" } else { "imported" };
+    match out {
+        Output::Json => output::json(&json!({
+            "scope": scope,
+            "dry_run": dry_run,
+            "created": created,
+            "updated": updated,
+            "unchanged": unchanged,
+            "secrets": changes.iter().map(|(n, c)| json!({"name": n, "change": c.as_str()})).collect::<Vec<_>>(),
+        })),
+        Output::Table => output::line(&format!(
+            "{verb} {} into `{scope}`: {created} created, {updated} updated, {unchanged} unchanged",
+            changes.len()
+        )),
+    }
+}
+
+/// `export`.
+pub(crate) async fn export(
+    backend: &Backend,
+    scope: &str,
+    format: Format,
+    to: Option<&Path>,
+) -> anyhow::Result<()> {
+    let list = backend.store.list_secrets(scope).await?;
+    let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
+    let values = backend.store.get_secrets(scope, &names).await?;
+    let mut entries = Vec::with_capacity(values.len());
+    for meta in &list {
+        // A secret deleted between the two calls is simply not exported.
+        if let Some(v) = values.get(&meta.name) {
+            entries.push((meta.name.clone(), v.clone()));
+        }
+    }
+    drop(values);
+    let text = match format {
+        Format::Env => {
+            let mut text = Zeroizing::new(String::new());
+            for (k, v) in &entries {
+                formats::dotenv::write_entry(&mut text, k, v.expose());
+            }
+            text
+        }
+        Format::Json => formats::json::write(&entries),
+    };
+    match to {
+        None => output::stdout_bytes(text.as_bytes())?,
+        Some(path) => write_new_private_file(path, text.as_bytes())?,
+    }
+    eprintln!("exported {} secrets from `{scope}`", entries.len());
+    Ok(())
+}
+
+/// Creates `path` (which must not exist) readable by its owner only, and writes `bytes`.
+fn write_new_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let shown = path.display();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {shown} (it must not exist yet)"))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {shown}"))
+}

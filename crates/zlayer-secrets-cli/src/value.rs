@@ -1,0 +1,199 @@
+//! Where a new secret value comes from: exactly one of `--value`, `--from-stdin`,
+//! `--from-file` or `--random`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use zeroize::Zeroizing;
+use zlayer_secrets::Secret;
+
+/// Largest value read from stdin or a file, in bytes.
+pub(crate) const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
+/// Default length of a `--random` value.
+const DEFAULT_RANDOM_LEN: usize = 32;
+/// Characters of a `--random` value.
+const RANDOM_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// The value of a secret to write.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ValueArgs {
+    #[command(flatten)]
+    source: ValueSource,
+    /// Length of a `--random` value, in characters (1 to 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    length: Option<u16>,
+}
+
+/// Exactly one source of the value.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct ValueSource {
+    /// The value itself. Avoid it: other users can read it in the process list; a warning is printed.
+    #[arg(long, value_name = "VALUE")]
+    value: Option<String>,
+    /// Read the value from standard input (one trailing newline is removed).
+    #[arg(long)]
+    from_stdin: bool,
+    /// Read the value from a file (one trailing newline is removed).
+    #[arg(long, value_name = "FILE")]
+    from_file: Option<PathBuf>,
+    /// Generate a random value of letters and digits (see `--length`, default 32).
+    #[arg(long)]
+    random: bool,
+}
+
+impl ValueArgs {
+    /// A usage mistake clap cannot express: `--length` without `--random` (clap counts the
+    /// flag's default as present).
+    pub(crate) fn usage_error(&self) -> Option<&'static str> {
+        (self.length.is_some() && !self.source.random)
+            .then_some("--length only applies to --random")
+    }
+
+    /// Reads the value from its source.
+    pub(crate) fn read(&self) -> anyhow::Result<Secret> {
+        let s = &self.source;
+        if let Some(v) = &s.value {
+            eprintln!(
+                "warning: --value is visible to other users of this machine in the process list; prefer --from-stdin or --from-file"
+            );
+            return Ok(Secret::new(v.clone()));
+        }
+        if s.from_stdin {
+            let bytes = read_limited(std::io::stdin().lock(), "standard input")?;
+            return into_secret(bytes, "standard input");
+        }
+        if let Some(path) = &s.from_file {
+            let shown = path.display().to_string();
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open the value file {shown}"))?;
+            let bytes = read_limited(file, &shown)?;
+            return into_secret(bytes, &shown);
+        }
+        if s.random {
+            let len = self.length.map_or(DEFAULT_RANDOM_LEN, usize::from);
+            return random_value(len);
+        }
+        bail!("no value source given (use --value, --from-stdin, --from-file or --random)")
+    }
+}
+
+/// Reads everything from `reader` (at most [`MAX_VALUE_BYTES`]) into a buffer that is wiped
+/// when dropped.
+pub(crate) fn read_limited(reader: impl Read, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    read_limited_to(reader, what, MAX_VALUE_BYTES)
+}
+
+/// Reads everything from `reader` (at most `limit` bytes) into a buffer that is wiped when
+/// dropped; when it grows, the old buffer is wiped too.
+pub(crate) fn read_limited_to(
+    mut reader: impl Read,
+    what: &str,
+    limit: usize,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(8192));
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    loop {
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {what}")),
+        };
+        if buf.len() + n > limit {
+            bail!("{what} holds more than {limit} bytes, the limit here");
+        }
+        if buf.len() + n > buf.capacity() {
+            let mut bigger =
+                Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
+            bigger.extend_from_slice(&buf);
+            buf = bigger;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(buf)
+}
+
+/// Text of a value read from stdin or a file, without one trailing `\n` (or `\r\n`).
+fn into_secret(mut bytes: Zeroizing<Vec<u8>>, what: &str) -> anyhow::Result<Secret> {
+    let len = bytes.len();
+    if bytes.ends_with(b"\r\n") {
+        bytes.truncate(len - 2);
+    } else if bytes.ends_with(b"\n") {
+        bytes.truncate(len - 1);
+    }
+    let owned = std::mem::take(&mut *bytes);
+    match String::from_utf8(owned) {
+        Ok(text) => Ok(Secret::new(text)),
+        Err(e) => {
+            // Wipe the rejected bytes too.
+            drop(Zeroizing::new(e.into_bytes()));
+            bail!("the value in {what} is not UTF-8 text")
+        }
+    }
+}
+
+/// A random value of `len` letters and digits, drawn without bias from the OS generator.
+pub(crate) fn random_value(len: usize) -> anyhow::Result<Secret> {
+    let mut out = Zeroizing::new(String::with_capacity(len));
+    let mut pool = Zeroizing::new([0u8; 64]);
+    let limit = 256 - (256 % RANDOM_ALPHABET.len());
+    while out.len() < len {
+        getrandom::getrandom(&mut pool[..])
+            .context("the operating system's random generator failed")?;
+        for &b in pool.iter() {
+            if usize::from(b) < limit && out.len() < len {
+                out.push(char::from(
+                    RANDOM_ALPHABET[usize::from(b) % RANDOM_ALPHABET.len()],
+                ));
+            }
+        }
+    }
+    Ok(Secret::new(std::mem::take(&mut *out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_newline_is_stripped() {
+        for (input, want) in [
+            (&b"abc\n"[..], "abc"),
+            (b"abc\r\n", "abc"),
+            (b"abc\n\n", "abc\n"),
+            (b"abc", "abc"),
+            (b"\n", ""),
+            (b"", ""),
+            (
+                b"-----BEGIN-----\nxyz\n-----END-----\n",
+                "-----BEGIN-----\nxyz\n-----END-----",
+            ),
+        ] {
+            let secret = into_secret(Zeroizing::new(input.to_vec()), "test").unwrap();
+            assert_eq!(secret.expose(), want);
+        }
+        let err = into_secret(Zeroizing::new(vec![0xff, 0xfe]), "f").unwrap_err();
+        assert_eq!(err.to_string(), "the value in f is not UTF-8 text");
+    }
+
+    #[test]
+    fn random_values() {
+        let a = random_value(32).unwrap();
+        let b = random_value(32).unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a.expose(), b.expose());
+        assert!(a.expose().bytes().all(|c| RANDOM_ALPHABET.contains(&c)));
+        assert_eq!(random_value(4096).unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn reads_are_limited() {
+        let big = vec![b'x'; MAX_VALUE_BYTES + 1];
+        let err = read_limited(&big[..], "input").unwrap_err();
+        assert!(err.to_string().contains("more than"));
+        let ok = read_limited(&big[..20000], "input").unwrap();
+        assert_eq!(ok.len(), 20000);
+    }
+}

@@ -1,0 +1,83 @@
+//! `grant`, `revoke`, `permissions`, and the reserved scopes they use.
+
+use crate::Store;
+
+#[test]
+fn grant_list_and_revoke() {
+    let s = Store::new();
+    s.run(&["grant", "alice", "--env", "prod", "--level", "read"])
+        .ok();
+    s.run(&["grant", "group:ops", "--env", "prod", "--level", "write"])
+        .ok();
+    s.run(&[
+        "grant",
+        "bob",
+        "--env",
+        "prod",
+        "--project",
+        "shop",
+        "--level",
+        "execute",
+    ])
+    .ok();
+    let r = s.run(&["grant", "alice", "--env", "prod", "--level", "execute"]);
+    assert!(r.ok().err().contains("read → execute"), "{}", r.err());
+
+    let p = s.run(&["permissions", "--env", "prod", "--output", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&p.ok().stdout).unwrap();
+    assert_eq!(doc["environment"], "env:prod");
+    let grants = doc["grants"].as_array().unwrap();
+    assert_eq!(grants.len(), 2);
+    assert_eq!(grants[0]["subject"], "user:alice");
+    assert_eq!(grants[0]["level"], "execute");
+    assert_eq!(grants[1]["subject"], "group:ops");
+
+    let table = s.run(&["permissions", "--env", "prod", "--project", "shop"]);
+    assert!(table.ok().out().contains("user:bob"));
+
+    s.run(&["revoke", "alice", "--env", "prod"]).ok();
+    let r = s.run(&["revoke", "alice", "--env", "prod"]);
+    r.code(1);
+    assert!(r.err().contains("alice"), "{}", r.err());
+    let p = s.run(&["permissions", "--env", "prod"]);
+    assert!(!p.ok().out().contains("alice"));
+}
+
+#[test]
+fn bad_grant_input() {
+    let s = Store::new();
+    let r = s.run(&["grant", "alice", "--env", "prod", "--level", "admin"]);
+    r.code(2);
+    assert!(r.err().contains("admin"), "{}", r.err());
+    s.run(&["grant", "alice", "--level", "read"]).code(2);
+    s.run(&["grant", "grup:ops", "--env", "prod", "--level", "read"])
+        .code(1);
+    s.run(&["grant", "alice", "--env", "a:b", "--level", "read"])
+        .code(1);
+}
+
+#[test]
+fn reserved_scopes_stay_hidden() {
+    let s = Store::new();
+    s.run(&["grant", "alice", "--env", "prod", "--level", "read"])
+        .ok();
+    s.put("mine", "x", &[]);
+    let ls = s.run(&["ls", "--output", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&ls.ok().stdout).unwrap();
+    let names: Vec<&str> = doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mine"]);
+    for args in [
+        &["ls", "--deployment", "_zlayer"][..],
+        &["ls", "--deployment", "_zlayer", "--service", "grants"],
+        &["set", "x", "--value", "y", "--deployment", "_zlayer"],
+    ] {
+        let r = s.run(args);
+        r.code(1);
+        assert!(r.err().contains("reserved"), "{args:?}: {}", r.err());
+    }
+}

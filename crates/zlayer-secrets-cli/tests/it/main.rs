@@ -1,0 +1,222 @@
+//! End-to-end tests of the `zlayer-secret` binary against temporary data directories.
+#![allow(clippy::unwrap_used)] // tests report failure by panicking, also in helpers
+
+mod grants;
+mod keys;
+mod leak;
+mod run;
+mod secrets;
+mod transfer;
+
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// The binary under test.
+pub(crate) fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_zlayer-secret")
+}
+
+/// What one invocation printed.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+}
+
+impl Run {
+    pub(crate) fn out(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub(crate) fn err(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// Asserts exit code `code` and returns self.
+    #[track_caller]
+    pub(crate) fn code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code; stdout: {}\nstderr: {}",
+            self.out(),
+            self.err()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub(crate) fn ok(&self) -> &Self {
+        self.code(0)
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code(),
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
+    }
+}
+
+/// A temporary data directory and every output of the commands run against it.
+pub(crate) struct Store {
+    dir: TempDir,
+    pub(crate) log: RefCell<Vec<(Vec<String>, Run)>>,
+}
+
+impl Store {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            log: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A command with a clean environment for the key and data directory.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env("ZLAYER_SECRETS_DIR", self.path())
+            .env_remove("ZLAYER_SECRETS_KEY")
+            .env_remove("ZLAYER_SECRETS_PASSWORD")
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// Runs with no stdin.
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, None, &[])
+    }
+
+    /// Runs with `stdin` and extra variables.
+    pub(crate) fn run_with(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input).unwrap();
+        }
+        let run: Run = child.wait_with_output().unwrap().into();
+        self.log
+            .borrow_mut()
+            .push((args.iter().map(|s| (*s).to_owned()).collect(), run.clone()));
+        run
+    }
+
+    /// Stores `value` as `name` (in the default scope unless `scope` args are given).
+    pub(crate) fn put(&self, name: &str, value: &str, scope: &[&str]) {
+        let mut args = vec!["set", name, "--from-stdin"];
+        args.extend_from_slice(scope);
+        self.run_with(&args, Some(value.as_bytes()), &[]).ok();
+    }
+
+    /// The value of `name`, via `get --reveal`.
+    pub(crate) fn reveal(&self, name: &str, scope: &[&str]) -> String {
+        let mut args = vec!["get", name, "--reveal"];
+        args.extend_from_slice(scope);
+        self.run(&args).ok().out()
+    }
+
+    /// Every file of the data directory.
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+}
+
+/// Whether `haystack` contains `needle`.
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A deterministic generator (xorshift64*), so failures reproduce.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+
+    /// A value mixing the characters that break naive dotenv and JSON writers.
+    pub(crate) fn tricky_value(&mut self) -> String {
+        const PIECES: &[&str] = &[
+            "\n",
+            "\r\n",
+            "\r",
+            "\"",
+            "'",
+            "\\",
+            "$",
+            "$HOME",
+            "${X}",
+            "#",
+            " # ",
+            "=",
+            " ",
+            "  ",
+            "\t",
+            "é",
+            "€",
+            "🦀",
+            "中文",
+            "\u{7f}",
+            "\u{1}",
+            "\\n",
+            "export ",
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+            "abc",
+            "XYZ",
+            "0123",
+            "`",
+            "{}",
+            "[]",
+            ",",
+            ":",
+        ];
+        let len = self.below(12);
+        let mut s = String::new();
+        for _ in 0..len {
+            s.push_str(PIECES[self.below(PIECES.len())]);
+        }
+        s
+    }
+}

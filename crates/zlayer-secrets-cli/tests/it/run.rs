@@ -1,0 +1,191 @@
+//! `run`: resolution, masking, exit codes and signals.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::Stdio;
+
+use crate::Store;
+
+fn setup() -> Store {
+    let s = Store::new();
+    s.put("db-password", "abcdef", &[]);
+    s.put(
+        "token",
+        "t0k3n-value",
+        &["--deployment", "default", "--service", "api"],
+    );
+    s.put(
+        "API_KEY",
+        r#"{"key":"sk-live-123","region":"eu"}"#,
+        &["--env", "prod"],
+    );
+    s
+}
+
+#[test]
+fn the_child_sees_resolved_values_and_output_is_masked() {
+    let s = setup();
+    let script = r#"printf '%s|%s|%s|%s' "$DB" "$TOKEN" "$STRIPE" "$PLAIN""#;
+    let env = [
+        ("DB", "$S:db-password"),
+        ("TOKEN", "$S:@api/token"),
+        ("STRIPE", "$secret://prod/API_KEY/key"),
+        ("PLAIN", "plain-value"),
+    ];
+    let masked = s.run_with(&["run", "--", "sh", "-c", script], None, &env);
+    assert_eq!(
+        masked.ok().out(),
+        "<concealed>|<concealed>|<concealed>|plain-value"
+    );
+
+    let direct = s.run_with(
+        &["run", "--no-masking", "--", "sh", "-c", script],
+        None,
+        &env,
+    );
+    assert_eq!(
+        direct.ok().out(),
+        "abcdef|t0k3n-value|sk-live-123|plain-value"
+    );
+}
+
+#[test]
+fn a_value_split_across_writes_is_still_masked() {
+    let s = setup();
+    let r = s.run_with(
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "printf abc; sleep 0.2; printf def; printf ' tail' >&2",
+        ],
+        None,
+        &[("DB", "$S:db-password")],
+    );
+    r.ok();
+    assert_eq!(r.out(), "<concealed>");
+    assert_eq!(r.err(), " tail");
+    // Parts that turn out not to be the secret come through.
+    let r = s.run_with(
+        &["run", "--", "sh", "-c", "printf abc; sleep 0.2; printf xyz"],
+        None,
+        &[("DB", "$S:db-password")],
+    );
+    assert_eq!(r.ok().out(), "abcxyz");
+}
+
+#[test]
+fn the_env_file_wins_and_may_hold_references() {
+    let s = setup();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "DB='$S:db-password'\nMODE=from-file\n").unwrap();
+    let r = s.run_with(
+        &[
+            "run",
+            "--no-masking",
+            "--env-file",
+            file.path().to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            r#"printf '%s %s' "$DB" "$MODE""#,
+        ],
+        None,
+        &[("MODE", "inherited"), ("DB", "overridden")],
+    );
+    assert_eq!(r.ok().out(), "abcdef from-file");
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "A=1\nnot valid\n").unwrap();
+    let r = s.run(&[
+        "run",
+        "--env-file",
+        bad.path().to_str().unwrap(),
+        "--",
+        "true",
+    ]);
+    r.code(1);
+    assert!(r.err().contains("line 2"), "{}", r.err());
+}
+
+#[test]
+fn env_selects_the_scope_of_short_references() {
+    let s = setup();
+    let r = s.run_with(
+        &[
+            "run",
+            "--no-masking",
+            "--env",
+            "prod",
+            "--",
+            "sh",
+            "-c",
+            r#"printf %s "$K""#,
+        ],
+        None,
+        &[("K", "$S:API_KEY/region")],
+    );
+    assert_eq!(r.ok().out(), "eu");
+}
+
+#[test]
+fn an_unresolvable_reference_stops_before_the_command() {
+    let s = setup();
+    let marker = tempfile::tempdir().unwrap();
+    let touched = marker.path().join("started");
+    let script = format!("touch {}", touched.display());
+    for (var, reference) in [
+        ("MISSING_ONE", "$S:does-not-exist"),
+        ("BAD_FIELD", "$S:db-password/field"),
+        ("MALFORMED", "$S:@/x"),
+        ("NO_ENV", "$secret://nowhere/KEY"),
+    ] {
+        let r = s.run_with(
+            &["run", "--", "sh", "-c", &script],
+            None,
+            &[(var, reference)],
+        );
+        r.code(1);
+        assert!(r.err().contains(var), "{var}: {}", r.err());
+        assert!(!touched.exists(), "{var}: the command ran");
+    }
+}
+
+#[test]
+fn exit_codes_are_the_childs() {
+    let s = setup();
+    s.run(&["run", "--", "sh", "-c", "exit 7"]).code(7);
+    s.run(&["run", "--", "sh", "-c", "kill -TERM $$"]).code(143);
+    s.run(&["run", "--no-masking", "--", "sh", "-c", "exit 9"])
+        .code(9);
+    let r = s.run(&["run", "--", "/nonexistent/program"]);
+    r.code(1);
+    assert!(r.err().contains("/nonexistent/program"), "{}", r.err());
+    s.run(&["run"]).code(2);
+}
+
+#[test]
+fn termination_signals_reach_the_child() {
+    let s = setup();
+    let mut child = s
+        .command(&[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}
