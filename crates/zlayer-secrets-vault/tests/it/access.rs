@@ -1,0 +1,209 @@
+//! A token without permission on a path gets `AccessDenied` there and works elsewhere.
+
+use zlayer_secrets_core::{
+    BatchSecretsStore, Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
+    WriteOp,
+};
+use zlayer_secrets_vault::VaultSecretsProvider;
+
+use crate::common::{limited_token, provider, server, unique_scope};
+
+#[track_caller]
+fn assert_denied<T: std::fmt::Debug>(
+    result: zlayer_secrets_core::Result<T>,
+    token: &str,
+    what: &str,
+) {
+    match result {
+        Err(e @ SecretsError::AccessDenied { .. }) => {
+            let text = e.to_string();
+            assert!(
+                !text.contains(token),
+                "{what}: the token is in the error: {text}"
+            );
+            assert!(
+                text.contains("secret/"),
+                "{what}: the Vault path is not named: {text}"
+            );
+        }
+        other => panic!("{what}: expected AccessDenied, got {other:?}"),
+    }
+}
+
+/// A token that may use `{scope}/allowed/*` only.
+async fn scoped_vault(scope: &str) -> (VaultSecretsProvider, String) {
+    let hcl = format!(
+        r#"
+path "secret/data/{scope}/allowed/*" {{ capabilities = ["create", "read", "update"] }}
+path "secret/metadata/{scope}/allowed/*" {{ capabilities = ["read", "list", "delete"] }}
+path "secret/metadata/{scope}/allowed/" {{ capabilities = ["list"] }}
+"#
+    );
+    let token = limited_token(&format!("{scope}-policy"), &hcl).await;
+    let (address, _) = server();
+    let vault = VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    (vault, token)
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn limited_token_is_denied_on_other_paths_and_works_on_its_own() {
+    let root = provider();
+    let scope = unique_scope("access");
+    let allowed = format!("{scope}/allowed");
+    let denied = format!("{scope}/denied");
+    root.set_secret(&denied, "n", &"root wrote this".into())
+        .await
+        .unwrap();
+    let (vault, token) = scoped_vault(&scope).await;
+
+    // Its own path works: write, read, list, rotate, history, delete.
+    vault
+        .set_secret(&allowed, "n", &"mine".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        vault.get_secret(&allowed, "n").await.unwrap().expose(),
+        "mine"
+    );
+    assert!(vault.exists(&allowed, "n").await.unwrap());
+    let listed = vault.list_secrets(&allowed).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "n");
+    let r = vault
+        .rotate_secret(&allowed, "n", &"mine 2".into())
+        .await
+        .unwrap();
+    assert_eq!(r.new_version, 2);
+    assert_eq!(vault.list_versions(&allowed, "n").await.unwrap().len(), 2);
+    let got = vault.get_secrets(&allowed, &["n", "absent"]).await.unwrap();
+    assert_eq!(got.len(), 1);
+
+    // Everything on the other path is refused, and nothing there changes.
+    assert_denied(vault.get_secret(&denied, "n").await, &token, "get");
+    assert_denied(vault.get_secrets(&denied, &["n"]).await, &token, "get many");
+    assert_denied(vault.exists(&denied, "n").await, &token, "exists");
+    assert_denied(vault.list_secrets(&denied).await, &token, "list");
+    assert_denied(
+        vault
+            .set_secret(&denied, "n", &Secret::new("overwritten"))
+            .await,
+        &token,
+        "set",
+    );
+    assert_denied(
+        vault
+            .rotate_secret(&denied, "n", &Secret::new("overwritten"))
+            .await,
+        &token,
+        "rotate",
+    );
+    assert_denied(vault.delete_secret(&denied, "n").await, &token, "delete");
+    assert_denied(vault.get_metadata(&denied, "n").await, &token, "metadata");
+    assert_denied(
+        vault.get_secret_version(&denied, "n", 1).await,
+        &token,
+        "version",
+    );
+    assert_eq!(
+        root.get_secret(&denied, "n").await.unwrap().expose(),
+        "root wrote this"
+    );
+    assert_eq!(root.get_metadata(&denied, "n").await.unwrap().version, 1);
+
+    // Its own path still works after the refusals.
+    vault.delete_secret(&allowed, "n").await.unwrap();
+    assert!(!vault.exists(&allowed, "n").await.unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn read_only_token_can_check_existence_without_metadata_access() {
+    let root = provider();
+    let scope = unique_scope("read-only");
+    root.set_secret(&scope, "n", &"v".into()).await.unwrap();
+    let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["read"] }}"#);
+    let token = limited_token(&format!("{scope}-policy"), &hcl).await;
+    let (address, _) = server();
+    let vault = VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+
+    assert_eq!(vault.get_secret(&scope, "n").await.unwrap().expose(), "v");
+    assert!(vault.exists(&scope, "n").await.unwrap());
+    assert!(!vault.exists(&scope, "absent").await.unwrap());
+    assert_denied(vault.list_secrets(&scope).await, &token, "list");
+    assert_denied(
+        vault.set_secret(&scope, "n", &"w".into()).await,
+        &token,
+        "set",
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn invalid_token_is_access_denied_without_echoing_it() {
+    let (address, _) = server();
+    let token = "s.this-token-does-not-exist-0123456789";
+    let vault = VaultSecretsProvider::new(&address, token, "secret").unwrap();
+    let scope = unique_scope("bad-token");
+    assert_denied(vault.get_secret(&scope, "n").await, token, "get");
+    assert_denied(
+        vault.set_secret(&scope, "n", &"v".into()).await,
+        token,
+        "set",
+    );
+    let shown = format!("{vault:?}");
+    assert!(!shown.contains(token), "{shown}");
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn failed_batch_takes_back_what_it_applied() {
+    let root = provider();
+    let scope = unique_scope("batch-undo");
+    let allowed = format!("{scope}/allowed");
+    let denied = format!("{scope}/denied");
+    root.set_secret(&allowed, "changed", &"before".into())
+        .await
+        .unwrap();
+    root.set_secret(&allowed, "deleted", &"kept".into())
+        .await
+        .unwrap();
+    let (vault, _token) = scoped_vault(&scope).await;
+    assert!(!vault.is_atomic());
+
+    let set = |scope: &str, name: &str, value: &str| WriteOp::Set {
+        scope: scope.to_owned(),
+        name: name.to_owned(),
+        value: Secret::new(value),
+    };
+    let ops = [
+        set(&allowed, "changed", "after"),
+        set(&allowed, "created", "new"),
+        WriteOp::Delete {
+            scope: allowed.clone(),
+            name: "deleted".to_owned(),
+        },
+        set(&denied, "x", "refused"),
+    ];
+    let err = vault.apply_batch(&ops).await.unwrap_err();
+    assert!(matches!(err, SecretsError::AccessDenied { .. }), "{err}");
+
+    assert_eq!(
+        root.get_secret(&allowed, "changed").await.unwrap().expose(),
+        "before"
+    );
+    assert!(!root.exists(&allowed, "created").await.unwrap());
+    assert_eq!(
+        root.get_secret(&allowed, "deleted").await.unwrap().expose(),
+        "kept"
+    );
+    assert!(!root.exists(&denied, "x").await.unwrap());
+    let names: Vec<String> = root
+        .list_secrets(&allowed)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, ["changed", "deleted"]);
+}

@@ -1,0 +1,46 @@
+//! `VAULT_NAMESPACE` / `with_namespace`: requests go to the namespace's own mounts.
+
+use zlayer_secrets_core::{SecretsProvider, SecretsStore};
+use zlayer_secrets_vault::VaultConfig;
+
+use crate::common::{provider, root_call, root_call_in, server, unique_scope};
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn namespace_header_selects_the_namespace() {
+    let ns = unique_scope("ns");
+    let (status, body) =
+        root_call(reqwest::Method::POST, &format!("sys/namespaces/{ns}"), None).await;
+    assert!(status < 300, "creating namespace: {status} {body}");
+    let (status, body) = root_call_in(
+        Some(&ns),
+        reqwest::Method::POST,
+        "sys/mounts/secret",
+        Some(serde_json::json!({"type": "kv", "options": {"version": "2"}})),
+    )
+    .await;
+    assert!(
+        status < 300,
+        "mounting kv in the namespace: {status} {body}"
+    );
+
+    let (address, token) = server();
+    let in_ns = VaultConfig::new(address, token)
+        .with_namespace(ns.clone())
+        .build()
+        .unwrap();
+    let scope = unique_scope("ns-scope");
+    in_ns
+        .set_secret(&scope, "n", &"inside".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        in_ns.get_secret(&scope, "n").await.unwrap().expose(),
+        "inside"
+    );
+
+    // The root namespace's `secret` mount does not see it.
+    let root = provider();
+    assert!(!root.exists(&scope, "n").await.unwrap());
+    assert!(root.list_secrets(&scope).await.unwrap().is_empty());
+}

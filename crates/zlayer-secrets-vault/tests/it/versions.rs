@@ -1,0 +1,159 @@
+//! Versions deleted or destroyed with Vault's own tools, retention limits, and data written
+//! by other tools.
+
+use zlayer_secrets_core::{SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore};
+
+use crate::common::{provider, root_call, unique_scope};
+
+fn versions(list: &[zlayer_secrets_core::SecretVersion]) -> Vec<u32> {
+    list.iter().map(|v| v.version).collect()
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn deleted_and_destroyed_versions() {
+    let vault = provider();
+    let scope = unique_scope("gone-versions");
+    for value in ["one", "two", "three", "four"] {
+        vault.set_secret(&scope, "n", &value.into()).await.unwrap();
+    }
+    let post = |area: &str, versions: serde_json::Value| {
+        let path = format!("secret/{area}/{scope}/n");
+        async move {
+            let (status, body) = root_call(
+                reqwest::Method::POST,
+                &path,
+                Some(serde_json::json!({ "versions": versions })),
+            )
+            .await;
+            assert!(status < 300, "{path}: {status} {body}");
+        }
+    };
+    post("destroy", serde_json::json!([1])).await;
+    post("delete", serde_json::json!([2])).await;
+
+    assert_eq!(
+        versions(&vault.list_versions(&scope, "n").await.unwrap()),
+        [3, 4]
+    );
+    let err = vault.get_secret_version(&scope, "n", 1).await.unwrap_err();
+    assert!(
+        matches!(&err, SecretsError::NotFound { name } if name.contains("destroyed")),
+        "{err}"
+    );
+    let err = vault.get_secret_version(&scope, "n", 2).await.unwrap_err();
+    assert!(
+        matches!(&err, SecretsError::NotFound { name } if name.contains("deleted")),
+        "{err}"
+    );
+    let err = vault.rollback_secret(&scope, "n", 1).await.unwrap_err();
+    assert!(
+        matches!(&err, SecretsError::NotFound { name } if name.contains("destroyed")),
+        "{err}"
+    );
+    assert_eq!(vault.get_metadata(&scope, "n").await.unwrap().version, 4);
+
+    // The current version deleted: the secret is absent, its history is still there.
+    let (status, body) = root_call(
+        reqwest::Method::DELETE,
+        &format!("secret/data/{scope}/n"),
+        None,
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    assert!(!vault.exists(&scope, "n").await.unwrap());
+    assert!(matches!(
+        vault.get_secret(&scope, "n").await,
+        Err(SecretsError::NotFound { .. })
+    ));
+    assert!(matches!(
+        vault.get_metadata(&scope, "n").await,
+        Err(SecretsError::NotFound { .. })
+    ));
+    assert!(matches!(
+        vault.rotate_secret(&scope, "n", &"x".into()).await,
+        Err(SecretsError::NotFound { .. })
+    ));
+    assert!(vault.list_secrets(&scope).await.unwrap().is_empty());
+    assert_eq!(
+        versions(&vault.list_versions(&scope, "n").await.unwrap()),
+        [3]
+    );
+
+    // ... and a rollback brings it back as version 5.
+    let r = vault.rollback_secret(&scope, "n", 3).await.unwrap();
+    assert_eq!((r.previous_version, r.new_version), (Some(4), 5));
+    assert_eq!(
+        vault.get_secret(&scope, "n").await.unwrap().expose(),
+        "three"
+    );
+    assert!(vault.exists(&scope, "n").await.unwrap());
+
+    // Deleting removes every trace.
+    vault.delete_secret(&scope, "n").await.unwrap();
+    let (status, _) = root_call(
+        reqwest::Method::GET,
+        &format!("secret/metadata/{scope}/n"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn max_versions_prunes_history() {
+    let vault = provider();
+    let scope = unique_scope("max-versions");
+    vault.set_secret(&scope, "n", &"v1".into()).await.unwrap();
+    let (status, body) = root_call(
+        reqwest::Method::POST,
+        &format!("secret/metadata/{scope}/n"),
+        Some(serde_json::json!({"max_versions": 2})),
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    for value in ["v2", "v3", "v4"] {
+        vault.set_secret(&scope, "n", &value.into()).await.unwrap();
+    }
+    assert_eq!(
+        versions(&vault.list_versions(&scope, "n").await.unwrap()),
+        [3, 4]
+    );
+    assert!(matches!(
+        vault.get_secret_version(&scope, "n", 1).await,
+        Err(SecretsError::NotFound { .. })
+    ));
+    assert_eq!(
+        vault
+            .get_secret_version(&scope, "n", 3)
+            .await
+            .unwrap()
+            .expose(),
+        "v3"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn data_written_by_other_tools_is_explained_not_shown() {
+    let vault = provider();
+    let scope = unique_scope("foreign");
+    let (status, body) = root_call(
+        reqwest::Method::POST,
+        &format!("secret/data/{scope}/db"),
+        Some(serde_json::json!({"data": {"username": "app", "password": "p4ss-w0rd-xyz"}})),
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    let err = vault.get_secret(&scope, "db").await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SecretsError::Provider(_)), "{text}");
+    assert!(text.contains("no `value` field"), "{text}");
+    assert!(
+        !text.contains("p4ss-w0rd-xyz") && !text.contains("app"),
+        "{text}"
+    );
+    // It is still listed and has metadata: it exists.
+    assert!(vault.exists(&scope, "db").await.unwrap());
+}
