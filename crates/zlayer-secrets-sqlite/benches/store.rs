@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, criterion_main};
 use zlayer_secrets_core::{BatchSecretsStore, Secret, SecretsProvider, SecretsStore, WriteOp};
 use zlayer_secrets_crypto::EncryptionKey;
-use zlayer_secrets_sqlite::PersistentSecretsStore;
+use zlayer_secrets_sqlite::{Durability, PersistentSecretsStore, StoreOptions};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -63,6 +63,30 @@ fn writes(c: &mut Criterion) {
     });
 }
 
+fn writes_normal_sync(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        durability: Durability::Normal,
+        ..StoreOptions::default()
+    };
+    let store = rt
+        .block_on(PersistentSecretsStore::open_with_options(
+            dir.path(),
+            key(),
+            options,
+        ))
+        .unwrap();
+    let value = Secret::new("x".repeat(40));
+    // For comparison only: the default is `Durability::Full`.
+    c.bench_function("overwrite with synchronous=NORMAL", |b| {
+        b.iter(|| {
+            rt.block_on(store.set_secret("bench", "s0001", &value))
+                .unwrap();
+        });
+    });
+}
+
 fn reads(c: &mut Criterion) {
     let rt = runtime();
     let (_dir, store) = filled_store(&rt, 2_000);
@@ -76,6 +100,14 @@ fn reads(c: &mut Criterion) {
             let got = rt.block_on(store.get_secrets("bench", &refs)).unwrap();
             assert_eq!(got.len(), 50);
             black_box(got)
+        });
+    });
+    // The same 50 names read one call at a time: what `get_secrets` saves.
+    c.bench_function("get_secret x 50, one by one", |b| {
+        b.iter(|| {
+            for name in &refs {
+                black_box(rt.block_on(store.get_secret("bench", name)).unwrap());
+            }
         });
     });
     c.bench_function("list_secrets over 2000", |b| {
@@ -110,6 +142,12 @@ fn open_and_read(c: &mut Criterion) {
 // `criterion_group!` generates a public function that cannot carry a doc comment.
 #[allow(missing_docs)]
 mod groups {
-    criterion::criterion_group!(benches, super::writes, super::reads, super::open_and_read);
+    criterion::criterion_group!(
+        benches,
+        super::writes,
+        super::writes_normal_sync,
+        super::reads,
+        super::open_and_read
+    );
 }
 criterion_main!(groups::benches);
