@@ -64,6 +64,16 @@ impl Keys {
             drop(tx);
             return Self::unlock(meta, kek);
         }
+        // A new key record is only for a new store: with values present, a fresh data key
+        // would silently orphan all of them.
+        let stored: i64 = tx
+            .query_row("SELECT count(*) FROM secret_versions", [], |row| row.get(0))
+            .map_err(|e| storage("inspecting the store", &e))?;
+        if stored > 0 {
+            return Err(SecretsError::Storage(format!(
+                "the store's key record is missing but it holds {stored} encrypted values;                  refusing to create a new key that could never decrypt them (restore the                  database from a backup)"
+            )));
+        }
         let mut store_id = vec![0u8; STORE_ID_LEN];
         getrandom::getrandom(&mut store_id).map_err(|e| {
             SecretsError::Encryption(format!("the operating system gave no randomness: {e}"))

@@ -296,3 +296,21 @@ async fn a_handle_keeps_working_after_another_one_rekeys() {
         key_b().fingerprint()
     );
 }
+
+#[tokio::test]
+async fn a_deleted_key_record_is_not_silently_replaced() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    drop(store);
+    raw(&path).execute("DELETE FROM store_meta", []).unwrap();
+    let err = PersistentSecretsStore::open(&path, key_a())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert!(err.to_string().contains("key record is missing"), "{err}");
+    let rows: i64 = raw(&path)
+        .query_row("SELECT count(*) FROM store_meta", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "no replacement key was written");
+}
