@@ -57,18 +57,32 @@ async fn an_empty_store_also_checks_the_key() {
 #[tokio::test]
 async fn a_damaged_key_record_is_not_reported_as_a_wrong_key() {
     let (_dir, path) = temp_db();
-    drop(open_a(&path).await);
-    raw(&path)
-        .execute(
-            "UPDATE store_meta SET wrapped_dek = zeroblob(length(wrapped_dek))",
-            [],
-        )
+    let store = open_a(&path).await;
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    drop(store);
+    let conn = raw(&path);
+    let original: Vec<u8> = conn
+        .query_row("SELECT wrapped_dek FROM store_meta", [], |r| r.get(0))
         .unwrap();
-    let err = PersistentSecretsStore::open(&path, key_a())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, SecretsError::Decryption(_)), "{err}");
-    assert!(err.to_string().contains("damaged"), "{err}");
+    // Every byte of the wrapped data key, one at a time.
+    for i in 0..original.len() {
+        let mut altered = original.clone();
+        altered[i] ^= 0x01;
+        conn.execute("UPDATE store_meta SET wrapped_dek = ?1", [&altered])
+            .unwrap();
+        let err = PersistentSecretsStore::open(&path, key_a())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SecretsError::Decryption(_)),
+            "byte {i}: {err}"
+        );
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+    conn.execute("UPDATE store_meta SET wrapped_dek = ?1", [&original])
+        .unwrap();
+    let store = open_a(&path).await;
+    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
 }
 
 #[tokio::test]
