@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use criterion::{BatchSize, Criterion, criterion_main};
+use criterion::{BatchSize, Criterion};
 use zlayer_secrets_core::{BatchSecretsStore, Secret, SecretsProvider, SecretsStore, WriteOp};
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::{Durability, PersistentSecretsStore, StoreOptions};
@@ -119,6 +119,21 @@ fn reads(c: &mut Criterion) {
     });
 }
 
+/// Set in a child process of the "fresh process" benchmark: the store to open.
+const CHILD_VAR: &str = "ZLAYER_SQLITE_BENCH_CHILD";
+
+/// What the child process does: open the store and read one secret, then exit.
+fn child(path: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = PersistentSecretsStore::open(path, key()).await.unwrap();
+        let value = store.get_secret("bench", "s0042").await.unwrap();
+        assert_eq!(value.len(), 40);
+    });
+}
+
 fn open_and_read(c: &mut Criterion) {
     let rt = runtime();
     let (dir, store) = filled_store(&rt, 2_000);
@@ -137,6 +152,30 @@ fn open_and_read(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    // The same from a fresh process (this benchmark binary run again): what a command-line
+    // call pays, including process start-up.
+    let exe = std::env::current_exe().unwrap();
+    let mut group = c.benchmark_group("fresh process");
+    group.sample_size(20);
+    group.bench_function("open and read one", |b| {
+        b.iter(|| {
+            let status = std::process::Command::new(&exe)
+                .env(CHILD_VAR, dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+    });
+    group.bench_function("start and exit only", |b| {
+        b.iter(|| {
+            let status = std::process::Command::new(&exe)
+                .env(CHILD_VAR, "")
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+    });
+    group.finish();
 }
 
 // `criterion_group!` generates a public function that cannot carry a doc comment.
@@ -150,4 +189,13 @@ mod groups {
         super::open_and_read
     );
 }
-criterion_main!(groups::benches);
+fn main() {
+    if let Ok(path) = std::env::var(CHILD_VAR) {
+        if !path.is_empty() {
+            child(&path);
+        }
+        return;
+    }
+    groups::benches();
+    Criterion::default().configure_from_args().final_summary();
+}
