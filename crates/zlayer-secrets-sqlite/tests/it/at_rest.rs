@@ -63,3 +63,25 @@ async fn values_and_keys_never_reach_the_files_in_clear() {
     let store = open_a(&path).await;
     assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), CANARY);
 }
+
+#[tokio::test]
+async fn the_old_wrapping_of_the_data_key_is_gone_after_a_rekey() {
+    let (dir, path) = temp_db();
+    let store = open_a(&path).await;
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    let old: Vec<u8> = crate::raw(&path)
+        .query_row("SELECT wrapped_dek FROM store_meta", [], |r| r.get(0))
+        .unwrap();
+    store.rekey(crate::key_b()).await.unwrap();
+    // Still open: the log was checkpointed and truncated, and the old page zeroed.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let file = entry.unwrap().path();
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !contains(&bytes, &old),
+            "the old wrapped key is still in {}",
+            file.display()
+        );
+    }
+    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+}
