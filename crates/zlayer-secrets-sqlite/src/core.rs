@@ -16,6 +16,9 @@ use crate::error::storage;
 use crate::keys::Keys;
 use crate::{KeyInfo, MAX_VALUE_LEN, ReencryptReport, StoreOptions, fs, schema, seal};
 
+/// The longest busy timeout SQLite takes: `i32::MAX` milliseconds.
+const MAX_BUSY_TIMEOUT_MS: u128 = i32::MAX as u128;
+
 /// `scope/name`, the way errors name a secret.
 fn shown(scope: &str, name: &str) -> String {
     format!("{scope}/{name}")
@@ -78,6 +81,12 @@ impl Core {
             return Err(SecretsError::InvalidInput(
                 "the version retention must be at least 1 (the current version)".to_owned(),
             ));
+        }
+        if options.busy_timeout.as_millis() > MAX_BUSY_TIMEOUT_MS {
+            return Err(SecretsError::InvalidInput(format!(
+                "the busy timeout of {} s is longer than SQLite accepts (about 24 days)",
+                options.busy_timeout.as_secs()
+            )));
         }
         let path = fs::resolve(path)?;
         fs::prepare(&path)?;

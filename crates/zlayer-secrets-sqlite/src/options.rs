@@ -61,7 +61,8 @@ pub struct StoreOptions {
     pub retention: u32,
     /// When commits reach the disk.
     pub durability: Durability,
-    /// How long a write waits for the database lock held by another writer.
+    /// How long a write waits for the database lock held by another writer (at most
+    /// `i32::MAX` milliseconds, about 24 days).
     pub busy_timeout: Duration,
 }
 

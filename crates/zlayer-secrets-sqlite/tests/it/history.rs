@@ -82,6 +82,18 @@ async fn retention_is_configurable() {
     .await
     .unwrap_err();
     assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
+
+    let err = PersistentSecretsStore::open_with_options(
+        &path,
+        key_a(),
+        StoreOptions {
+            busy_timeout: std::time::Duration::from_secs(u64::MAX),
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
 }
 
 #[tokio::test]
