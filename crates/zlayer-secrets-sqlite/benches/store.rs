@@ -119,6 +119,20 @@ fn reads(c: &mut Criterion) {
     });
 }
 
+fn rekeying(c: &mut Criterion) {
+    let rt = runtime();
+    let (_dir, store) = filled_store(&rt, 2_000);
+    let mut group = c.benchmark_group("keys");
+    group.sample_size(10);
+    group.bench_function("rekey (one row)", |b| {
+        b.iter(|| rt.block_on(store.rekey(key())).unwrap());
+    });
+    group.bench_function("reencrypt_all of 2000 versions", |b| {
+        b.iter(|| rt.block_on(store.reencrypt_all(key())).unwrap());
+    });
+    group.finish();
+}
+
 /// Set in a child process of the "fresh process" benchmark: the store to open.
 const CHILD_VAR: &str = "ZLAYER_SQLITE_BENCH_CHILD";
 
@@ -186,7 +200,8 @@ mod groups {
         super::writes,
         super::writes_normal_sync,
         super::reads,
-        super::open_and_read
+        super::open_and_read,
+        super::rekeying
     );
 }
 fn main() {
