@@ -6,9 +6,14 @@
 //! 500 ms measurement time is deliberately shorter than 50 calls take (criterion warns and
 //! then still runs one call per sample). Both the in-memory store and SQLite back the
 //! credentials. Run with `cargo bench -p zlayer-secrets-credentials --bench validate`.
+//!
+//! Criterion measures one function after the other, so on a loaded machine a change of
+//! load between them shows as a difference. Each group therefore starts with an
+//! interleaved pass, printed to stderr: 50 pairs of calls (missing key, wrong secret),
+//! alternating which goes first, timed one by one; both medians come from the same minutes.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_main};
 use zlayer_secrets_core::{MemoryStore, SecretsStore};
@@ -27,6 +32,8 @@ fn run<S: SecretsStore>(
     // Make the process's dummy hash before measuring: it is computed once, on first need.
     rt.block_on(creds.validate("warm-up-missing", "x"))
         .expect("validating works");
+
+    interleaved(group, rt, creds);
 
     let mut group = c.benchmark_group(group);
     group
@@ -49,6 +56,45 @@ fn run<S: SecretsStore>(
         });
     }
     group.finish();
+}
+
+/// 50 pairs of (missing key, wrong secret) calls, alternating the order; prints both
+/// medians and their ratio.
+fn interleaved<S: SecretsStore>(
+    group: &str,
+    rt: &tokio::runtime::Runtime,
+    creds: &CredentialStore<S>,
+) {
+    let time = |key: &str, secret: &str| {
+        let start = Instant::now();
+        let roles = rt
+            .block_on(creds.validate(key, secret))
+            .expect("validating works");
+        assert!(roles.is_none());
+        start.elapsed()
+    };
+    let (mut missing, mut wrong) = (Vec::with_capacity(50), Vec::with_capacity(50));
+    for i in 0..50 {
+        if i % 2 == 0 {
+            missing.push(time("absent", "the-right-secret"));
+            wrong.push(time("present", "a-wrong-secret!!"));
+        } else {
+            wrong.push(time("present", "a-wrong-secret!!"));
+            missing.push(time("absent", "the-right-secret"));
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort_unstable();
+        (v[24] + v[25]) / 2
+    };
+    let (m, w) = (median(&mut missing), median(&mut wrong));
+    eprintln!(
+        "{group}/interleaved: median of 50 calls: missing_key {:.2} ms, wrong_secret {:.2} ms, \
+         ratio missing/wrong {:.3}",
+        m.as_secs_f64() * 1e3,
+        w.as_secs_f64() * 1e3,
+        m.as_secs_f64() / w.as_secs_f64()
+    );
 }
 
 fn validate(c: &mut Criterion) {
