@@ -76,6 +76,19 @@ async fn missing_ids() {
                 "{err}"
             );
         }
+        for bad in ["", "a/b", ".."] {
+            for err in [
+                git.get(bad).await.unwrap_err(),
+                git.get_value(bad).await.unwrap_err(),
+                git.delete(bad).await.unwrap_err(),
+            ] {
+                assert!(
+                    matches!(err, SecretsError::InvalidName { .. }),
+                    "{}: {bad:?}: {err}",
+                    b.name
+                );
+            }
+        }
     }
 }
 

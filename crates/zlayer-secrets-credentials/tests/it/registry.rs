@@ -63,6 +63,20 @@ async fn missing_ids() {
             matches!(err, SecretsError::NotFound { ref name } if name == "registry credential `nonexistent-id`"),
             "{err}"
         );
+        // Ids that cannot name a record are refused as such, never a panic.
+        for bad in ["", "a/b", "..", "x\n"] {
+            for err in [
+                reg.get(bad).await.unwrap_err(),
+                reg.get_password(bad).await.unwrap_err(),
+                reg.delete(bad).await.unwrap_err(),
+            ] {
+                assert!(
+                    matches!(err, SecretsError::InvalidName { .. }),
+                    "{}: {bad:?}: {err}",
+                    b.name
+                );
+            }
+        }
     }
 }
 
