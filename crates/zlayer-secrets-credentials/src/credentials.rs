@@ -10,7 +10,8 @@
 //! response time does not tell which keys exist. Hash outputs are compared in constant time.
 //!
 //! ```
-//! # async fn example<S: zlayer_secrets_core::SecretsStore>(store: S) -> zlayer_secrets_core::Result<()> {
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = zlayer_secrets_core::MemoryStore::new();
 //! use zlayer_secrets_credentials::credentials::{CredentialStore, generate_api_key, generate_api_secret};
 //!
 //! let creds = CredentialStore::new(store);
@@ -18,8 +19,8 @@
 //! creds.create_api_key(&key, secret.expose(), &["deployer"]).await?;
 //! assert_eq!(creds.validate(&key, secret.expose()).await?, Some(vec!["deployer".to_owned()]));
 //! assert_eq!(creds.validate(&key, "wrong").await?, None);
-//! # Ok(())
-//! # }
+//! # Ok::<(), zlayer_secrets_core::SecretsError>(())
+//! # }).unwrap();
 //! ```
 
 use serde::{Deserialize, Serialize};

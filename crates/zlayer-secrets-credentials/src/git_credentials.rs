@@ -12,7 +12,8 @@
 //! [`GitCredentialStore::create`] have no host and are found by id or label only.
 //!
 //! ```
-//! # async fn example<S: zlayer_secrets_core::SecretsStore>(store: S) -> zlayer_secrets_core::Result<()> {
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = zlayer_secrets_core::MemoryStore::new();
 //! use zlayer_secrets_credentials::git_credentials::{GitCredentialKind, GitCredentialStore};
 //!
 //! let git = GitCredentialStore::new(store);
@@ -23,8 +24,8 @@
 //! assert_eq!(found[0].credential.id, cred.id);
 //! assert_eq!(found[0].username.as_deref(), Some("ci-bot"));
 //! assert_eq!(git.get_value(&cred.id).await?.expose(), "ghp_xxxx");
-//! # Ok(())
-//! # }
+//! # Ok::<(), zlayer_secrets_core::SecretsError>(())
+//! # }).unwrap();
 //! ```
 
 use serde::{Deserialize, Serialize};

@@ -24,6 +24,20 @@
 //! grant deletes it. Writes of one [`GrantStore`] are serialised; two processes changing
 //! grants of the same environment at the same instant can lose one change (the store traits
 //! have no compare-and-set), so administer grants from one place.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use zlayer_secrets_credentials::grants::{GrantStore, PermissionLevel, Subject};
+//!
+//! let grants = GrantStore::new(zlayer_secrets_core::MemoryStore::new());
+//! let ops: Subject = "group:ops".parse()?;
+//! grants.grant(&ops, "env:prod", PermissionLevel::Execute).await?;
+//! assert!(grants.check_member("alice", &["ops"], "env:prod", PermissionLevel::Read).await?);
+//! assert!(!grants.check_member("alice", &["ops"], "env:prod", PermissionLevel::Write).await?);
+//! assert!(!grants.check(&Subject::user("alice"), "env:prod", PermissionLevel::Read).await?);
+//! # Ok::<(), zlayer_secrets_core::SecretsError>(())
+//! # }).unwrap();
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -10,7 +10,8 @@
 //! holds no password; only [`RegistryCredentialStore::get_password`] reads it.
 //!
 //! ```
-//! # async fn example<S: zlayer_secrets_core::SecretsStore>(store: S) -> zlayer_secrets_core::Result<()> {
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = zlayer_secrets_core::MemoryStore::new();
 //! use zlayer_secrets_credentials::registry_credentials::{RegistryAuthType, RegistryCredentialStore};
 //!
 //! let registries = RegistryCredentialStore::new(store);
@@ -18,8 +19,8 @@
 //! let found = registries.find_by_registry("https://GHCR.IO:443/").await?;
 //! assert_eq!(found[0].id, cred.id);
 //! assert_eq!(registries.get_password(&cred.id).await?.expose(), "ghp_xxxx");
-//! # Ok(())
-//! # }
+//! # Ok::<(), zlayer_secrets_core::SecretsError>(())
+//! # }).unwrap();
 //! ```
 
 use serde::{Deserialize, Serialize};
