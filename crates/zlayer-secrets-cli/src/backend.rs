@@ -103,7 +103,8 @@ pub(crate) async fn open_local_with_key(
         {
             Some(found) => found,
             None => bail!(
-                "the store {} exists but there is no key for it: restore the key file {} or                  set ZLAYER_SECRETS_KEY (a new key would not open the store)",
+                "the store {} exists but there is no key for it: restore the key file {} or \
+                 set ZLAYER_SECRETS_KEY (a new key would not open the store)",
                 db.display(),
                 manager.key_file_path(KEY_NAME).display()
             ),

@@ -452,7 +452,7 @@ fn cases() -> Vec<Case> {
             "key file: missing for an existing store",
             &["set", "alpha", "--value", "x"],
             1,
-            "exists but there is no key for it",
+            "or set ZLAYER_SECRETS_KEY (a new key would not open the store)",
         )
         .key(KeySource::Nothing),
         // Data directories.
@@ -733,4 +733,20 @@ fn a_key_file_readable_by_others_is_a_warning() {
         "{}",
         r.err()
     );
+}
+
+/// A closed standard error (a pager or `head` that quit) is no reason to panic: the write is
+/// done, the command should end with an ordinary failure, not exit code 101.
+#[test]
+#[ignore = "bug: commands report success with eprintln!, which panics on a closed stderr (exit 101); see docs/reliability.md"]
+fn a_closed_stderr_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let key = "ab".repeat(32);
+    let mut cmd = cli(&data, &[("ZLAYER_SECRETS_KEY", key.as_str())]);
+    cmd.args(["set", "alpha", "--value", "x"]).stderr(writer);
+    let status = cmd.status().unwrap();
+    assert_ne!(status.code(), Some(101), "the command panicked");
 }
