@@ -30,7 +30,7 @@
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
-use zlayer_secrets_core::{Result, Secret, SecretsError, SecretsStore};
+use zlayer_secrets_core::{Result, Secret, SecretsStore};
 
 pub use crate::host::normalize_git_host;
 use crate::scopes::GIT_CREDENTIALS_SCOPE;
@@ -203,15 +203,29 @@ impl<S: SecretsStore> GitCredentialStore<S> {
         Ok(rec.map(|r| r.details.clone()))
     }
 
-    /// The token or key of a credential; [`SecretsError::NotFound`] if there is none with
-    /// this id.
+    /// The token or key of a credential;
+    /// [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none with this
+    /// id.
     pub async fn get_value(&self, id: &str) -> Result<Secret> {
         let rec: GitRecord = typed::fetch(&self.store, GIT_CREDENTIALS_SCOPE, id)
             .await?
-            .ok_or_else(|| SecretsError::NotFound {
-                name: format!("{} `{id}`", GitRecord::NOUN),
-            })?;
+            .ok_or_else(|| typed::not_found::<GitRecord>(id))?;
         Ok(Secret::new(rec.value.as_str()))
+    }
+
+    /// Replaces the token or key of an existing credential, keeping everything else (one
+    /// write); [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none
+    /// with this id.
+    pub async fn set_value(&self, id: &str, value: &str) -> Result<()> {
+        typed::check_secret_value("token or key", value)?;
+        let mut rec: GitRecord = typed::fetch(&self.store, GIT_CREDENTIALS_SCOPE, id)
+            .await?
+            .ok_or_else(|| typed::not_found::<GitRecord>(id))?;
+        rec.value.zeroize();
+        value.clone_into(&mut rec.value);
+        typed::replace(&self.store, GIT_CREDENTIALS_SCOPE, &rec).await?;
+        tracing::info!(id, "changed value of Git credential");
+        Ok(())
     }
 
     /// Every credential with its host and user name (without values), ordered by label,
@@ -255,8 +269,9 @@ impl<S: SecretsStore> GitCredentialStore<S> {
             .collect())
     }
 
-    /// Deletes a credential and its value (one write); [`SecretsError::NotFound`] if there
-    /// is none with this id.
+    /// Deletes a credential and its value (one write);
+    /// [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none with this
+    /// id.
     pub async fn delete(&self, id: &str) -> Result<()> {
         typed::remove::<S, GitRecord>(&self.store, GIT_CREDENTIALS_SCOPE, id).await?;
         tracing::info!(id, "deleted Git credential");

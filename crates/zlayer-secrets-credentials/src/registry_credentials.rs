@@ -25,7 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
-use zlayer_secrets_core::{Result, Secret, SecretsError, SecretsStore};
+use zlayer_secrets_core::{Result, Secret, SecretsStore};
 
 pub use crate::host::normalize_registry;
 use crate::scopes::REGISTRY_CREDENTIALS_SCOPE;
@@ -156,15 +156,31 @@ impl<S: SecretsStore> RegistryCredentialStore<S> {
         Ok(rec.map(|r| r.credential.clone()))
     }
 
-    /// The password or token of a credential; [`SecretsError::NotFound`] if there is none
-    /// with this id.
+    /// The password or token of a credential;
+    /// [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none with this
+    /// id.
     pub async fn get_password(&self, id: &str) -> Result<Secret> {
         let rec: RegistryRecord = typed::fetch(&self.store, REGISTRY_CREDENTIALS_SCOPE, id)
             .await?
-            .ok_or_else(|| SecretsError::NotFound {
-                name: format!("{} `{id}`", RegistryRecord::NOUN),
-            })?;
+            .ok_or_else(|| typed::not_found::<RegistryRecord>(id))?;
         Ok(Secret::new(rec.password.as_str()))
+    }
+
+    /// Replaces the password or token of an existing credential, keeping its id, registry,
+    /// user name and kind (one write, so a credential helper's `store` of a changed
+    /// password never leaves a moment without a credential);
+    /// [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none with this
+    /// id.
+    pub async fn set_password(&self, id: &str, password: &str) -> Result<()> {
+        typed::check_secret_value("password or token", password)?;
+        let mut rec: RegistryRecord = typed::fetch(&self.store, REGISTRY_CREDENTIALS_SCOPE, id)
+            .await?
+            .ok_or_else(|| typed::not_found::<RegistryRecord>(id))?;
+        rec.password.zeroize();
+        password.clone_into(&mut rec.password);
+        typed::replace(&self.store, REGISTRY_CREDENTIALS_SCOPE, &rec).await?;
+        tracing::info!(id, "changed password of registry credential");
+        Ok(())
     }
 
     async fn keyed(&self) -> Result<Vec<(String, RegistryCredential)>> {
@@ -203,7 +219,8 @@ impl<S: SecretsStore> RegistryCredentialStore<S> {
     }
 
     /// Deletes a credential and its password (one write);
-    /// [`SecretsError::NotFound`] if there is none with this id.
+    /// [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none with this
+    /// id.
     pub async fn delete(&self, id: &str) -> Result<()> {
         typed::remove::<S, RegistryRecord>(&self.store, REGISTRY_CREDENTIALS_SCOPE, id).await?;
         tracing::info!(id, "deleted registry credential");

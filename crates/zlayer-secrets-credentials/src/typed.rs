@@ -46,6 +46,30 @@ pub(crate) async fn insert<S: SecretsStore, R: CredentialRecord>(
     store.set_secret(scope, rec.id(), &value).await
 }
 
+/// Writes a new version of an existing record (one `rotate_secret`, which refuses a record
+/// deleted meanwhile); [`SecretsError::NotFound`] naming the credential if it is gone.
+pub(crate) async fn replace<S: SecretsStore, R: CredentialRecord>(
+    store: &S,
+    scope: &str,
+    rec: &R,
+) -> Result<()> {
+    let value = record::encode(&what::<R>(rec.id()), rec)?;
+    match store.rotate_secret(scope, rec.id(), &value).await {
+        Ok(_) => Ok(()),
+        Err(SecretsError::NotFound { .. }) => Err(SecretsError::NotFound {
+            name: what::<R>(rec.id()),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The error for a credential that does not exist.
+pub(crate) fn not_found<R: CredentialRecord>(id: &str) -> SecretsError {
+    SecretsError::NotFound {
+        name: what::<R>(id),
+    }
+}
+
 /// Reads a record, `None` if it does not exist.
 pub(crate) async fn fetch<S: SecretsStore, R: CredentialRecord>(
     store: &S,

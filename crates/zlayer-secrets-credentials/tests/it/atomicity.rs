@@ -34,6 +34,19 @@ async fn each_create_and_delete_is_exactly_one_write() {
         git.delete(&g.id).await.unwrap();
         assert_eq!(counting.writes(), 4, "git delete");
 
+        // Changing a secret is one write too.
+        let r = reg
+            .create("ghcr.io", "u", "pw", RegistryAuthType::Basic)
+            .await
+            .unwrap();
+        let g = git.create("l", "v", GitCredentialKind::Pat).await.unwrap();
+        let before = counting.writes();
+        reg.set_password(&r.id, "pw2").await.unwrap();
+        git.set_value(&g.id, "v2").await.unwrap();
+        assert_eq!(counting.writes() - before, 2, "{}", b.name);
+        reg.delete(&r.id).await.unwrap();
+        git.delete(&g.id).await.unwrap();
+
         // Reads never write.
         let r = reg
             .create("ghcr.io", "u", "pw", RegistryAuthType::Basic)

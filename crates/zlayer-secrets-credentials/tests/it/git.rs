@@ -269,3 +269,32 @@ async fn corrupt_records_give_clear_errors() {
         assert_eq!(git.list().await.unwrap(), vec![good]);
     }
 }
+
+#[tokio::test]
+async fn set_value_keeps_the_credential() {
+    for b in backends().await {
+        let git = GitCredentialStore::new(b.store.clone());
+        let c = git
+            .create_for_host(
+                "gh",
+                "old",
+                GitCredentialKind::Pat,
+                "github.com",
+                Some("me"),
+            )
+            .await
+            .unwrap();
+        let before = git.get_details(&c.id).await.unwrap();
+        git.set_value(&c.id, "new").await.unwrap();
+        assert_eq!(
+            git.get_value(&c.id).await.unwrap().expose(),
+            "new",
+            "{}",
+            b.name
+        );
+        assert_eq!(git.get_details(&c.id).await.unwrap(), before);
+        let err = git.set_value("nope", "x").await.unwrap_err();
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
+        assert_eq!(reserved_contents(&*b.store).await.len(), 1, "never creates");
+    }
+}

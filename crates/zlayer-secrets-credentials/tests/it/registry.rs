@@ -292,3 +292,32 @@ async fn corrupt_records_give_clear_errors() {
         assert_eq!(reg.list().await.unwrap(), vec![good]);
     }
 }
+
+#[tokio::test]
+async fn set_password_keeps_the_credential() {
+    for b in backends().await {
+        let reg = RegistryCredentialStore::new(b.store.clone());
+        let c = reg
+            .create("ghcr.io", "bot", "old", RegistryAuthType::Token)
+            .await
+            .unwrap();
+        reg.set_password(&c.id, "new").await.unwrap();
+        assert_eq!(
+            reg.get_password(&c.id).await.unwrap().expose(),
+            "new",
+            "{}",
+            b.name
+        );
+        assert_eq!(reg.get(&c.id).await.unwrap(), Some(c.clone()));
+        assert_eq!(reserved_contents(&*b.store).await.len(), 1);
+
+        let err = reg.set_password(&c.id, "").await.unwrap_err();
+        assert!(err.to_string().contains("must not be empty"), "{err}");
+        let err = reg.set_password("nope", "x").await.unwrap_err();
+        assert!(
+            matches!(err, SecretsError::NotFound { ref name } if name == "registry credential `nope`"),
+            "{err}"
+        );
+        assert_eq!(reserved_contents(&*b.store).await.len(), 1, "never creates");
+    }
+}
