@@ -233,7 +233,18 @@ impl Client {
             }
             body.extend(&chunk);
         }
-        Ok(Reply { status, body })
+        let reply = Reply { status, body };
+        if reply.status == StatusCode::NOT_FOUND
+            && reply.vault_errors().contains("no handler for route")
+        {
+            // The router's 404, not the engine's: nothing is mounted there.
+            return Err(SecretsError::Provider(format!(
+                "Vault at {} has no secrets engine mounted at `{}` (check VAULT_MOUNT; the \
+                 engine must be KV version 2), for {what}",
+                self.address, self.mount
+            )));
+        }
+        Ok(reply)
     }
 
     /// A Provider error for a request that got no answer.

@@ -321,11 +321,12 @@ impl VaultSecretsProvider {
                         .map_err(|e| self.malformed(&what, &e.to_string()))?;
                 Ok(Written::Version(result.data.version))
             }
-            StatusCode::NO_CONTENT => {
-                // Some proxies and old servers answer a write without a body: look it up.
-                let meta = self.read_metadata(scope, name).await?;
-                Ok(Written::Version(meta.map_or(0, |m| m.current_version)))
-            }
+            StatusCode::NO_CONTENT => Err(SecretsError::Provider(format!(
+                "Vault at {} accepted the write of {what} without reporting a version: the \
+                 engine at `{}` looks like KV version 1, and zlayer-secrets needs KV version 2",
+                self.client.address(),
+                self.client.mount()
+            ))),
             StatusCode::BAD_REQUEST => {
                 let errors = reply.vault_errors();
                 if errors.contains("check-and-set parameter did not match") {

@@ -14,6 +14,7 @@ mod common;
 mod conformance;
 mod encoding;
 mod listing;
+mod mounts;
 mod namespace;
 mod outage;
 mod versions;
