@@ -331,6 +331,34 @@ mod tests {
     }
 
     #[test]
+    fn normalising_twice_changes_nothing() {
+        for input in [
+            "ghcr.io",
+            "https://GHCR.io:443/v2/",
+            "index.docker.io",
+            "localhost:5000",
+            "http://reg.local:80",
+            "reg.local:80",
+            "[::1]:5000",
+            "[::1]",
+            "[FE80::1]:443",
+        ] {
+            let once = normalize_registry(input).unwrap();
+            assert_eq!(normalize_registry(&once).unwrap(), once, "{input}");
+        }
+        for input in [
+            "git@github.com:org/repo.git",
+            "ssh://git@git.example.com:2222/repo",
+            "https://git.example.com:8443/",
+            "git.example.com:22",
+            "git://host:9418/x",
+        ] {
+            let once = normalize_git_host(input).unwrap();
+            assert_eq!(normalize_git_host(&once).unwrap(), once, "{input}");
+        }
+    }
+
+    #[test]
     fn bad_git_hosts_are_refused() {
         for input in [
             "",
