@@ -456,12 +456,13 @@ fn table_block(
 fn new_section() -> String {
     format!(
         "{SECTION}\n\n\
-Every parser and every function that reads bytes from a file, a user or the network has a\n\
-cargo-fuzz target in `fuzz/fuzz_targets/`, run under libFuzzer with debug assertions on and\n\
-starting from a small hand-made seed corpus committed in `fuzz/corpus/<target>/`. The targets\n\
-assert laws, not only the absence of panics: a reference that parses prints back to the same\n\
-text and parses again to the same value, decryption of arbitrary bytes fails cleanly, and no\n\
-error from the resolver carries a stored value. `fuzz/` is its own Cargo workspace, so the\n\
+The parsers and decoders that take bytes from users and files have cargo-fuzz targets in\n\
+`fuzz/fuzz_targets/`, run under libFuzzer with AddressSanitizer and debug assertions, starting\n\
+from small hand-made seed corpora committed in `fuzz/corpus/<target>/`. The targets assert\n\
+laws, not only the absence of panics: a reference that parses prints back to the same text and\n\
+parses again to an equal value, decryption of arbitrary bytes fails with one opaque error, a\n\
+key file loads as the documented format says or fails without being touched, and no error\n\
+from the resolver carries a stored value. `fuzz/` is a Cargo workspace of its own, so the\n\
 nightly-only code never enters the main build.\n\n\
 Run one target or all of them (nightly toolchain; `cargo-fuzz` {CARGO_FUZZ_VERSION} is installed\n\
 when missing):\n\n\
@@ -471,8 +472,8 @@ cargo xtask fuzz secret_ref --seconds 300\n\
 cargo xtask fuzz all --seconds 60 --record   # rewrites the table below\n\
 ```\n\n\
 New inputs go to `target/fuzz-corpus/<target>/` (ignored by git); a crashing input is saved\n\
-under `fuzz/artifacts/<target>/` and becomes a fixture in the crate concerned\n\
-(`tests/fixtures/fuzzed/`) with a regression test, before the fix.\n\n\
+under `fuzz/artifacts/<target>/`; it becomes a regression test in the crate concerned (the\n\
+input as a fixture in its `tests/fixtures/fuzzed/`), and the bug is fixed.\n\n\
 Last recorded runs:\n\n\
 {BEGIN}\n{END}\n"
     )
