@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use zlayer_secrets::sqlite::StoreOptions;
-use zlayer_secrets::{EncryptionKey, PersistentSecretsStore, SecretsError, VersionedSecretsStore};
+use zlayer_secrets::{
+    EncryptionKey, PersistentSecretsStore, SecretsError, SecretsProvider, VersionedSecretsStore,
+};
 
 use crate::child::{self, MIX_NAMES, MIX_RETENTION, MIX_SCOPE};
 use crate::{Rng, count_from_env, integrity_check, runtime, seed};
@@ -309,4 +311,69 @@ fn check_final(
             "{name}: final value from {w:?}, but {o:?} came certainly after it"
         );
     }
+}
+
+/// Eight processes opening a store that does not exist yet, at the same moment: one creates
+/// it, the others open what it created (no second data key, no error), and every write of
+/// every process reads back.
+#[test]
+fn concurrent_first_opens_create_one_store() {
+    let procs = count_from_env("ZLAYER_RELIABILITY_PROCS", 8);
+    let seed = seed("first-open");
+    let mut rng = Rng::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir
+        .path()
+        .join("data")
+        .join(zlayer_secrets::sqlite::DB_FILE_NAME);
+    let key = EncryptionKey::generate();
+    let ops = 20;
+    let children: Vec<_> = (0..procs)
+        .map(|p| {
+            let out = dir.path().join(format!("out-{p}"));
+            let err = dir.path().join(format!("err-{p}"));
+            let tag = u64::try_from(p).unwrap();
+            let child = child::spawn("mix", &db, &key, rng.next_u64(), tag, ops, &out, &err);
+            (child, out, err)
+        })
+        .collect();
+    let mut all = Vec::new();
+    for (mut child, out, err) in children {
+        let status = child.wait().unwrap();
+        let out = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            status.success(),
+            "a process failed ({status}):\n{}\n{}",
+            out.lines().rev().take(3).collect::<Vec<_>>().join("\n"),
+            std::fs::read_to_string(&err).unwrap()
+        );
+        all.extend(out.lines().filter(|l| l.starts_with("OP\t")).map(parse));
+    }
+    assert_eq!(all.len(), procs * ops);
+    assert_eq!(integrity_check(&db), "ok");
+    let writes: HashMap<&str, &Op> = all
+        .iter()
+        .filter(|o| o.is_write())
+        .map(|o| (o.value.as_str(), o))
+        .collect();
+    for n in 0..MIX_NAMES {
+        let name = format!("n{n}");
+        let ops: Vec<Op> = all.iter().filter(|o| o.name == name).cloned().collect();
+        check_rotations(&name, &ops);
+        check_reads(&name, &ops, &writes);
+    }
+    let rt = runtime();
+    rt.block_on(async {
+        let store = PersistentSecretsStore::open(&db, key.clone())
+            .await
+            .unwrap();
+        // A process that had made a data key of its own would have written values the
+        // others cannot decrypt (their reads would have failed above): each reads back.
+        for n in 0..MIX_NAMES {
+            match store.get_secret(MIX_SCOPE, &format!("n{n}")).await {
+                Ok(_) | Err(SecretsError::NotFound { .. }) => {}
+                Err(e) => panic!("n{n}: {e}"),
+            }
+        }
+    });
 }
