@@ -70,6 +70,8 @@ struct Stats {
     interrupted: BTreeMap<&'static str, usize>,
     imports_interrupted_absent: usize,
     imports_interrupted_present: usize,
+    /// Writes in flight at the kill that had committed (found in the store afterwards).
+    landed_unacknowledged: usize,
 }
 
 #[test]
@@ -190,7 +192,12 @@ fn kill_after(mut child: Child, delay: Duration) -> ExitStatus {
 
 /// Opens the store after a round, with the key the model expects or, after an interrupted
 /// re-key, the new one; exactly one of them must open it.
-async fn open_after(db: &Path, model: &mut Model, log: &Log) -> PersistentSecretsStore {
+async fn open_after(
+    db: &Path,
+    model: &mut Model,
+    log: &Log,
+    stats: &mut Stats,
+) -> PersistentSecretsStore {
     let mut key = model.key.clone().unwrap();
     for (tried, _) in &log.acked {
         if tried[0] == "TRYKEY" {
@@ -212,6 +219,7 @@ async fn open_after(db: &Path, model: &mut Model, log: &Log) -> PersistentSecret
         }
         Err(SecretsError::WrongKey(_)) if pending_key.is_some() => {
             key = pending_key.unwrap();
+            stats.landed_unacknowledged += 1;
             PersistentSecretsStore::open(db, key.clone()).await.unwrap()
         }
         Err(e) => panic!("the store does not open after the kill: {e}"),
@@ -231,7 +239,7 @@ async fn check_round(
     killed: bool,
     stats: &mut Stats,
 ) {
-    let store = open_after(db, model, log).await;
+    let store = open_after(db, model, log, stats).await;
     assert_eq!(integrity_check(db), "ok", "round {round} ({kind})");
 
     // Acknowledged writes update the model; the write in flight may or may not have landed.
@@ -308,6 +316,7 @@ async fn check_round(
                 "round {round}: {SET_SCOPE}/{name} holds a value never written"
             );
             model.set.insert(name, got.to_owned());
+            stats.landed_unacknowledged += 1;
         }
     }
     if let Some((s, name, v)) = &in_flight
@@ -318,6 +327,7 @@ async fn check_round(
             Ok(got) => {
                 assert_eq!(got.expose(), v);
                 model.set.insert(name.clone(), v.clone());
+                stats.landed_unacknowledged += 1;
             }
             Err(SecretsError::NotFound { .. }) => {}
             Err(e) => panic!("round {round}: {e}"),
@@ -353,6 +363,7 @@ async fn check_round(
             model
                 .rotate
                 .insert(name, (got.expose().to_owned(), meta.version));
+            stats.landed_unacknowledged += 1;
         }
     }
     for (scope, present) in model.imports.clone() {
@@ -378,6 +389,9 @@ async fn check_round(
         listed == known || (pending_git && listed == known + 1),
         "round {round}: {listed} Git credentials, {known} known"
     );
+    if listed > known {
+        stats.landed_unacknowledged += 1;
+    }
     model.git_unacked = listed - model.git.len();
 }
 
