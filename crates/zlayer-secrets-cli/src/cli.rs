@@ -290,6 +290,19 @@ pub(crate) enum Command {
     /// Inspect or change the key that protects the store.
     #[command(subcommand)]
     Key(KeyCommand),
+
+    /// A git credential helper: keeps git's HTTPS passwords and tokens in the store.
+    ///
+    /// git runs it with the operation (`get`, `store` or `erase`) and the request as
+    /// `key=value` lines on stdin; `get` answers with `username=` and `password=` lines, or
+    /// nothing when no credential matches. Other operations are ignored.
+    #[command(
+        after_help = "Configure git with:\n  git config --global credential.helper '!zlayer-secret --data-dir /path/to/dir git-credential'"
+    )]
+    GitCredential {
+        /// The operation git asks for: get, store or erase.
+        operation: String,
+    },
 }
 
 impl Command {

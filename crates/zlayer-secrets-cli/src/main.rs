@@ -11,6 +11,7 @@ mod formats;
 mod mask;
 mod output;
 mod progress;
+mod protocols;
 mod scope;
 mod value;
 
@@ -21,9 +22,11 @@ use clap::{CommandFactory as _, Parser as _};
 
 use crate::backend::{Access, Backend};
 use crate::cli::{Cli, Command, KeyCommand};
-use crate::output::note;
 
 fn main() -> ExitCode {
+    if protocols::docker::invoked_as_helper() {
+        return protocols::docker::main();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version exit 0, usage errors 2.
@@ -41,14 +44,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            note!("error: cannot start the async runtime: {e}");
+            eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            note!("error: {e:#}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -68,6 +71,7 @@ fn init_logging() {
 }
 
 /// Runs one verb; returns the process exit code.
+#[allow(clippy::too_many_lines)] // one short arm per verb, each only delegating
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let data_dir = backend::data_dir(cli.data_dir.as_deref())?;
     let open = |access| Backend::open(data_dir.clone(), access);
@@ -168,7 +172,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let scope = scope.scope()?;
             let backend = open(Access::Read).await?;
-            return commands::run::run(backend, scope, env_file.as_deref(), no_masking, &command)
+            return commands::run::run(&backend, scope, env_file.as_deref(), no_masking, &command)
                 .await;
         }
         Command::Key(KeyCommand::Status { output }) => {
@@ -176,6 +180,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Key(KeyCommand::Rotate { reencrypt }) => {
             commands::keys::rotate(&data_dir, reencrypt).await?;
+        }
+        Command::GitCredential { operation } => {
+            protocols::git::run(&data_dir, &operation).await?;
         }
     }
     Ok(0)

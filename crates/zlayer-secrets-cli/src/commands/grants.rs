@@ -7,7 +7,6 @@ use zlayer_secrets::{LocalEnvScopes, SecretsStore};
 use crate::backend::Backend;
 use crate::cli::{EnvArgs, Level, Output};
 use crate::output;
-use crate::output::note;
 use crate::scope::check_part;
 
 fn environment(env: &EnvArgs) -> anyhow::Result<String> {
@@ -42,9 +41,9 @@ pub(crate) async fn grant(
     let l = level(l);
     let previous = grants(backend).grant(&subject, &environment, l).await?;
     match previous {
-        Some(p) if p == l => note!("{subject} already had {l} on `{environment}`"),
-        Some(p) => note!("{subject}: {p} → {l} on `{environment}`"),
-        None => note!("granted {l} on `{environment}` to {subject}"),
+        Some(p) if p == l => eprintln!("{subject} already had {l} on `{environment}`"),
+        Some(p) => eprintln!("{subject}: {p} → {l} on `{environment}`"),
+        None => eprintln!("granted {l} on `{environment}` to {subject}"),
     }
     Ok(())
 }
@@ -54,7 +53,7 @@ pub(crate) async fn revoke(backend: &Backend, user: &str, env: &EnvArgs) -> anyh
     let environment = environment(env)?;
     let subject: Subject = user.parse()?;
     let was = grants(backend).revoke(&subject, &environment).await?;
-    note!("revoked {was} on `{environment}` from {subject}");
+    eprintln!("revoked {was} on `{environment}` from {subject}");
     Ok(())
 }
 
@@ -76,7 +75,7 @@ pub(crate) async fn permissions(
         })),
         Output::Table => {
             if list.is_empty() {
-                note!("no grants on `{environment}`");
+                eprintln!("no grants on `{environment}`");
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list

@@ -8,7 +8,6 @@ use zlayer_secrets::{SecretsError, validate_name};
 use crate::backend::Backend;
 use crate::cli::Output;
 use crate::output;
-use crate::output::note;
 use crate::value::ValueArgs;
 
 /// `scope/name` as shown in messages.
@@ -31,7 +30,7 @@ pub(crate) async fn ls(backend: &Backend, scope: &str, out: Output) -> anyhow::R
         })),
         Output::Table => {
             if list.is_empty() {
-                note!("no secrets in scope `{scope}`");
+                eprintln!("no secrets in scope `{scope}`");
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list
@@ -66,7 +65,7 @@ pub(crate) async fn create(
     }
     let secret = value.read()?;
     backend.store.set_secret(scope, name, &secret).await?;
-    note!("created {} (v1)", shown(scope, name));
+    eprintln!("created {} (v1)", shown(scope, name));
     Ok(())
 }
 
@@ -81,7 +80,7 @@ pub(crate) async fn set(
     let secret = value.read()?;
     backend.store.set_secret(scope, name, &secret).await?;
     let meta = backend.store.get_metadata(scope, name).await?;
-    note!("stored {} (v{})", shown(scope, name), meta.version);
+    eprintln!("stored {} (v{})", shown(scope, name), meta.version);
     Ok(())
 }
 
@@ -169,7 +168,7 @@ pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyh
     }
     delete_all(backend, scope, names).await?;
     for name in names {
-        note!("deleted {}", shown(scope, name));
+        eprintln!("deleted {}", shown(scope, name));
     }
     Ok(())
 }
@@ -184,12 +183,12 @@ pub(crate) async fn unset(backend: &Backend, scope: &str, names: &[String]) -> a
         if backend.store.exists(scope, name).await? {
             present.push(name.clone());
         } else {
-            note!("{} was not set", shown(scope, name));
+            eprintln!("{} was not set", shown(scope, name));
         }
     }
     delete_all(backend, scope, &present).await?;
     for name in &present {
-        note!("deleted {}", shown(scope, name));
+        eprintln!("deleted {}", shown(scope, name));
     }
     Ok(())
 }
@@ -233,7 +232,7 @@ pub(crate) async fn rotate(
             shown(scope, name)
         );
     };
-    note!("rotated {}", shown(scope, name));
+    eprintln!("rotated {}", shown(scope, name));
     output::line(&format!("v{previous} → v{}", result.new_version))
 }
 
@@ -287,7 +286,7 @@ pub(crate) async fn rollback(
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     let result = backend.store.rollback_secret(scope, name, to).await?;
-    note!("rolled {} back to the value of v{to}", shown(scope, name));
+    eprintln!("rolled {} back to the value of v{to}", shown(scope, name));
     let previous = result
         .previous_version
         .map_or_else(|| "none".to_owned(), |v| format!("v{v}"));

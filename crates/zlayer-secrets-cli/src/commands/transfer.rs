@@ -13,7 +13,6 @@ use crate::backend::Backend;
 use crate::cli::Output;
 use crate::formats::{self, Format};
 use crate::output;
-use crate::output::note;
 use crate::progress::Progress;
 use crate::value::read_limited_to;
 
@@ -111,7 +110,7 @@ pub(crate) async fn import(
 
     if !dry_run && !ops.is_empty() {
         if !backend.batch.is_atomic() {
-            note!("warning: this backend cannot apply an import all-or-nothing");
+            eprintln!("warning: this backend cannot apply an import all-or-nothing");
         }
         let progress = Progress::spinner(&format!("writing {} secrets", ops.len()));
         let result = backend.batch.apply_batch(&ops).await;
@@ -174,7 +173,7 @@ pub(crate) async fn export(
         None => output::stdout_bytes(text.as_bytes())?,
         Some(path) => write_new_private_file(path, text.as_bytes())?,
     }
-    note!("exported {} secrets from `{scope}`", entries.len());
+    eprintln!("exported {} secrets from `{scope}`", entries.len());
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `zlayer-secret` binary against temporary data directories.
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, also in helpers
 
+mod docker_credential;
+mod git_credential;
 mod grants;
 mod keys;
 mod leak;

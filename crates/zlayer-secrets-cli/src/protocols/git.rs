@@ -1,0 +1,407 @@
+//! `zlayer-secret git-credential get|store|erase`: git's credential-helper protocol over the
+//! Git credential store (personal access tokens).
+//!
+//! git writes `key=value` lines (LF-terminated; a blank line or the end of input ends the
+//! request) and reads the same format back. The attributes used are `protocol`, `host`
+//! (with its port, if any), `path` (only with `credential.useHttpPath`), `username`,
+//! `password` and `url` (which sets all of them); every other attribute (such as
+//! `password_expiry_utc`, `wwwauth[]` or `capability[]`) is accepted and ignored. A key
+//! holds no `=`; a value may; NUL and carriage returns are refused.
+//!
+//! A credential is kept as one Git credential of kind PAT whose host is the URL
+//! `protocol://host[/path]` (the path percent-encoded) and whose user name is git's
+//! `username`. A request matches a credential when the protocol is the same, the host
+//! compares equal through `normalize_git_host` (so case and default ports do not matter),
+//! and, only when the request has them, the path and the user name are the same. A
+//! credential created without a scheme (`github.com`) counts as `https` with no path.
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use subtle::ConstantTimeEq as _;
+use zeroize::Zeroizing;
+use zlayer_secrets::git_credentials::{
+    GitCredentialDetails, GitCredentialKind, GitCredentialStore, normalize_git_host,
+};
+use zlayer_secrets::{PersistentSecretsStore, SecretsError};
+
+use super::{open_store, read_input};
+
+/// Bytes escaped in the stored path: everything but letters, digits and `-._~/`.
+const PATH_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The most bytes of a credential's label.
+const MAX_LABEL: usize = 256;
+
+/// One request of git: the attributes this helper uses.
+#[derive(Default, PartialEq, Eq)]
+pub(crate) struct Request {
+    /// `https`, `http`, ...
+    pub(crate) protocol: Option<String>,
+    /// The host, with `:port` when git has one.
+    pub(crate) host: Option<String>,
+    /// The path of the repository (only with `credential.useHttpPath`).
+    pub(crate) path: Option<String>,
+    /// The user name.
+    pub(crate) username: Option<String>,
+    /// The password or token.
+    pub(crate) password: Option<Zeroizing<String>>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("protocol", &self.protocol)
+            .field("host", &self.host)
+            .field("path", &self.path)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
+}
+
+/// Reads one request. Errors name the line and the key, never a value.
+pub(crate) fn parse(input: &[u8]) -> anyhow::Result<Request> {
+    let mut request = Request::default();
+    for (index, line) in input.split(|b| *b == b'\n').enumerate() {
+        let number = index + 1;
+        if line.is_empty() {
+            break;
+        }
+        let line = std::str::from_utf8(line)
+            .map_err(|_| anyhow::anyhow!("line {number} of the request is not UTF-8"))?;
+        let Some((key, value)) = line.split_once('=') else {
+            bail!("line {number} of the request has no `=` (expected key=value)");
+        };
+        let shown_key: String = key.chars().take(40).flat_map(char::escape_debug).collect();
+        if key.is_empty() {
+            bail!("line {number} of the request has an empty key");
+        }
+        if line.contains('\0') {
+            bail!("line {number} of the request (`{shown_key}`) contains a NUL byte");
+        }
+        if line.contains('\r') {
+            bail!("line {number} of the request (`{shown_key}`) contains a carriage return");
+        }
+        match key {
+            "protocol" => request.protocol = Some(value.to_owned()),
+            "host" => request.host = Some(value.to_owned()),
+            "path" => request.path = Some(value.to_owned()),
+            "username" => request.username = Some(value.to_owned()),
+            "password" => request.password = Some(Zeroizing::new(value.to_owned())),
+            "url" => request = from_url(value).with_context(|| format!("line {number}: url"))?,
+            _ => {}
+        }
+    }
+    // git never sends empty values for these; an empty one means "not given".
+    for field in [
+        &mut request.protocol,
+        &mut request.host,
+        &mut request.path,
+        &mut request.username,
+    ] {
+        if field.as_deref() == Some("") {
+            *field = None;
+        }
+    }
+    Ok(request)
+}
+
+/// The attributes of a `url=` line: `protocol://[user[:password]@]host[:port][/path]`, the
+/// user, password and path percent-decoded (as git does).
+fn from_url(url: &str) -> anyhow::Result<Request> {
+    let Some((protocol, rest)) = url.split_once("://") else {
+        bail!("the URL has no `://`");
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, authority),
+    };
+    let decode = |s: &str| -> anyhow::Result<String> {
+        Ok(percent_decode_str(s)
+            .decode_utf8()
+            .context("a percent-encoded part of the URL is not UTF-8")?
+            .into_owned())
+    };
+    let (username, password) = match userinfo {
+        None => (None, None),
+        Some(info) => match info.split_once(':') {
+            Some((u, p)) => (Some(decode(u)?), Some(Zeroizing::new(decode(p)?))),
+            None => (Some(decode(info)?), None),
+        },
+    };
+    Ok(Request {
+        protocol: Some(protocol.to_owned()),
+        host: Some(host.to_owned()),
+        path: path.map(decode).transpose()?,
+        username,
+        password,
+    })
+}
+
+/// The stored host URL of a credential for `protocol`, `host` and `path`.
+fn location_url(protocol: &str, host: &str, path: Option<&str>) -> String {
+    let protocol = protocol.to_ascii_lowercase();
+    match path {
+        Some(p) => format!(
+            "{protocol}://{host}/{}",
+            utf8_percent_encode(p, PATH_ESCAPES)
+        ),
+        None => format!("{protocol}://{host}"),
+    }
+}
+
+/// The protocol and path of a stored host (`https` and none without a scheme).
+fn stored_location(host: &str) -> (String, Option<String>) {
+    let host = host.trim();
+    let Some((scheme, rest)) = host.split_once("://") else {
+        return ("https".to_owned(), None);
+    };
+    let path = rest
+        .split_once('/')
+        .map(|(_, p)| percent_decode_str(p).decode_utf8_lossy().into_owned())
+        .filter(|p| !p.is_empty());
+    (scheme.to_ascii_lowercase(), path)
+}
+
+/// What a look-up compares: protocol, normalised host, and optionally path and user name.
+struct Wanted<'a> {
+    protocol: String,
+    host_url: String,
+    path: Option<&'a str>,
+    username: Option<&'a str>,
+}
+
+impl<'a> Wanted<'a> {
+    /// `None` when the request lacks a protocol or host, or names a host that cannot hold
+    /// a Git credential (git also asks helpers about, e.g., `cert` passwords).
+    fn of(request: &'a Request) -> Option<Self> {
+        let protocol = request.protocol.as_deref()?.to_ascii_lowercase();
+        let host = request.host.as_deref()?;
+        let host_url = location_url(&protocol, host, None);
+        if let Err(e) = normalize_git_host(&host_url) {
+            tracing::debug!(error = %e, "not a host this helper keeps credentials for");
+            return None;
+        }
+        Some(Self {
+            protocol,
+            host_url,
+            path: request.path.as_deref(),
+            username: request.username.as_deref(),
+        })
+    }
+
+    /// Whether a credential of the host matches (the host itself is already compared).
+    fn matches(&self, details: &GitCredentialDetails) -> bool {
+        if details.credential.kind != GitCredentialKind::Pat {
+            return false;
+        }
+        let Some(host) = details.host.as_deref() else {
+            return false;
+        };
+        let (protocol, path) = stored_location(host);
+        protocol == self.protocol
+            && self.path.is_none_or(|p| path.as_deref() == Some(p))
+            && self
+                .username
+                .is_none_or(|u| details.username.as_deref() == Some(u))
+    }
+
+    /// The matching credentials, in the store's order.
+    async fn find(
+        &self,
+        git: &GitCredentialStore<PersistentSecretsStore>,
+    ) -> anyhow::Result<Vec<GitCredentialDetails>> {
+        Ok(git
+            .find_by_host(&self.host_url)
+            .await
+            .context("cannot look up the Git credentials")?
+            .into_iter()
+            .filter(|d| self.matches(d))
+            .collect())
+    }
+}
+
+/// Runs one operation: reads the request from stdin, answers on stdout. Operations other
+/// than `get`, `store` and `erase` are ignored, as git asks of helpers.
+pub(crate) async fn run(data_dir: &Path, operation: &str) -> anyhow::Result<()> {
+    let input = read_input(std::io::stdin().lock())?;
+    let request = parse(&input)?;
+    drop(input);
+    match operation {
+        "get" => {
+            if let Some(answer) = get(data_dir, &request).await? {
+                let mut out = std::io::stdout().lock();
+                out.write_all(answer.as_bytes())
+                    .and_then(|()| out.flush())
+                    .context("cannot write the answer to standard output")?;
+            }
+        }
+        "store" => store(data_dir, &request).await?,
+        "erase" => erase(data_dir, &request).await?,
+        other => tracing::debug!(operation = other, "ignoring an unknown operation"),
+    }
+    Ok(())
+}
+
+/// The answer to `get`: `username=` and `password=` lines, or `None` when nothing matches.
+pub(crate) async fn get(
+    data_dir: &Path,
+    request: &Request,
+) -> anyhow::Result<Option<Zeroizing<String>>> {
+    let Some(wanted) = Wanted::of(request) else {
+        return Ok(None);
+    };
+    let Some(store) = open_store(data_dir, false).await? else {
+        return Ok(None);
+    };
+    let git = GitCredentialStore::new(store);
+    let Some(found) = wanted.find(&git).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let secret = match git.get_value(&found.credential.id).await {
+        Ok(s) => s,
+        // Deleted since the listing: nothing matches any more.
+        Err(SecretsError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e).context("cannot read the Git credential"),
+    };
+    let mut answer = Zeroizing::new(String::new());
+    if let Some(user) = &found.username {
+        if user.contains(['\n', '\0']) {
+            bail!("the user name of the matching credential cannot be sent to git");
+        }
+        answer.push_str("username=");
+        answer.push_str(user);
+        answer.push('\n');
+    }
+    if secret.expose().contains(['\n', '\0']) {
+        bail!(
+            "the token of the matching credential {} holds a line break or NUL, which git's protocol cannot carry",
+            found.credential.id
+        );
+    }
+    answer.push_str("password=");
+    answer.push_str(secret.expose());
+    answer.push('\n');
+    Ok(Some(answer))
+}
+
+/// `store`: keeps the user name and password for the protocol, host and path, replacing
+/// the credential stored for exactly those (after the new one is written, so a failure
+/// never leaves none). A request without protocol, host, user name or password is ignored.
+pub(crate) async fn store(data_dir: &Path, request: &Request) -> anyhow::Result<()> {
+    let (Some(protocol), Some(host), Some(username), Some(password)) = (
+        request.protocol.as_deref(),
+        request.host.as_deref(),
+        request.username.as_deref(),
+        request.password.as_ref(),
+    ) else {
+        tracing::debug!("store without protocol, host, user name or password: ignored");
+        return Ok(());
+    };
+    let url = location_url(protocol, host, request.path.as_deref());
+    normalize_git_host(&url).context("git asked to store a credential for an unusable host")?;
+    let exact = Request {
+        protocol: Some(protocol.to_owned()),
+        host: Some(host.to_owned()),
+        path: request.path.clone(),
+        username: Some(username.to_owned()),
+        password: None,
+    };
+    let Some(wanted) = Wanted::of(&exact) else {
+        bail!("git asked to store a credential for an unusable host");
+    };
+    let store = open_store(data_dir, true)
+        .await?
+        .context("the store could not be created")?;
+    let git = GitCredentialStore::new(store);
+    let same_place: Vec<GitCredentialDetails> = wanted
+        .find(&git)
+        .await?
+        .into_iter()
+        .filter(|d| stored_location(d.host.as_deref().unwrap_or_default()).1 == request.path)
+        .collect();
+    if let [only] = same_place.as_slice()
+        && let Ok(current) = git.get_value(&only.credential.id).await
+        && bool::from(current.expose().as_bytes().ct_eq(password.as_bytes()))
+    {
+        return Ok(());
+    }
+    let created = git
+        .create_for_host(
+            &label(username, &url),
+            password,
+            GitCredentialKind::Pat,
+            &url,
+            Some(username),
+        )
+        .await
+        .context("cannot store the Git credential")?;
+    for old in same_place {
+        delete(&git, &old.credential.id).await?;
+    }
+    tracing::debug!(id = %created.id, "stored a Git credential for git");
+    Ok(())
+}
+
+/// `erase`: deletes the credentials that match (with `password` given, only those holding
+/// that password). Needs at least a protocol and host: an empty request erases nothing.
+pub(crate) async fn erase(data_dir: &Path, request: &Request) -> anyhow::Result<()> {
+    let Some(wanted) = Wanted::of(request) else {
+        return Ok(());
+    };
+    let Some(store) = open_store(data_dir, false).await? else {
+        return Ok(());
+    };
+    let git = GitCredentialStore::new(store);
+    for found in wanted.find(&git).await? {
+        if let Some(password) = &request.password {
+            let current = match git.get_value(&found.credential.id).await {
+                Ok(v) => v,
+                Err(SecretsError::NotFound { .. }) => continue,
+                Err(e) => return Err(e).context("cannot read the Git credential"),
+            };
+            if !bool::from(current.expose().as_bytes().ct_eq(password.as_bytes())) {
+                continue;
+            }
+        }
+        delete(&git, &found.credential.id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes one credential; one already gone is fine.
+async fn delete(git: &GitCredentialStore<PersistentSecretsStore>, id: &str) -> anyhow::Result<()> {
+    match git.delete(id).await {
+        Ok(()) | Err(SecretsError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot delete the Git credential {id}")),
+    }
+}
+
+/// The label of a credential stored for git: `git: USER @ URL`, cut to [`MAX_LABEL`] bytes.
+fn label(username: &str, url: &str) -> String {
+    let mut label = format!("git: {username} @ {url}");
+    if label.len() > MAX_LABEL {
+        let mut end = MAX_LABEL;
+        while !label.is_char_boundary(end) {
+            end -= 1;
+        }
+        label.truncate(end);
+    }
+    label.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+use super::*;
+
+fn parsed(input: &str) -> Request {
+    parse(input.as_bytes()).unwrap()
+}
+
+#[test]
+fn reads_the_attributes_git_sends() {
+    let r = parsed(
+        "protocol=https\nhost=example.com:8443\npath=org/repo.git\nusername=bob\npassword=p=a=ss\n\n",
+    );
+    assert_eq!(r.protocol.as_deref(), Some("https"));
+    assert_eq!(r.host.as_deref(), Some("example.com:8443"));
+    assert_eq!(r.path.as_deref(), Some("org/repo.git"));
+    assert_eq!(r.username.as_deref(), Some("bob"));
+    assert_eq!(r.password.as_deref().map(String::as_str), Some("p=a=ss"));
+}
+
+#[test]
+fn a_blank_line_ends_the_request_and_eof_does_too() {
+    let r = parsed("protocol=https\n\nhost=ignored\n");
+    assert_eq!(r.host, None);
+    let r = parsed("protocol=https\nhost=h");
+    assert_eq!(r.host.as_deref(), Some("h"));
+    assert_eq!(parsed(""), Request::default());
+}
+
+#[test]
+fn unknown_and_newer_attributes_are_ignored() {
+    let r = parsed(
+        "capability[]=authtype\nprotocol=https\nhost=h\nwwwauth[]=Basic realm=\"x\"\npassword_expiry_utc=1700000000\noauth_refresh_token=r\nfuture=1\n",
+    );
+    assert_eq!(r.protocol.as_deref(), Some("https"));
+    assert_eq!(r.host.as_deref(), Some("h"));
+    assert!(r.password.is_none());
+}
+
+#[test]
+fn the_last_value_wins_and_empty_means_absent() {
+    let r = parsed("host=a\nhost=b\nusername=\n");
+    assert_eq!(r.host.as_deref(), Some("b"));
+    assert_eq!(r.username, None);
+}
+
+#[test]
+fn url_sets_every_field() {
+    let r = parsed("url=https://us%40er:pa%3Ass@git.example.com:8443/org/my%20repo.git\n");
+    assert_eq!(r.protocol.as_deref(), Some("https"));
+    assert_eq!(r.host.as_deref(), Some("git.example.com:8443"));
+    assert_eq!(r.path.as_deref(), Some("org/my repo.git"));
+    assert_eq!(r.username.as_deref(), Some("us@er"));
+    assert_eq!(r.password.as_deref().map(String::as_str), Some("pa:ss"));
+    let r = parsed("url=https://github.com\n");
+    assert_eq!(r.host.as_deref(), Some("github.com"));
+    assert_eq!(r.path, None);
+    // Later lines refine what the URL gave.
+    let r = parsed("url=https://github.com/o/r\nusername=x\n");
+    assert_eq!(r.username.as_deref(), Some("x"));
+    assert_eq!(r.path.as_deref(), Some("o/r"));
+}
+
+#[test]
+fn bad_lines_are_refused_without_quoting_values() {
+    for (input, why) in [
+        (
+            "protocol=https\nnovalue\n",
+            "line 2 of the request has no `=`",
+        ),
+        ("=x\n", "empty key"),
+        ("password=sec\0ret\n", "NUL"),
+        ("password=secret\r\n", "carriage return"),
+        ("url=no-scheme\n", "url"),
+    ] {
+        let err = format!("{:#}", parse(input.as_bytes()).unwrap_err());
+        assert!(err.contains(why), "{input:?}: {err}");
+        assert!(!err.contains("secret"), "{err}");
+    }
+    let err = parse(b"password=\xff\n").unwrap_err().to_string();
+    assert!(err.contains("not UTF-8"), "{err}");
+}
+
+#[test]
+fn debug_hides_the_password() {
+    let r = parsed("password=hunter2\n");
+    assert!(!format!("{r:?}").contains("hunter2"));
+}
+
+#[test]
+fn locations_round_trip() {
+    let url = location_url("HTTPS", "Example.com:8443", Some("org/a b%c.git"));
+    assert_eq!(url, "https://Example.com:8443/org/a%20b%25c.git");
+    assert_eq!(normalize_git_host(&url).unwrap(), "example.com:8443");
+    assert_eq!(
+        stored_location(&url),
+        ("https".to_owned(), Some("org/a b%c.git".to_owned()))
+    );
+    assert_eq!(stored_location("github.com"), ("https".to_owned(), None));
+    assert_eq!(
+        stored_location("http://github.com/"),
+        ("http".to_owned(), None)
+    );
+}
+
+#[test]
+fn labels_fit_and_stay_on_char_boundaries() {
+    let long = format!("https://h/{}", "é".repeat(300));
+    let l = label("u", &long);
+    assert!(l.len() <= MAX_LABEL);
+    assert!(l.starts_with("git: u @ https://h/"));
+}

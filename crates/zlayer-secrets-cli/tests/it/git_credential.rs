@@ -1,0 +1,302 @@
+//! `git-credential`: driven by the real `git credential approve|fill|reject`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::{Run, Store, bin, contains};
+
+/// `git` isolated from the user's and the system's configuration, with this store as its
+/// only credential helper.
+struct Git<'a> {
+    store: &'a Store,
+    home: tempfile::TempDir,
+}
+
+impl<'a> Git<'a> {
+    fn new(store: &'a Store) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("gitconfig"), "").unwrap();
+        Self { store, home }
+    }
+
+    fn global_config(&self) -> PathBuf {
+        self.home.path().join("gitconfig")
+    }
+
+    /// `git credential OP` with `request` on stdin; `extra` are more `-c` settings.
+    fn credential(&self, op: &str, request: &str, extra: &[&str]) -> Run {
+        let helper = format!(
+            "!'{}' --data-dir '{}' git-credential",
+            bin(),
+            self.store.path().display()
+        );
+        let mut cmd = Command::new("git");
+        // An empty value first clears any helper configured elsewhere.
+        cmd.args(["-c", "credential.helper=", "-c"])
+            .arg(format!("credential.helper={helper}"));
+        for setting in extra {
+            cmd.args(["-c", setting]);
+        }
+        cmd.args(["credential", op])
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.global_config())
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_ASKPASS", "")
+            .env("SSH_ASKPASS", "")
+            .env_remove("ZLAYER_SECRETS_DIR")
+            .env_remove("ZLAYER_SECRETS_KEY")
+            .env_remove("ZLAYER_SECRETS_PASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("git is installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(request.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    fn approve(&self, request: &str, extra: &[&str]) {
+        self.credential("approve", request, extra).ok();
+    }
+
+    /// What `fill` returns, or `None` when no helper had a credential (git then fails,
+    /// as it may not prompt).
+    fn fill(&self, request: &str, extra: &[&str]) -> Option<String> {
+        let r = self.credential("fill", request, extra);
+        if r.code == Some(0) {
+            return Some(r.out());
+        }
+        assert!(
+            r.err().contains("terminal prompts disabled") || r.err().contains("could not read"),
+            "unexpected failure of git credential fill: {}",
+            r.err()
+        );
+        None
+    }
+}
+
+/// The `password=` line of a `fill` answer.
+fn password(answer: &str) -> Option<&str> {
+    answer.lines().find_map(|l| l.strip_prefix("password="))
+}
+
+fn username(answer: &str) -> Option<&str> {
+    answer.lines().find_map(|l| l.strip_prefix("username="))
+}
+
+#[test]
+fn approve_fill_reject_through_git() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    git.approve(
+        "protocol=https\nhost=git.example.com\nusername=alice\npassword=ghp_first-token\n\n",
+        &[],
+    );
+    git.approve(
+        "url=https://bob@other.example.org\npassword=glpat-second=token\n\n",
+        &[],
+    );
+
+    let a = git
+        .fill("protocol=https\nhost=git.example.com\n\n", &[])
+        .expect("a credential for git.example.com");
+    assert_eq!(username(&a), Some("alice"));
+    assert_eq!(password(&a), Some("ghp_first-token"));
+    let b = git
+        .fill("url=https://other.example.org/org/repo.git\n\n", &[])
+        .expect("a credential for other.example.org");
+    assert_eq!(username(&b), Some("bob"));
+    assert_eq!(password(&b), Some("glpat-second=token"));
+
+    // Host case and the default port do not matter; the protocol, another port or
+    // another user name do.
+    let a2 = git
+        .fill("protocol=https\nhost=GIT.example.com:443\n\n", &[])
+        .unwrap();
+    assert_eq!(password(&a2), Some("ghp_first-token"));
+    assert_eq!(
+        git.fill("protocol=http\nhost=git.example.com\n\n", &[]),
+        None
+    );
+    assert_eq!(
+        git.fill("protocol=https\nhost=git.example.com:8443\n\n", &[]),
+        None
+    );
+    assert_eq!(
+        git.fill(
+            "protocol=https\nhost=git.example.com\nusername=mallory\n\n",
+            &[]
+        ),
+        None
+    );
+    assert_eq!(git.fill("protocol=https\nhost=example.com\n\n", &[]), None);
+
+    // Rejecting one leaves the other.
+    git.credential(
+        "reject",
+        "protocol=https\nhost=git.example.com\nusername=alice\npassword=ghp_first-token\n\n",
+        &[],
+    )
+    .ok();
+    assert_eq!(
+        git.fill("protocol=https\nhost=git.example.com\n\n", &[]),
+        None
+    );
+    let b = git
+        .fill("protocol=https\nhost=other.example.org\n\n", &[])
+        .unwrap();
+    assert_eq!(password(&b), Some("glpat-second=token"));
+}
+
+#[test]
+fn a_new_password_replaces_the_old_one() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    for token in ["token-one", "token-two"] {
+        git.approve(
+            &format!("protocol=https\nhost=h.example\nusername=u\npassword={token}\n"),
+            &[],
+        );
+    }
+    let got = git.fill("protocol=https\nhost=h.example\n", &[]).unwrap();
+    assert_eq!(password(&got), Some("token-two"));
+    // Only one credential is left: erasing it leaves nothing.
+    git.credential(
+        "reject",
+        "protocol=https\nhost=h.example\nusername=u\n",
+        &[],
+    )
+    .ok();
+    assert_eq!(git.fill("protocol=https\nhost=h.example\n", &[]), None);
+}
+
+#[test]
+fn paths_count_only_with_use_http_path() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    let per_path = ["credential.useHttpPath=true"];
+    git.approve(
+        "url=https://u@git.example.com/org/a%20b.git\npassword=pw-for-a\n",
+        &per_path,
+    );
+    git.approve(
+        "url=https://u@git.example.com/org/c.git\npassword=pw-for-c\n",
+        &per_path,
+    );
+    let a = git
+        .fill("url=https://git.example.com/org/a%20b.git\n", &per_path)
+        .unwrap();
+    assert_eq!(password(&a), Some("pw-for-a"));
+    let c = git
+        .fill("url=https://git.example.com/org/c.git\n", &per_path)
+        .unwrap();
+    assert_eq!(password(&c), Some("pw-for-c"));
+    assert_eq!(
+        git.fill("url=https://git.example.com/org/other.git\n", &per_path),
+        None
+    );
+    // Without useHttpPath git sends no path, and a credential of the host is found.
+    assert!(
+        git.fill("url=https://git.example.com/org/other.git\n", &[])
+            .is_some()
+    );
+}
+
+#[test]
+fn the_protocol_directly() {
+    let s = Store::new();
+    let helper =
+        |op: &str, input: &str| s.run_with(&["git-credential", op], Some(input.as_bytes()), &[]);
+    // Nothing stored, no store: no answer, success, nothing created.
+    let r = helper("get", "protocol=https\nhost=h.example\n\n");
+    assert_eq!(r.ok().out(), "");
+    assert!(s.files().is_empty(), "{:?}", s.files());
+
+    helper(
+        "store",
+        "capability[]=authtype\nprotocol=https\nhost=h.example\nusername=u\npassword=p=w\npassword_expiry_utc=4102444800\nwwwauth[]=Basic realm=\"x\"\n\n",
+    )
+    .ok();
+    assert_eq!(
+        helper("get", "protocol=https\nhost=h.example\nwwwauth[]=Basic\n\n")
+            .ok()
+            .out(),
+        "username=u\npassword=p=w\n"
+    );
+    // Incomplete stores are ignored; unknown operations too.
+    helper("store", "protocol=https\nhost=h2.example\npassword=x\n").ok();
+    assert_eq!(
+        helper("get", "protocol=https\nhost=h2.example\n")
+            .ok()
+            .out(),
+        ""
+    );
+    helper("frobnicate", "protocol=https\nhost=h.example\n").ok();
+    // An erase naming another password erases nothing.
+    helper("erase", "protocol=https\nhost=h.example\npassword=wrong\n").ok();
+    assert_ne!(
+        helper("get", "protocol=https\nhost=h.example\n").ok().out(),
+        ""
+    );
+    // An empty erase erases nothing.
+    helper("erase", "\n").ok();
+    assert_ne!(
+        helper("get", "protocol=https\nhost=h.example\n").ok().out(),
+        ""
+    );
+
+    // Bad requests fail clearly, without quoting values.
+    let r = helper(
+        "store",
+        "protocol=https\nhost=h.example\nusername=u\npassword=sec\0ret\n",
+    );
+    r.code(1);
+    assert!(r.err().contains("NUL"), "{}", r.err());
+    assert!(!r.err().contains("sec"), "{}", r.err());
+    let r = helper("get", "protocol=https\nnot-a-pair\n");
+    r.code(1);
+    assert!(r.err().contains("line 2"), "{}", r.err());
+}
+
+#[test]
+fn git_passwords_are_stored_encrypted() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    let token = "ghp_PlainTextMustNotAppear0123456789";
+    git.approve(
+        &format!("protocol=https\nhost=git.example.com\nusername=alice\npassword={token}\n"),
+        &[],
+    );
+    assert!(
+        git.fill("protocol=https\nhost=git.example.com\n", &[])
+            .is_some()
+    );
+    let files: Vec<PathBuf> = s.files();
+    assert!(
+        files.iter().any(|f| f
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("secrets.sqlite")),
+        "{files:?}"
+    );
+    for file in &files {
+        assert_not_in_file(file, token.as_bytes());
+    }
+}
+
+fn assert_not_in_file(file: &Path, needle: &[u8]) {
+    let bytes = std::fs::read(file).unwrap();
+    assert!(
+        !contains(&bytes, needle),
+        "{} holds the value in clear",
+        file.display()
+    );
+}
