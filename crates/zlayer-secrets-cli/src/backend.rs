@@ -21,6 +21,8 @@ use zlayer_secrets::{
     SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
 
+use crate::output::note;
+
 /// The [`KeyManager`] key (the "deployment" of `get_or_create_key`) that locks a data
 /// directory's store.
 pub(crate) const KEY_NAME: &str = "default";
@@ -47,7 +49,7 @@ impl Backend {
     pub(crate) async fn open(data_dir: PathBuf, access: Access) -> anyhow::Result<Self> {
         let db = database_path(&data_dir);
         if access == Access::Read && !db.exists() {
-            eprintln!(
+            note!(
                 "note: there is no store in {} yet; nothing is stored",
                 data_dir.display()
             );
@@ -115,7 +117,7 @@ pub(crate) async fn open_local_with_key(
             .context("cannot create the key of the store")?
     };
     for warning in &resolved.warnings {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
     }
     match PersistentSecretsStore::open(&db, resolved.key.clone()).await {
         Ok(store) => Ok((store, resolved)),
@@ -144,7 +146,7 @@ pub(crate) async fn open_local_with_key(
             let key = rotation
                 .commit()
                 .context("cannot finish the interrupted key rotation")?;
-            eprintln!(
+            note!(
                 "note: finished an interrupted key rotation: {} now holds the key that opens the store",
                 key_path.display()
             );

@@ -22,6 +22,7 @@ use clap::{CommandFactory as _, Parser as _};
 
 use crate::backend::{Access, Backend};
 use crate::cli::{Cli, Command, KeyCommand};
+use crate::output::note;
 
 fn main() -> ExitCode {
     if protocols::docker::invoked_as_helper() {
@@ -44,14 +45,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            note!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            note!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -172,7 +173,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let scope = scope.scope()?;
             let backend = open(Access::Read).await?;
-            return commands::run::run(&backend, scope, env_file.as_deref(), no_masking, &command)
+            return commands::run::run(backend, scope, env_file.as_deref(), no_masking, &command)
                 .await;
         }
         Command::Key(KeyCommand::Status { output }) => {

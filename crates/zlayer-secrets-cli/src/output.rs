@@ -4,6 +4,24 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
+/// Prints a message line on stderr, like `eprintln!` but without panicking when stderr is
+/// closed (a pager or `head` that quit): the work is done, and a message nobody can read is
+/// no reason to fail.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::note_line(&format!($($arg)*))
+    };
+}
+pub(crate) use note;
+
+/// Writes one line to stderr, ignoring errors (see [`note!`]).
+pub(crate) fn note_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(text.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
+}
+
 /// Writes bytes to stdout and flushes.
 pub(crate) fn stdout_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

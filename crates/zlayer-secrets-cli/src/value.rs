@@ -8,6 +8,8 @@ use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 use zlayer_secrets::Secret;
 
+use crate::output::note;
+
 /// Largest value read from stdin or a file, in bytes.
 pub(crate) const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
 /// Default length of a `--random` value.
@@ -55,7 +57,7 @@ impl ValueArgs {
     pub(crate) fn read(&self) -> anyhow::Result<Secret> {
         let s = &self.source;
         if let Some(v) = &s.value {
-            eprintln!(
+            note!(
                 "warning: --value is visible to other users of this machine in the process list; prefer --from-stdin or --from-file"
             );
             return Ok(Secret::new(v.clone()));

@@ -7,6 +7,7 @@ use zlayer_secrets::{LocalEnvScopes, SecretsStore};
 use crate::backend::Backend;
 use crate::cli::{EnvArgs, Level, Output};
 use crate::output;
+use crate::output::note;
 use crate::scope::check_part;
 
 fn environment(env: &EnvArgs) -> anyhow::Result<String> {
@@ -41,9 +42,9 @@ pub(crate) async fn grant(
     let l = level(l);
     let previous = grants(backend).grant(&subject, &environment, l).await?;
     match previous {
-        Some(p) if p == l => eprintln!("{subject} already had {l} on `{environment}`"),
-        Some(p) => eprintln!("{subject}: {p} → {l} on `{environment}`"),
-        None => eprintln!("granted {l} on `{environment}` to {subject}"),
+        Some(p) if p == l => note!("{subject} already had {l} on `{environment}`"),
+        Some(p) => note!("{subject}: {p} → {l} on `{environment}`"),
+        None => note!("granted {l} on `{environment}` to {subject}"),
     }
     Ok(())
 }
@@ -53,7 +54,7 @@ pub(crate) async fn revoke(backend: &Backend, user: &str, env: &EnvArgs) -> anyh
     let environment = environment(env)?;
     let subject: Subject = user.parse()?;
     let was = grants(backend).revoke(&subject, &environment).await?;
-    eprintln!("revoked {was} on `{environment}` from {subject}");
+    note!("revoked {was} on `{environment}` from {subject}");
     Ok(())
 }
 
@@ -75,7 +76,7 @@ pub(crate) async fn permissions(
         })),
         Output::Table => {
             if list.is_empty() {
-                eprintln!("no grants on `{environment}`");
+                note!("no grants on `{environment}`");
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list

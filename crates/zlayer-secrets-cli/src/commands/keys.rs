@@ -10,6 +10,7 @@ use zlayer_secrets::crypto::KeySource;
 use crate::backend::{KEY_NAME, database_path, open_local_with_key};
 use crate::cli::Output;
 use crate::output;
+use crate::output::note;
 use crate::progress::Progress;
 
 /// Short name of a key source, for JSON.
@@ -138,7 +139,7 @@ pub(crate) async fn rotate(data_dir: &Path, reencrypt: bool) -> anyhow::Result<(
         .begin_rotation(KEY_NAME)
         .context("cannot start the key rotation")?;
     if rotation.resumed() {
-        eprintln!(
+        note!(
             "note: resuming an interrupted rotation with the key in {}",
             rotation.pending_path().display()
         );
@@ -157,9 +158,10 @@ pub(crate) async fn rotate(data_dir: &Path, reencrypt: bool) -> anyhow::Result<(
             .await;
         progress.finish();
         let report = report.context("cannot re-encrypt the store; the old key still opens it")?;
-        eprintln!(
+        note!(
             "re-encrypted {} stored versions under data key generation {}",
-            report.versions, report.data_key_generation
+            report.versions,
+            report.data_key_generation
         );
     } else {
         let progress = Progress::spinner("re-keying the store");
@@ -171,7 +173,7 @@ pub(crate) async fn rotate(data_dir: &Path, reencrypt: bool) -> anyhow::Result<(
     let new_key = rotation
         .commit()
         .context("the store is locked with the new key, but the key file could not be replaced; the next command finishes this")?;
-    eprintln!("replaced the key file {}", key_path.display());
+    note!("replaced the key file {}", key_path.display());
     output::line(&format!(
         "{} → {}",
         old.fingerprint(),

@@ -17,9 +17,12 @@ use crate::commands::transfer::read_text_file;
 use crate::formats::dotenv;
 use crate::mask::Masker;
 
+/// Variables that hold the store's key; removed from the inherited environment.
+const KEY_VARIABLES: [&str; 2] = ["ZLAYER_SECRETS_KEY", "ZLAYER_SECRETS_PASSWORD"];
+
 /// Resolves the environment, starts `command`, and returns its exit code.
 pub(crate) async fn run(
-    backend: &Backend,
+    backend: Backend,
     base_scope: String,
     env_file: Option<&Path>,
     no_masking: bool,
@@ -29,8 +32,11 @@ pub(crate) async fn run(
         bail!("no command given after `--`");
     };
 
-    // Inherited variables, then the env file's, which win.
-    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    // Inherited variables, then the env file's, which win. The store's own key and
+    // password are not passed on: the program gets its secrets, not the key to all of them.
+    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
+        .filter(|(k, _)| !KEY_VARIABLES.iter().any(|v| k == v))
+        .collect();
     if let Some(path) = env_file {
         for (key, value) in read_env_file(path)? {
             env.insert(OsString::from(key), OsString::from(value.as_str()));
@@ -64,6 +70,8 @@ pub(crate) async fn run(
         }
     }
     tracing::debug!(count = resolved.len(), "resolved references");
+    // The store is closed before the program starts: it may run for a long time.
+    drop(backend);
 
     let mut cmd = std::process::Command::new(program);
     cmd.args(args).env_clear().envs(&env);

@@ -8,6 +8,7 @@ use zlayer_secrets::{SecretsError, validate_name};
 use crate::backend::Backend;
 use crate::cli::Output;
 use crate::output;
+use crate::output::note;
 use crate::value::ValueArgs;
 
 /// `scope/name` as shown in messages.
@@ -30,7 +31,7 @@ pub(crate) async fn ls(backend: &Backend, scope: &str, out: Output) -> anyhow::R
         })),
         Output::Table => {
             if list.is_empty() {
-                eprintln!("no secrets in scope `{scope}`");
+                note!("no secrets in scope `{scope}`");
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list
@@ -65,7 +66,7 @@ pub(crate) async fn create(
     }
     let secret = value.read()?;
     backend.store.set_secret(scope, name, &secret).await?;
-    eprintln!("created {} (v1)", shown(scope, name));
+    note!("created {} (v1)", shown(scope, name));
     Ok(())
 }
 
@@ -80,7 +81,7 @@ pub(crate) async fn set(
     let secret = value.read()?;
     backend.store.set_secret(scope, name, &secret).await?;
     let meta = backend.store.get_metadata(scope, name).await?;
-    eprintln!("stored {} (v{})", shown(scope, name), meta.version);
+    note!("stored {} (v{})", shown(scope, name), meta.version);
     Ok(())
 }
 
@@ -168,7 +169,7 @@ pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyh
     }
     delete_all(backend, scope, names).await?;
     for name in names {
-        eprintln!("deleted {}", shown(scope, name));
+        note!("deleted {}", shown(scope, name));
     }
     Ok(())
 }
@@ -183,12 +184,12 @@ pub(crate) async fn unset(backend: &Backend, scope: &str, names: &[String]) -> a
         if backend.store.exists(scope, name).await? {
             present.push(name.clone());
         } else {
-            eprintln!("{} was not set", shown(scope, name));
+            note!("{} was not set", shown(scope, name));
         }
     }
     delete_all(backend, scope, &present).await?;
     for name in &present {
-        eprintln!("deleted {}", shown(scope, name));
+        note!("deleted {}", shown(scope, name));
     }
     Ok(())
 }
@@ -232,7 +233,7 @@ pub(crate) async fn rotate(
             shown(scope, name)
         );
     };
-    eprintln!("rotated {}", shown(scope, name));
+    note!("rotated {}", shown(scope, name));
     output::line(&format!("v{previous} → v{}", result.new_version))
 }
 
@@ -286,7 +287,7 @@ pub(crate) async fn rollback(
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     let result = backend.store.rollback_secret(scope, name, to).await?;
-    eprintln!("rolled {} back to the value of v{to}", shown(scope, name));
+    note!("rolled {} back to the value of v{to}", shown(scope, name));
     let previous = result
         .previous_version
         .map_or_else(|| "none".to_owned(), |v| format!("v{v}"));

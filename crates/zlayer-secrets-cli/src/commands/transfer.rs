@@ -13,6 +13,7 @@ use crate::backend::Backend;
 use crate::cli::Output;
 use crate::formats::{self, Format};
 use crate::output;
+use crate::output::note;
 use crate::progress::Progress;
 use crate::value::read_limited_to;
 
@@ -110,7 +111,7 @@ pub(crate) async fn import(
 
     if !dry_run && !ops.is_empty() {
         if !backend.batch.is_atomic() {
-            eprintln!("warning: this backend cannot apply an import all-or-nothing");
+            note!("warning: this backend cannot apply an import all-or-nothing");
         }
         let progress = Progress::spinner(&format!("writing {} secrets", ops.len()));
         let result = backend.batch.apply_batch(&ops).await;
@@ -173,7 +174,7 @@ pub(crate) async fn export(
         None => output::stdout_bytes(text.as_bytes())?,
         Some(path) => write_new_private_file(path, text.as_bytes())?,
     }
-    eprintln!("exported {} secrets from `{scope}`", entries.len());
+    note!("exported {} secrets from `{scope}`", entries.len());
     Ok(())
 }
 

@@ -189,3 +189,21 @@ fn termination_signals_reach_the_child() {
     assert_eq!(lines.next().unwrap().unwrap(), "got-term");
     assert_eq!(child.wait().unwrap().code(), Some(3));
 }
+
+#[test]
+fn the_store_key_is_not_passed_on() {
+    let s = Store::new();
+    let hex = "33".repeat(32);
+    s.run_with(
+        &["set", "a", "--value", "x"],
+        None,
+        &[("ZLAYER_SECRETS_KEY", &hex)],
+    )
+    .ok();
+    let r = s.run_with(
+        &["run", "--no-masking", "--", "sh", "-c", r#"printf '%s|%s|%s' "${ZLAYER_SECRETS_KEY-unset}" "${ZLAYER_SECRETS_PASSWORD-unset}" "$A""#],
+        None,
+        &[("ZLAYER_SECRETS_KEY", &hex), ("ZLAYER_SECRETS_PASSWORD", "pw"), ("A", "$S:a")],
+    );
+    assert_eq!(r.ok().out(), "unset|unset|x");
+}

@@ -93,6 +93,10 @@ fn var(name: &str) -> String {
 /// Runs the child `mode`.
 pub(crate) fn main(mode: &str) {
     let db = PathBuf::from(var(DB_VAR));
+    if mode == "hold-wal" {
+        hold_wal(&db);
+        return;
+    }
     let key = key_from_hex(&var(KEY_VAR));
     let mut rng = Rng::new(var(SEED_VAR).parse().unwrap());
     let tag: u64 = var(TAG_VAR).parse().unwrap();
@@ -255,5 +259,26 @@ async fn mix_loop(store: &PersistentSecretsStore, rng: &mut Rng, proc_id: u64, o
         emit(&format!(
             "OP\t{proc_id}\t{seq}\t{kind}\t{name}\t{value}\t{result}\t{t0}\t{t1}"
         ));
+    }
+}
+
+/// Holds a read transaction on `db` while stdin says `hold`, ends it on `release`, and
+/// answers `OK` to each: the WAL of the database then survives the commands that run
+/// meanwhile. (In a process of its own, because POSIX locks vanish when the same process
+/// closes any other descriptor of the file, as reading snapshots of it does.)
+fn hold_wal(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    for line in std::io::stdin().lines() {
+        match line.unwrap().as_str() {
+            "hold" => {
+                conn.execute_batch("BEGIN").unwrap();
+                let _: i64 = conn
+                    .query_row("SELECT count(*) FROM secrets", [], |r| r.get(0))
+                    .unwrap();
+            }
+            "release" => conn.execute_batch("COMMIT").unwrap(),
+            other => panic!("unknown request {other}"),
+        }
+        emit("OK");
     }
 }

@@ -17,6 +17,57 @@ struct Capture {
     /// Every key the key file held (must never be printed).
     keys: Vec<String>,
     verbs: usize,
+    /// The process that keeps the WAL from being folded away, and its pipes.
+    holder: Option<Holder>,
+}
+
+/// A child process holding a read transaction on the database (see `child::hold_wal`).
+struct Holder {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+/// Starts (`true`) or ends the read transaction that keeps the WAL in place.
+fn hold_wal(capture: &mut Capture, hold: bool) {
+    use std::io::{BufRead as _, Write as _};
+    let Some(h) = &mut capture.holder else {
+        return;
+    };
+    writeln!(h.stdin, "{}", if hold { "hold" } else { "release" }).unwrap();
+    h.stdin.flush().unwrap();
+    let mut line = String::new();
+    h.stdout.read_line(&mut line).unwrap();
+    while !line.starts_with("OK") {
+        line.clear();
+        assert!(
+            h.stdout.read_line(&mut line).unwrap() > 0,
+            "the holder died"
+        );
+    }
+}
+
+fn start_holder(db: &Path) -> Holder {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(crate::child::MODE_VAR, "hold-wal")
+        .env("ZLAYER_RELIABILITY_DB", db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Holder {
+        stdin: child.stdin.take().unwrap(),
+        stdout: std::io::BufReader::new(child.stdout.take().unwrap()),
+        child,
+    }
 }
 
 /// The data directory is 0700 and each file in it 0600.
@@ -59,7 +110,15 @@ fn verb(data: &Path, capture: &mut Capture, args: &[&str], stdin: &[u8], reveals
     // `DB` is a reference for `run`; the other verbs ignore it.
     let mut cmd = cli(data, &[("RUST_LOG", "trace"), ("DB", "$S:db-password")]);
     cmd.args(args);
+    // Re-keying ends with a checkpoint that would wait for the held transaction: let it run.
+    let rekeys = args.starts_with(&["key", "rotate"]);
+    if rekeys {
+        hold_wal(capture, false);
+    }
     let r = run_with_stdin(cmd, stdin);
+    if rekeys {
+        hold_wal(capture, true);
+    }
     r.ok();
     let what = args.join(" ");
     if !reveals {
@@ -122,6 +181,11 @@ fn a_traced_session_leaks_no_value_and_keeps_files_private() {
         v_set.as_bytes(),
         false,
     );
+    // A read transaction held open beside the session: the WAL then outlives each command
+    // (the last connection to close would fold it into the database and delete it), so the
+    // snapshots hold every frame the commands wrote.
+    c.holder = Some(start_holder(&data.join("secrets.sqlite")));
+    hold_wal(&mut c, true);
     verb(
         d,
         &mut c,
@@ -280,6 +344,17 @@ fn a_traced_session_leaks_no_value_and_keeps_files_private() {
             .any(|(what, b)| what.starts_with("stderr") && find(b, b"DEBUG")),
         "RUST_LOG=trace produced no debug lines"
     );
+    hold_wal(&mut c, false);
+    let mut holder = c.holder.take().unwrap();
+    drop(holder.stdin);
+    assert!(holder.child.wait().unwrap().success());
+    let wal_bytes: usize = c
+        .chunks
+        .iter()
+        .filter(|(what, _)| what.starts_with("secrets.sqlite-wal"))
+        .map(|(_, b)| b.len())
+        .sum();
+    assert!(wal_bytes > 0, "no WAL content was captured");
     let mut leaks = Vec::new();
     let mut scanned = 0usize;
     for (what, bytes) in &c.chunks {
@@ -298,7 +373,7 @@ fn a_traced_session_leaks_no_value_and_keeps_files_private() {
         }
     }
     eprintln!(
-        "session: {} verbs, {} chunks ({scanned} bytes) scanned for {} values and {} keys: {} leaks",
+        "session: {} verbs, {} chunks ({scanned} bytes, {wal_bytes} of WAL) scanned for {} values and {} keys: {} leaks",
         c.verbs,
         c.chunks.len(),
         values.len(),
