@@ -17,4 +17,5 @@ mod listing;
 mod mounts;
 mod namespace;
 mod outage;
+mod typed_stores;
 mod versions;
