@@ -461,9 +461,12 @@ The parsers and decoders that take bytes from users and files have cargo-fuzz ta
 from small hand-made seed corpora committed in `fuzz/corpus/<target>/`. The targets assert\n\
 laws, not only the absence of panics: a reference that parses prints back to the same text and\n\
 parses again to an equal value, decryption of arbitrary bytes fails with one opaque error, a\n\
-key file loads as the documented format says or fails without being touched, and no error\n\
-from the resolver carries a stored value. `fuzz/` is a Cargo workspace of its own, so the\n\
-nightly-only code never enters the main build.\n\n\
+key file loads as the documented format says or fails without being touched, an import that\n\
+parses exports and imports back unchanged, and no error from the resolver or an importer\n\
+carries a stored value. `fuzz/` is a Cargo workspace of its own, so the nightly-only code\n\
+never enters the main build. The dotenv and JSON targets compile the CLI's\n\
+`src/formats/dotenv.rs` and `src/formats/json.rs` in from source, as the CLI crate has no\n\
+library target.\n\n\
 Run one target or all of them (nightly toolchain; `cargo-fuzz` {CARGO_FUZZ_VERSION} is installed\n\
 when missing):\n\n\
 ```sh\n\
@@ -474,7 +477,9 @@ cargo xtask fuzz all --seconds 60 --record   # rewrites the table below\n\
 New inputs go to `target/fuzz-corpus/<target>/` (ignored by git); a crashing input is saved\n\
 under `fuzz/artifacts/<target>/`; it becomes a regression test in the crate concerned (the\n\
 input as a fixture in its `tests/fixtures/fuzzed/`), and the bug is fixed.\n\n\
-Last recorded runs:\n\n\
+Last recorded runs. The machine is shared with other builds, so executions per second vary\n\
+widely from run to run: the counts show that every target ran for its time and found\n\
+nothing, not how fast the code is.\n\n\
 {BEGIN}\n{END}\n"
     )
 }
