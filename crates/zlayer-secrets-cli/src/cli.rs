@@ -282,6 +282,12 @@ pub(crate) enum Command {
         /// Do not filter the program's output; run it directly.
         #[arg(long)]
         no_masking: bool,
+        /// Give each resolved secret `NAME` to the program as the file `DIR/NAME` (mode
+        /// 0400, in a 0700 directory removed afterwards) named by the variable `NAME_FILE`,
+        /// instead of the variable `NAME`. `DIR` must be new or an empty directory; prefer
+        /// a tmpfs such as a new directory under `/dev/shm`.
+        #[arg(long, value_name = "DIR")]
+        mount_dir: Option<PathBuf>,
         /// The program and its arguments, after `--`.
         #[arg(required = true, last = true, value_name = "CMD")]
         command: Vec<OsString>,

@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod protocols;
 mod scope;
+mod secret_files;
 mod value;
 
 use std::io::IsTerminal as _;
@@ -169,12 +170,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             scope,
             env_file,
             no_masking,
+            mount_dir,
             command,
         } => {
             let scope = scope.scope()?;
             let backend = open(Access::Read).await?;
-            return commands::run::run(backend, scope, env_file.as_deref(), no_masking, &command)
-                .await;
+            return commands::run::run(
+                backend,
+                scope,
+                env_file.as_deref(),
+                no_masking,
+                mount_dir.as_deref(),
+                &command,
+            )
+            .await;
         }
         Command::Key(KeyCommand::Status { output }) => {
             commands::keys::status(&data_dir, output.output).await?;

@@ -16,6 +16,7 @@ use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
 use crate::formats::dotenv;
 use crate::mask::Masker;
+use crate::secret_files::SecretFiles;
 
 /// Variables that hold the store's key; removed from the inherited environment.
 const KEY_VARIABLES: [&str; 2] = ["ZLAYER_SECRETS_KEY", "ZLAYER_SECRETS_PASSWORD"];
@@ -26,6 +27,7 @@ pub(crate) async fn run(
     base_scope: String,
     env_file: Option<&Path>,
     no_masking: bool,
+    mount_dir: Option<&Path>,
     command: &[OsString],
 ) -> anyhow::Result<u8> {
     let Some((program, args)) = command.split_first() else {
@@ -75,17 +77,33 @@ pub(crate) async fn run(
 
     let mut cmd = std::process::Command::new(program);
     cmd.args(args).env_clear().envs(&env);
-    for (key, value) in &resolved {
-        cmd.env(key, value.as_str());
-    }
+    let Some(dir) = mount_dir else {
+        for (key, value) in &resolved {
+            cmd.env(key, value.as_str());
+        }
+        if no_masking {
+            return exec(cmd, program);
+        }
+        let masker = Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str())));
+        drop(resolved);
+        return run_masked(cmd, program, Some(masker), Signals::new()?).await;
+    };
 
-    if no_masking {
-        return exec(cmd, program);
+    // --mount-dir: the program gets NAME_FILE instead of NAME. Signals are caught before
+    // the files exist, so that they are forwarded and the files removed (when `files` is
+    // dropped) whatever ends the program; this process never `exec`s.
+    let signals = Signals::new()?;
+    let files = SecretFiles::write(dir, &resolved)?;
+    for (key, _) in &resolved {
+        cmd.env_remove(key);
     }
-
-    let masker = Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str())));
+    cmd.envs(files.variables());
+    let masker =
+        (!no_masking).then(|| Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str()))));
     drop(resolved);
-    run_masked(cmd, program, masker).await
+    let code = run_masked(cmd, program, masker, signals).await;
+    drop(files);
+    code
 }
 
 /// Reads `--env-file`: the dotenv dialect, keys that can be variable names.
@@ -129,31 +147,43 @@ fn exec(mut cmd: std::process::Command, program: &OsString) -> anyhow::Result<u8
     Ok(exit_code(status))
 }
 
-/// Runs the command with its stdout and stderr through the masking filter, forwarding
-/// termination signals to it.
+/// Runs the command with its stdout and stderr through the masking filter (without one,
+/// on this process's own streams), forwarding termination signals to it.
 async fn run_masked(
     cmd: std::process::Command,
     program: &OsString,
-    masker: Arc<Masker>,
+    masker: Option<Arc<Masker>>,
+    mut signals: Signals,
 ) -> anyhow::Result<u8> {
-    let mut signals = Signals::new()?;
     let mut cmd = tokio::process::Command::from(cmd);
-    cmd.stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let piped = || {
+        if masker.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        }
+    };
+    cmd.stdin(Stdio::inherit()).stdout(piped()).stderr(piped());
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
-    let stdout = child
-        .stdout
-        .take()
-        .context("the child's stdout is not piped")?;
-    let stderr = child
-        .stderr
-        .take()
-        .context("the child's stderr is not piped")?;
-    let out_task = tokio::spawn(pump(stdout, tokio::io::stdout(), Arc::clone(&masker)));
-    let err_task = tokio::spawn(pump(stderr, tokio::io::stderr(), masker));
+    let mut tasks = Vec::new();
+    if let Some(masker) = masker {
+        let stdout = child
+            .stdout
+            .take()
+            .context("the child's stdout is not piped")?;
+        let stderr = child
+            .stderr
+            .take()
+            .context("the child's stderr is not piped")?;
+        tasks.push(tokio::spawn(pump(
+            stdout,
+            tokio::io::stdout(),
+            Arc::clone(&masker),
+        )));
+        tasks.push(tokio::spawn(pump(stderr, tokio::io::stderr(), masker)));
+    }
 
     let status = loop {
         tokio::select! {
@@ -161,7 +191,7 @@ async fn run_masked(
             Some(signal) = signals.next() => Signals::forward(signal, child.id()),
         }
     };
-    for task in [out_task, err_task] {
+    for task in tasks {
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
