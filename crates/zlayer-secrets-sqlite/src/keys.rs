@@ -71,7 +71,9 @@ impl Keys {
             .map_err(|e| storage("inspecting the store", &e))?;
         if stored > 0 {
             return Err(SecretsError::Storage(format!(
-                "the store's key record is missing but it holds {stored} encrypted values;                  refusing to create a new key that could never decrypt them (restore the                  database from a backup)"
+                "the store's key record is missing but it holds {stored} encrypted values; \
+                 refusing to create a new key that could never decrypt them (restore the \
+                 database from a backup)"
             )));
         }
         let mut store_id = vec![0u8; STORE_ID_LEN];

@@ -234,6 +234,12 @@ fn a_deleted_key_record_is_a_clear_error() {
     });
     assert_eq!(r.code, Some(1), "{}", r.err());
     assert!(r.err().contains("cannot open the store"), "{}", r.err());
+    assert!(
+        r.err()
+            .contains("key record is missing but it holds 200 encrypted values; refusing"),
+        "{}",
+        r.err()
+    );
     assert!(r.stdout.is_empty());
 }
 
