@@ -110,6 +110,17 @@ fn a_failing_program_still_leaves_nothing() {
 
 #[test]
 fn sigterm_to_zlayer_secret_reaches_the_program_and_removes_the_files() {
+    signal_removes_the_files("TERM", 143);
+}
+
+#[test]
+fn sigint_to_zlayer_secret_reaches_the_program_and_removes_the_files() {
+    signal_removes_the_files("INT", 130);
+}
+
+/// Sends `signal` to `zlayer-secret run --mount-dir` while its program runs; the program
+/// dies of it (exit code `code` = 128 + signal) and the files are gone.
+fn signal_removes_the_files(signal: &str, code: i32) {
     let s = setup();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("secrets");
@@ -137,12 +148,12 @@ fn sigterm_to_zlayer_secret_reaches_the_program_and_removes_the_files() {
         "the file exists while the program runs"
     );
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    // The program died of the forwarded signal: 128 + 15.
-    assert_eq!(child.wait().unwrap().code(), Some(143));
+    // The program died of the forwarded signal.
+    assert_eq!(child.wait().unwrap().code(), Some(code));
     assert!(!Path::new(&file).exists());
     assert!(!dir.exists());
 }
