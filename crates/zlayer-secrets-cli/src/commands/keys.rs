@@ -146,7 +146,7 @@ pub(crate) async fn rotate(data_dir: &Path, reencrypt: bool) -> anyhow::Result<(
     }
     let new_key = rotation.new_key().clone();
     if reencrypt {
-        let progress = Progress::bar(0, "re-encrypting");
+        let progress = Progress::bar(1, "re-encrypting");
         let bar = progress.handle();
         let report = store
             .reencrypt_all_with_progress(new_key, move |done, total| {
