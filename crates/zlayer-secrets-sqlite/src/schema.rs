@@ -67,22 +67,37 @@ fn upgrade_from(conn: &Connection, from: u32) -> rusqlite::Result<()> {
 pub(crate) fn preflight(conn: &Connection, options: &StoreOptions) -> Result<()> {
     conn.busy_timeout(options.busy_timeout)
         .map_err(|e| storage("setting the busy timeout", &e))?;
-    let found = user_version(conn)?;
+    // One read transaction: the version and the tables are seen at the same moment, not
+    // "version 0" before and "tables" after another process created the store.
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(|e| storage("reading the database", &e))?;
+    let found = user_version(&tx)?;
     if found > SCHEMA_VERSION {
         return Err(too_new(found));
     }
     if found == 0 {
-        ensure_empty(conn)?;
+        ensure_empty(&tx)?;
     }
-    Ok(())
+    tx.commit().map_err(|e| storage("reading the database", &e))
 }
 
 /// Sets the connection's pragmas. Must run outside any transaction: `foreign_keys` is a
 /// no-op inside one, and the journal mode cannot change inside one.
 pub(crate) fn configure(conn: &Connection, options: &StoreOptions) -> Result<()> {
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(|e| storage("switching to WAL journal mode", &e))?;
+    // Switching a new database to WAL needs an exclusive lock, and SQLite does not wait for
+    // it (no busy handler) while another process opens the same new store: retry until the
+    // busy timeout.
+    let deadline = std::time::Instant::now() + options.busy_timeout;
+    let mode: String = loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Ok(mode) => break mode,
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(storage("switching to WAL journal mode", &e)),
+        }
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(SecretsError::Storage(format!(
             "the database refused WAL journal mode (it is in `{mode}` mode); \
@@ -98,6 +113,14 @@ pub(crate) fn configure(conn: &Connection, options: &StoreOptions) -> Result<()>
     conn.pragma_update(None, "secure_delete", "ON")
         .map_err(|e| storage("turning on secure_delete", &e))?;
     Ok(())
+}
+
+/// The database is locked by another connection.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn user_version(conn: &Connection) -> Result<u32> {
