@@ -8,8 +8,10 @@
 //! else `ZLAYER_SECRETS_PASSWORD`, else the key file `secrets_default.key` beside the
 //! database, generated on the first write.
 //!
-//! Commands reach the store only through the trait objects in [`Backend`], so another backend
-//! (Vault) is one more way to fill them.
+//! Commands reach the store only through the trait objects in [`Backend`]. With
+//! `--backend vault` they are filled by a [`VaultSecretsProvider`] configured from
+//! `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_MOUNT`, `VAULT_NAMESPACE` and `VAULT_CACERT`; there is
+//! no local key then (Vault manages its own), and batches are not atomic.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,10 +20,69 @@ use anyhow::{Context as _, bail};
 use zlayer_secrets::crypto::ResolvedKey;
 use zlayer_secrets::{
     BatchSecretsStore, KeyManager, MemoryStore, PersistentSecretsStore, SecretsError,
-    SecretsProvider, SecretsStore, VersionedSecretsStore,
+    SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
 };
 
+use crate::cli::BackendKind;
 use crate::output::note;
+
+/// Where a command finds the secrets: a data directory's local store, or Vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// The local store of this data directory.
+    Local(PathBuf),
+    /// The Vault or OpenBao server named by `VAULT_ADDR`.
+    Vault,
+}
+
+impl Location {
+    /// The location for `--backend` and `--data-dir` (the data directory matters only
+    /// locally).
+    pub(crate) fn new(kind: BackendKind, data_dir_arg: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(match kind {
+            BackendKind::Local => Self::Local(data_dir(data_dir_arg)?),
+            BackendKind::Vault => Self::Vault,
+        })
+    }
+
+    /// The location of a credential helper started without our command line: the backend
+    /// from `ZLAYER_SECRETS_BACKEND` (default local), the data directory from
+    /// `ZLAYER_SECRETS_DIR`.
+    pub(crate) fn from_env() -> anyhow::Result<Self> {
+        use clap::ValueEnum as _;
+        let kind = match std::env::var("ZLAYER_SECRETS_BACKEND") {
+            Err(std::env::VarError::NotPresent) => BackendKind::Local,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                bail!("ZLAYER_SECRETS_BACKEND is not valid UTF-8 (expected local or vault)")
+            }
+            Ok(v) if v.trim().is_empty() => BackendKind::Local,
+            Ok(v) => BackendKind::from_str(v.trim(), true).map_err(|_| {
+                anyhow::anyhow!(
+                    "ZLAYER_SECRETS_BACKEND is {:?}; expected local or vault",
+                    v.trim()
+                )
+            })?,
+        };
+        let env_dir = std::env::var_os("ZLAYER_SECRETS_DIR").map(PathBuf::from);
+        Self::new(kind, env_dir.as_deref())
+    }
+
+    /// The data directory, for a verb that only the local store has; an error on Vault.
+    pub(crate) fn local_only(&self, verb: &str) -> anyhow::Result<&Path> {
+        match self {
+            Self::Local(dir) => Ok(dir),
+            Self::Vault => bail!(
+                "`{verb}` does not apply to the Vault backend: keys are managed by Vault \
+                 (use Vault's own key rotation, e.g. `vault operator rotate`)"
+            ),
+        }
+    }
+}
+
+/// The Vault provider configured from the environment.
+pub(crate) fn vault_provider() -> anyhow::Result<VaultSecretsProvider> {
+    VaultSecretsProvider::from_env().context("cannot use the Vault backend")
+}
 
 /// The [`KeyManager`] key (the "deployment" of `get_or_create_key`) that locks a data
 /// directory's store.
@@ -45,6 +106,24 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
+    /// Opens the store at `location`.
+    pub(crate) async fn open_at(location: &Location, access: Access) -> anyhow::Result<Self> {
+        match location {
+            Location::Local(dir) => Self::open(dir.clone(), access).await,
+            Location::Vault => Self::open_vault(),
+        }
+    }
+
+    /// The Vault or OpenBao server of `VAULT_ADDR` (with `VAULT_TOKEN`, `VAULT_MOUNT`,
+    /// `VAULT_NAMESPACE`, `VAULT_CACERT`). Nothing is contacted until the first request.
+    pub(crate) fn open_vault() -> anyhow::Result<Self> {
+        let vault = Arc::new(vault_provider()?);
+        Ok(Self {
+            store: vault.clone(),
+            batch: vault,
+        })
+    }
+
     /// Opens the local store of `data_dir`.
     pub(crate) async fn open(data_dir: PathBuf, access: Access) -> anyhow::Result<Self> {
         let db = database_path(&data_dir);

@@ -26,9 +26,31 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "ZLAYER_SECRETS_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
 
+    /// Where the secrets are kept: the local encrypted store, or a Vault / OpenBao KV v2
+    /// mount (configured by `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_MOUNT`, `VAULT_NAMESPACE`,
+    /// `VAULT_CACERT`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ZLAYER_SECRETS_BACKEND",
+        default_value_t = BackendKind::Local
+    )]
+    pub(crate) backend: BackendKind,
+
     /// The verb.
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// Where the secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum BackendKind {
+    /// The encrypted SQLite store of the data directory.
+    #[default]
+    Local,
+    /// A Vault or OpenBao server's KV v2 mount; keys are managed by Vault.
+    Vault,
 }
 
 /// Table for people or JSON for programs.
@@ -190,9 +212,9 @@ pub(crate) enum Command {
         scope: ScopeArgs,
     },
 
-    /// Store every entry of a dotenv or JSON file, all or nothing.
+    /// Store every entry of a dotenv or JSON file, all or nothing (on Vault: one by one).
     #[command(
-        after_help = "The format is detected from the content (a file starting with `{` is JSON) unless\n--format is given. FILE `-` reads standard input. Prints how many secrets were created,\nupdated and left unchanged.\n\nExamples:\n  zlayer-secret import .env --env staging --dry-run\n  zlayer-secret import secrets.json --deployment shop"
+        after_help = "The format is detected from the content (a file starting with `{` is JSON) unless\n--format is given. FILE `-` reads standard input. Prints how many secrets were created,\nupdated and left unchanged.\n\nWith --backend vault the import is not atomic: Vault has no multi-secret transaction,\nso a failure part-way leaves the entries written so far in place (run it again to finish).\n\nExamples:\n  zlayer-secret import .env --env staging --dry-run\n  zlayer-secret import secrets.json --deployment shop"
     )]
     Import {
         /// The file (`-` for standard input).

@@ -75,8 +75,8 @@ fn init_logging() {
 /// Runs one verb; returns the process exit code.
 #[allow(clippy::too_many_lines)] // one short arm per verb, each only delegating
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    let data_dir = backend::data_dir(cli.data_dir.as_deref())?;
-    let open = |access| Backend::open(data_dir.clone(), access);
+    let location = backend::Location::new(cli.backend, cli.data_dir.as_deref())?;
+    let open = |access| Backend::open_at(&location, access);
     match cli.command {
         Command::Ls { scope, output } => {
             let scope = scope.scope()?;
@@ -186,13 +186,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             .await;
         }
         Command::Key(KeyCommand::Status { output }) => {
-            commands::keys::status(&data_dir, output.output).await?;
+            commands::keys::status(location.local_only("key status")?, output.output).await?;
         }
         Command::Key(KeyCommand::Rotate { reencrypt }) => {
-            commands::keys::rotate(&data_dir, reencrypt).await?;
+            commands::keys::rotate(location.local_only("key rotate")?, reencrypt).await?;
         }
         Command::GitCredential { operation } => {
-            protocols::git::run(&data_dir, &operation).await?;
+            protocols::git::run(&location, &operation).await?;
         }
     }
     Ok(0)

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -32,9 +33,10 @@ use zeroize::{Zeroize as _, Zeroizing};
 use zlayer_secrets::registry_credentials::{
     RegistryAuthType, RegistryCredential, RegistryCredentialStore,
 };
-use zlayer_secrets::{PersistentSecretsStore, SecretsError};
+use zlayer_secrets::{SecretsError, SecretsStore};
 
 use super::{open_store, read_input};
+use crate::backend::Location;
 
 /// The helper's program name (docker finds it as `docker-credential-` + `credsStore`).
 pub(crate) const PROGRAM: &str = "docker-credential-zlayer";
@@ -109,24 +111,23 @@ pub(crate) fn main() -> ExitCode {
 /// Runs `action` against the data directory of `ZLAYER_SECRETS_DIR`; returns what to
 /// print on success.
 async fn serve(action: &str) -> Result<Zeroizing<String>, Failure> {
-    let env_dir = std::env::var_os("ZLAYER_SECRETS_DIR").map(std::path::PathBuf::from);
-    let data_dir = crate::backend::data_dir(env_dir.as_deref())?;
+    let location = Location::from_env()?;
     match action {
         "store" => {
             let input = read_input(std::io::stdin().lock())?;
-            store(&data_dir, &input).await?;
+            store(&location, &input).await?;
             Ok(Zeroizing::new(String::new()))
         }
         "get" => {
             let input = read_input(std::io::stdin().lock())?;
-            get(&data_dir, &server_url(&input)?).await
+            get(&location, &server_url(&input)?).await
         }
         "erase" => {
             let input = read_input(std::io::stdin().lock())?;
-            erase(&data_dir, &server_url(&input)?).await?;
+            erase(&location, &server_url(&input)?).await?;
             Ok(Zeroizing::new(String::new()))
         }
-        "list" => list(&data_dir).await,
+        "list" => list(&location).await,
         "version" => Ok(Zeroizing::new(format!(
             "{PROGRAM} (zlayer-secrets) v{}\n",
             env!("CARGO_PKG_VERSION")
@@ -165,10 +166,10 @@ impl Drop for Credentials {
 
 /// Opens the registry store (creating it only for `store`).
 async fn registries(
-    data_dir: &Path,
+    location: &Location,
     create: bool,
-) -> anyhow::Result<Option<RegistryCredentialStore<PersistentSecretsStore>>> {
-    Ok(open_store(data_dir, create)
+) -> anyhow::Result<Option<RegistryCredentialStore<Arc<dyn SecretsStore>>>> {
+    Ok(open_store(location, create)
         .await?
         .map(RegistryCredentialStore::new))
 }
@@ -184,7 +185,7 @@ fn docker_username(cred: &RegistryCredential) -> &str {
     }
 }
 
-async fn store(data_dir: &Path, input: &[u8]) -> Result<(), Failure> {
+async fn store(location: &Location, input: &[u8]) -> Result<(), Failure> {
     // serde_json's own message may quote a value of the input (which may be the secret):
     // only its kind and position are reported.
     let creds: Credentials = serde_json::from_slice(input).map_err(|e| {
@@ -207,7 +208,7 @@ async fn store(data_dir: &Path, input: &[u8]) -> Result<(), Failure> {
     } else {
         (creds.username.as_str(), RegistryAuthType::Basic)
     };
-    let store = registries(data_dir, true)
+    let store = registries(location, true)
         .await?
         .context("the store could not be created")?;
     let existing = store
@@ -232,8 +233,8 @@ async fn store(data_dir: &Path, input: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn get(data_dir: &Path, url: &str) -> Result<Zeroizing<String>, Failure> {
-    let Some(store) = registries(data_dir, false).await? else {
+async fn get(location: &Location, url: &str) -> Result<Zeroizing<String>, Failure> {
+    let Some(store) = registries(location, false).await? else {
         return Err(fail(NOT_FOUND));
     };
     let found = store
@@ -264,8 +265,8 @@ async fn get(data_dir: &Path, url: &str) -> Result<Zeroizing<String>, Failure> {
     Ok(text)
 }
 
-async fn erase(data_dir: &Path, url: &str) -> Result<(), Failure> {
-    let Some(store) = registries(data_dir, false).await? else {
+async fn erase(location: &Location, url: &str) -> Result<(), Failure> {
+    let Some(store) = registries(location, false).await? else {
         return Err(fail(NOT_FOUND));
     };
     let found = store
@@ -281,9 +282,9 @@ async fn erase(data_dir: &Path, url: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn list(data_dir: &Path) -> Result<Zeroizing<String>, Failure> {
+async fn list(location: &Location) -> Result<Zeroizing<String>, Failure> {
     let mut map = BTreeMap::new();
-    if let Some(store) = registries(data_dir, false).await? {
+    if let Some(store) = registries(location, false).await? {
         for cred in store
             .list()
             .await
@@ -300,7 +301,7 @@ async fn list(data_dir: &Path) -> Result<Zeroizing<String>, Failure> {
 
 /// Deletes one credential; one already gone is fine.
 async fn delete(
-    store: &RegistryCredentialStore<PersistentSecretsStore>,
+    store: &RegistryCredentialStore<Arc<dyn SecretsStore>>,
     id: &str,
 ) -> anyhow::Result<()> {
     match store.delete(id).await {

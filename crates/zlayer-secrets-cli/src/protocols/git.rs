@@ -17,7 +17,6 @@
 
 use std::fmt;
 use std::io::Write as _;
-use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -26,9 +25,10 @@ use zeroize::Zeroizing;
 use zlayer_secrets::git_credentials::{
     GitCredentialDetails, GitCredentialKind, GitCredentialStore, normalize_git_host,
 };
-use zlayer_secrets::{PersistentSecretsStore, SecretsError};
+use zlayer_secrets::{SecretsError, SecretsStore};
 
 use super::{open_store, read_input};
+use crate::backend::Location;
 
 /// Bytes escaped in the stored path: everything but letters, digits and `-._~/`.
 const PATH_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
@@ -222,7 +222,7 @@ impl<'a> Wanted<'a> {
     /// The matching credentials, in the store's order.
     async fn find(
         &self,
-        git: &GitCredentialStore<PersistentSecretsStore>,
+        git: &GitCredentialStore<std::sync::Arc<dyn SecretsStore>>,
     ) -> anyhow::Result<Vec<GitCredentialDetails>> {
         Ok(git
             .find_by_host(&self.host_url)
@@ -236,21 +236,21 @@ impl<'a> Wanted<'a> {
 
 /// Runs one operation: reads the request from stdin, answers on stdout. Operations other
 /// than `get`, `store` and `erase` are ignored, as git asks of helpers.
-pub(crate) async fn run(data_dir: &Path, operation: &str) -> anyhow::Result<()> {
+pub(crate) async fn run(location: &Location, operation: &str) -> anyhow::Result<()> {
     let input = read_input(std::io::stdin().lock())?;
     let request = parse(&input)?;
     drop(input);
     match operation {
         "get" => {
-            if let Some(answer) = get(data_dir, &request).await? {
+            if let Some(answer) = get(location, &request).await? {
                 let mut out = std::io::stdout().lock();
                 out.write_all(answer.as_bytes())
                     .and_then(|()| out.flush())
                     .context("cannot write the answer to standard output")?;
             }
         }
-        "store" => store(data_dir, &request).await?,
-        "erase" => erase(data_dir, &request).await?,
+        "store" => store(location, &request).await?,
+        "erase" => erase(location, &request).await?,
         other => tracing::debug!(operation = other, "ignoring an unknown operation"),
     }
     Ok(())
@@ -258,13 +258,13 @@ pub(crate) async fn run(data_dir: &Path, operation: &str) -> anyhow::Result<()> 
 
 /// The answer to `get`: `username=` and `password=` lines, or `None` when nothing matches.
 pub(crate) async fn get(
-    data_dir: &Path,
+    location: &Location,
     request: &Request,
 ) -> anyhow::Result<Option<Zeroizing<String>>> {
     let Some(wanted) = Wanted::of(request) else {
         return Ok(None);
     };
-    let Some(store) = open_store(data_dir, false).await? else {
+    let Some(store) = open_store(location, false).await? else {
         return Ok(None);
     };
     let git = GitCredentialStore::new(store);
@@ -301,7 +301,7 @@ pub(crate) async fn get(
 /// `store`: keeps the user name and password for the protocol, host and path, replacing
 /// the credential stored for exactly those (after the new one is written, so a failure
 /// never leaves none). A request without protocol, host, user name or password is ignored.
-pub(crate) async fn store(data_dir: &Path, request: &Request) -> anyhow::Result<()> {
+pub(crate) async fn store(location: &Location, request: &Request) -> anyhow::Result<()> {
     let (Some(protocol), Some(host), Some(username), Some(password)) = (
         request.protocol.as_deref(),
         request.host.as_deref(),
@@ -323,7 +323,7 @@ pub(crate) async fn store(data_dir: &Path, request: &Request) -> anyhow::Result<
     let Some(wanted) = Wanted::of(&exact) else {
         bail!("git asked to store a credential for an unusable host");
     };
-    let store = open_store(data_dir, true)
+    let store = open_store(location, true)
         .await?
         .context("the store could not be created")?;
     let git = GitCredentialStore::new(store);
@@ -358,11 +358,11 @@ pub(crate) async fn store(data_dir: &Path, request: &Request) -> anyhow::Result<
 
 /// `erase`: deletes the credentials that match (with `password` given, only those holding
 /// that password). Needs at least a protocol and host: an empty request erases nothing.
-pub(crate) async fn erase(data_dir: &Path, request: &Request) -> anyhow::Result<()> {
+pub(crate) async fn erase(location: &Location, request: &Request) -> anyhow::Result<()> {
     let Some(wanted) = Wanted::of(request) else {
         return Ok(());
     };
-    let Some(store) = open_store(data_dir, false).await? else {
+    let Some(store) = open_store(location, false).await? else {
         return Ok(());
     };
     let git = GitCredentialStore::new(store);
@@ -383,7 +383,10 @@ pub(crate) async fn erase(data_dir: &Path, request: &Request) -> anyhow::Result<
 }
 
 /// Deletes one credential; one already gone is fine.
-async fn delete(git: &GitCredentialStore<PersistentSecretsStore>, id: &str) -> anyhow::Result<()> {
+async fn delete(
+    git: &GitCredentialStore<std::sync::Arc<dyn SecretsStore>>,
+    id: &str,
+) -> anyhow::Result<()> {
     match git.delete(id).await {
         Ok(()) | Err(SecretsError::NotFound { .. }) => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot delete the Git credential {id}")),

@@ -5,9 +5,13 @@ pub(crate) mod docker;
 pub(crate) mod git;
 
 use std::io::Read;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
+use zlayer_secrets::SecretsStore;
+
+use crate::backend::Location;
 
 /// The most a helper reads from its standard input. Real requests are a few hundred bytes.
 const MAX_INPUT: u64 = 1024 * 1024;
@@ -25,14 +29,19 @@ fn read_input(input: impl Read) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     Ok(buf)
 }
 
-/// The store of `data_dir` for a helper: `None` when there is no store yet and `create` is
-/// false (a look-up in a store that does not exist finds nothing, and creates nothing).
+/// The store at `location` for a helper: `None` when there is no local store yet and
+/// `create` is false (a look-up in a store that does not exist finds nothing, and creates
+/// nothing). On Vault the provider is always there.
 async fn open_store(
-    data_dir: &std::path::Path,
+    location: &Location,
     create: bool,
-) -> anyhow::Result<Option<zlayer_secrets::PersistentSecretsStore>> {
+) -> anyhow::Result<Option<Arc<dyn SecretsStore>>> {
+    let data_dir = match location {
+        Location::Local(dir) => dir,
+        Location::Vault => return Ok(Some(Arc::new(crate::backend::vault_provider()?))),
+    };
     if !create && !crate::backend::database_path(data_dir).exists() {
         return Ok(None);
     }
-    Ok(Some(crate::backend::open_local(data_dir).await?))
+    Ok(Some(Arc::new(crate::backend::open_local(data_dir).await?)))
 }

@@ -10,6 +10,7 @@ mod mount_dir;
 mod run;
 mod secrets;
 mod transfer;
+mod vault;
 
 use std::cell::RefCell;
 use std::io::Write as _;
