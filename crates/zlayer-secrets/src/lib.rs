@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | secret values, metadata, scopes, errors | [`Secret`], [`SecretMetadata`], [`RotationResult`], [`SecretScope`], [`SecretsError`], [`Result`] | always |
 //! | provider and store traits | [`SecretsProvider`], [`SecretsStore`], [`VersionedSecretsStore`], [`BatchSecretsStore`] | always |
-//! | the reference grammar | [`SecretRef`], module [`reference`] | always |
+//! | the reference grammar | [`SecretRef`], module [`reference`](mod@reference) | always |
 //! | resolving references | [`SecretsResolver`], [`EnvScopeProvider`], [`LocalEnvScopes`] | always |
 //! | an in-memory store | [`MemoryStore`] | always |
 //! | encryption keys | [`EncryptionKey`], [`KeyManager`], module [`crypto`] | `persistent` |
