@@ -7,7 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion};
-use zlayer_secrets_core::{BatchSecretsStore, Secret, SecretsProvider, SecretsStore, WriteOp};
+use zlayer_secrets_core::{
+    BatchSecretsStore, Secret, SecretsProvider, SecretsResolver, SecretsStore, WriteOp,
+};
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::{Durability, PersistentSecretsStore, StoreOptions};
 
@@ -203,6 +205,31 @@ fn open_and_read(c: &mut Criterion) {
     group.finish();
 }
 
+fn resolving(c: &mut Criterion) {
+    let rt = runtime();
+    let (_dir, store) = filled_store(&rt, 2_000);
+    // An environment of 50 variables, 40 of them references into the same scope: what a
+    // container start costs. One batched read per scope, then JSON-free substitution.
+    let env: std::collections::HashMap<String, String> = (0..50)
+        .map(|i| {
+            let value = if i < 40 {
+                format!("$S:s{:04}", i * 41)
+            } else {
+                format!("plain value {i}")
+            };
+            (format!("VAR_{i}"), value)
+        })
+        .collect();
+    let resolver = SecretsResolver::new(store, "bench");
+    c.bench_function("resolve_env of 50 entries, 40 references", |b| {
+        b.iter(|| {
+            let out = rt.block_on(resolver.resolve_env(&env)).unwrap();
+            assert_eq!(out.len(), 50);
+            black_box(out)
+        });
+    });
+}
+
 // `criterion_group!` generates a public function that cannot carry a doc comment.
 #[allow(missing_docs)]
 mod groups {
@@ -211,6 +238,7 @@ mod groups {
         super::writes,
         super::writes_normal_sync,
         super::reads,
+        super::resolving,
         super::open_and_read,
         super::rekeying
     );
