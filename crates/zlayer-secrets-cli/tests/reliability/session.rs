@@ -52,7 +52,6 @@ fn start_holder(db: &Path) -> Holder {
         .args([
             "--exact",
             "child_process",
-            "--ignored",
             "--nocapture",
             "--test-threads=1",
             "-q",

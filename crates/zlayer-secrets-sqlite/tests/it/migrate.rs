@@ -131,12 +131,19 @@ async fn a_version_1_store_refuses_the_wrong_key_and_keeps_its_data() {
     );
 }
 
+/// Set to make [`print_v1_fixture_rows`] print the fixture's rows.
+const PRINT_FIXTURE_VAR: &str = "ZLAYER_PRINT_V1_FIXTURE";
+
 /// Prints the data rows of the fixture. The schema part of `tests/data/v1.sql` is written by
 /// hand; this produced the `INSERT` statements below it, from a store written by the current
-/// code, whose version-1 columns are unchanged.
+/// code, whose version-1 columns are unchanged. It prints only when [`PRINT_FIXTURE_VAR`] is
+/// set (`ZLAYER_PRINT_V1_FIXTURE=1 cargo test -p zlayer-secrets-sqlite --test it
+/// print_v1_fixture_rows -- --nocapture`); otherwise it returns at once.
 #[tokio::test]
-#[ignore = "prints the rows of tests/data/v1.sql; run by hand with --nocapture"]
 async fn print_v1_fixture_rows() {
+    if std::env::var_os(PRINT_FIXTURE_VAR).is_none() {
+        return;
+    }
     let (_dir, path) = temp_db();
     let store = PersistentSecretsStore::open(&path, key_a()).await.unwrap();
     for (scope, name, _, value) in V1_CONTENT {
