@@ -58,6 +58,16 @@ pub enum SecretsError {
     /// Input that is not a name (a value too large, a malformed import file, ...).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The secret exists, but what the backend holds for it is not a text value (data
+    /// that another tool wrote to Vault, such as a `value` field that is a number or
+    /// `null`). The secret can still be listed, overwritten and deleted.
+    #[error("secret {name} holds no text value: {reason}")]
+    NotText {
+        /// Which secret, as `scope/name`.
+        name: String,
+        /// What the backend holds instead (a kind, never the data itself).
+        reason: String,
+    },
 }
 
 /// `Result` with [`SecretsError`].

@@ -20,11 +20,87 @@ pub struct SecretVersion {
     pub created_at: i64,
 }
 
+/// What became of a version: readable, or removed by the backend's own tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum VersionState {
+    /// It can be read.
+    Live,
+    /// Soft-deleted (Vault's `kv delete`): not readable, but the backend can bring it back.
+    Deleted,
+    /// Destroyed (Vault's `kv destroy`): its value is gone for good.
+    Destroyed,
+}
+
+impl VersionState {
+    /// The lowercase word for it: `live`, `deleted` or `destroyed`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Deleted => "deleted",
+            Self::Destroyed => "destroyed",
+        }
+    }
+}
+
+/// A secret's history: its current version, whether that can be read, and the versions
+/// that can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionHistory {
+    /// The current (newest) version, readable or not.
+    pub current: SecretVersion,
+    /// What became of the current version. Only backends whose own tools can delete a
+    /// version without deleting the secret (Vault) report anything but
+    /// [`VersionState::Live`].
+    pub current_state: VersionState,
+    /// The versions that can be read, oldest first (the current one among them when it is
+    /// live).
+    pub versions: Vec<SecretVersion>,
+}
+
 /// A store that keeps past versions of each secret.
 #[async_trait]
 pub trait VersionedSecretsStore: SecretsStore {
     /// Metadata of one secret; [`SecretsError::NotFound`](crate::SecretsError::NotFound) if absent.
     async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata>;
+
+    /// Creates the secret or writes a new version of it, as
+    /// [`set_secret`](SecretsStore::set_secret) does, and returns the version written.
+    ///
+    /// The default implementation writes, then reads the metadata; backends whose write
+    /// reports the version override it (so that a concurrent writer cannot make it report
+    /// another version, and no permission to read metadata is needed).
+    async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        self.set_secret(scope, name, value).await?;
+        Ok(self.get_metadata(scope, name).await?.version)
+    }
+
+    /// The history of a secret: [`list_versions`](Self::list_versions) and which version
+    /// is current. [`SecretsError::NotFound`](crate::SecretsError::NotFound) if the secret
+    /// has no history at all.
+    ///
+    /// Unlike [`get_metadata`](Self::get_metadata), this also answers when the current
+    /// version was deleted or destroyed with the backend's own tools while older versions
+    /// remain. The default implementation combines `get_metadata` and `list_versions`.
+    async fn version_history(&self, scope: &str, name: &str) -> Result<VersionHistory> {
+        let meta = self.get_metadata(scope, name).await?;
+        let versions = self.list_versions(scope, name).await?;
+        let current = versions
+            .iter()
+            .find(|v| v.version == meta.version)
+            .cloned()
+            .unwrap_or(SecretVersion {
+                version: meta.version,
+                created_at: meta.updated_at,
+            });
+        Ok(VersionHistory {
+            current,
+            current_state: VersionState::Live,
+            versions,
+        })
+    }
 
     /// The retained versions of a secret, oldest first.
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>>;
@@ -72,6 +148,14 @@ pub trait BatchSecretsStore: SecretsStore {
 impl<T: VersionedSecretsStore + ?Sized> VersionedSecretsStore for Arc<T> {
     async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata> {
         (**self).get_metadata(scope, name).await
+    }
+
+    async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        (**self).write_secret(scope, name, value).await
+    }
+
+    async fn version_history(&self, scope: &str, name: &str) -> Result<VersionHistory> {
+        (**self).version_history(scope, name).await
     }
 
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {

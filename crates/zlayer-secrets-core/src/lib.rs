@@ -8,7 +8,8 @@
 //! `zlayer-secrets` facade instead.
 //!
 //! - [`Secret`] holds a value (redacted `Debug`, zeroized on drop); [`SecretMetadata`],
-//!   [`SecretVersion`] and [`RotationResult`] describe secrets without their values.
+//!   [`SecretVersion`], [`VersionHistory`] and [`RotationResult`] describe secrets without
+//!   their values.
 //! - [`SecretsProvider`] (read) and [`SecretsStore`] (write) are what every backend
 //!   implements; [`VersionedSecretsStore`] adds history and rollback,
 //!   [`BatchSecretsStore`] several writes at once. Names and scopes follow
@@ -34,7 +35,8 @@ pub mod testkit;
 
 pub use error::{Result, SecretsError};
 pub use history::{
-    BatchSecretsStore, DEFAULT_HISTORY_RETENTION, SecretVersion, VersionedSecretsStore, WriteOp,
+    BatchSecretsStore, DEFAULT_HISTORY_RETENTION, SecretVersion, VersionHistory, VersionState,
+    VersionedSecretsStore, WriteOp,
 };
 pub use memory::MemoryStore;
 pub use metadata::{RotationResult, SecretMetadata, unix_now};

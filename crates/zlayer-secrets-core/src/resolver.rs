@@ -386,5 +386,9 @@ fn add_context(error: SecretsError, context: &str) -> SecretsError {
         SecretsError::Provider(m) => SecretsError::Provider(join(m)),
         SecretsError::WrongKey(m) => SecretsError::WrongKey(join(m)),
         SecretsError::InvalidInput(m) => SecretsError::InvalidInput(join(m)),
+        SecretsError::NotText { name, reason } => SecretsError::NotText {
+            name: join(name),
+            reason,
+        },
     }
 }

@@ -1,8 +1,9 @@
 //! [`BatchSecretsStore`] for Vault: in order, with best-effort undo.
 //!
 //! KV v2 has no transactions. A batch is applied one operation at a time; before each one
-//! the current value is read, so that when a later operation fails the earlier ones can be
-//! taken back in reverse order: a changed secret gets its old value written back as a new
+//! the current version is read whole (every field, as the server holds it, whether or not
+//! it has a text `value`), so that when a later operation fails the earlier ones can be
+//! taken back in reverse order: a changed secret gets its old fields written back as a new
 //! version, a created secret is removed, a deleted secret is written again (its old version
 //! history cannot come back). An undo step is skipped, and reported, when someone else
 //! changed that secret in the meantime. A crash or a lost connection in the middle of a
@@ -11,11 +12,16 @@
 
 use async_trait::async_trait;
 use zlayer_secrets_core::{
-    BatchSecretsStore, Result, Secret, SecretsError, WriteOp, validate_name, validate_scope,
+    BatchSecretsStore, Result, SecretsError, WriteOp, validate_name, validate_scope,
 };
 
 use crate::VaultSecretsProvider;
-use crate::store::{Written, label};
+use crate::store::label;
+use crate::wire::{Current, SecretBuf};
+use crate::writes::Written;
+
+/// How many times a set inside a batch starts over after losing its check-and-set.
+const SET_ATTEMPTS: usize = 10;
 
 /// How to take back one applied operation.
 enum Undo {
@@ -31,18 +37,18 @@ enum Undo {
         name: String,
         written: u32,
     },
-    /// The secret had `value`: write it back, if it is still at the version written.
+    /// The secret held `fields`: write them back, if it is still at the version written.
     Restore {
         scope: String,
         name: String,
-        value: Secret,
+        fields: SecretBuf,
         written: u32,
     },
-    /// The secret was deleted while it had `value`: write it again, if still absent.
+    /// The secret was deleted while it held `fields`: write them again, if still absent.
     Recreate {
         scope: String,
         name: String,
-        value: Secret,
+        fields: SecretBuf,
     },
 }
 
@@ -62,53 +68,51 @@ impl VaultSecretsProvider {
     async fn apply_one(&self, op: &WriteOp) -> Result<Option<Undo>> {
         match op {
             WriteOp::Set { scope, name, value } => {
-                let before = self.read_metadata(scope, name).await?;
-                let previous = match &before {
-                    Some(meta) if meta.is_live() => Some(
-                        self.read_value(scope, name, Some(meta.current_version))
-                            .await?,
-                    ),
-                    _ => None,
-                };
-                let written = self.write_any(scope, name, value).await?;
-                let (scope, name) = (scope.clone(), name.clone());
-                Ok(Some(match (before, previous) {
-                    (None, _) => Undo::Remove {
-                        scope,
-                        name,
-                        written,
-                    },
-                    (Some(_), Some(value)) => Undo::Restore {
-                        scope,
-                        name,
-                        value,
-                        written,
-                    },
-                    (Some(_), None) => Undo::DeleteVersion {
-                        scope,
-                        name,
-                        written,
-                    },
-                }))
+                for _ in 0..SET_ATTEMPTS {
+                    let before = self.read_current(scope, name, None).await?;
+                    let written = match self.write_over(scope, name, value, &before).await? {
+                        Written::Version(v) => v,
+                        Written::CasMismatch | Written::CasRequired => continue,
+                    };
+                    let (scope, name) = (scope.clone(), name.clone());
+                    return Ok(Some(match before {
+                        Current::Absent => Undo::Remove {
+                            scope,
+                            name,
+                            written,
+                        },
+                        Current::Gone { .. } => Undo::DeleteVersion {
+                            scope,
+                            name,
+                            written,
+                        },
+                        Current::Live { fields, .. } => Undo::Restore {
+                            scope,
+                            name,
+                            fields,
+                            written,
+                        },
+                    }));
+                }
+                Err(SecretsError::Conflict {
+                    name: label(scope, name),
+                    expected: 0,
+                })
             }
             WriteOp::Delete { scope, name } => {
-                let Some(meta) = self.read_metadata(scope, name).await? else {
+                if self.read_metadata(scope, name).await?.is_none() {
                     return Ok(None);
-                };
-                let previous = if meta.is_live() {
-                    Some(
-                        self.read_value(scope, name, Some(meta.current_version))
-                            .await?,
-                    )
-                } else {
-                    None
-                };
+                }
+                let before = self.read_current(scope, name, None).await?;
                 self.destroy_all(scope, name).await?;
-                Ok(previous.map(|value| Undo::Recreate {
-                    scope: scope.clone(),
-                    name: name.clone(),
-                    value,
-                }))
+                Ok(match before {
+                    Current::Live { fields, .. } => Some(Undo::Recreate {
+                        scope: scope.clone(),
+                        name: name.clone(),
+                        fields,
+                    }),
+                    Current::Absent | Current::Gone { .. } => None,
+                })
             }
         }
     }
@@ -145,18 +149,20 @@ impl VaultSecretsProvider {
             Undo::Restore {
                 scope,
                 name,
-                value,
+                fields,
                 written,
-            } => match self.write(scope, name, value, Some(*written)).await? {
+            } => match self.write_fields(scope, name, fields, *written).await? {
                 Written::Version(_) => Ok(()),
                 Written::CasMismatch | Written::CasRequired => Err(changed(label(scope, name))),
             },
-            Undo::Recreate { scope, name, value } => {
-                match self.write(scope, name, value, Some(0)).await? {
-                    Written::Version(_) => Ok(()),
-                    Written::CasMismatch | Written::CasRequired => Err(changed(label(scope, name))),
-                }
-            }
+            Undo::Recreate {
+                scope,
+                name,
+                fields,
+            } => match self.write_fields(scope, name, fields, 0).await? {
+                Written::Version(_) => Ok(()),
+                Written::CasMismatch | Written::CasRequired => Err(changed(label(scope, name))),
+            },
         }
     }
 }

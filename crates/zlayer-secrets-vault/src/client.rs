@@ -1,11 +1,20 @@
 //! The HTTP side: URLs of the KV v2 API, sending requests with the token, and turning
 //! transport failures and status codes into [`SecretsError`]s.
 //!
+//! Before the first request to the mount, the engine mounted there is looked up once
+//! (`GET /v1/sys/internal/ui/mounts/{mount}`, as `bao kv` does) and anything but KV version
+//! 2 is refused before a byte is written. A 404 saying `namespace not found` is an error
+//! naming `VAULT_NAMESPACE`, and a 403 is followed by one lookup of the token
+//! (`auth/token/lookup-self`) to tell an invalid or expired token from missing policies.
+//!
 //! Error messages name the server address, the secret (`scope/name`) and what Vault said.
 //! They never hold the token or a value: the token only ever goes into a header marked
-//! sensitive, and bodies holding values are never quoted.
+//! sensitive, and bodies holding values (or, for the token lookup, the token) are never
+//! quoted.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -15,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zlayer_secrets_core::{Result, SecretsError, validate_name, validate_scope};
 
 use crate::VaultConfig;
-use crate::wire::{ErrorBody, SecretBuf};
+use crate::wire::{Envelope, ErrorBody, MountInfo, SecretBuf};
 
 /// Characters left as they are in a path segment: RFC 3986 "unreserved". Everything else,
 /// `/`, `%`, `#`, `?` and spaces included, is percent-encoded.
@@ -32,6 +41,40 @@ const MAX_BODY: usize = 64 << 20;
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) body: SecretBuf,
+    /// The capability the request needed (`read`, `list`, ...), for access errors.
+    operation: &'static str,
+}
+
+/// What the engine at the mount turned out to be.
+#[derive(Debug, Clone)]
+enum MountCheck {
+    /// KV version 2 at exactly the configured path.
+    KvV2,
+    /// Not known: the token may not look at the mount (the first request will be refused
+    /// or find nothing mounted), or the server has no such endpoint.
+    Unchecked,
+    /// KV version 1 (`kv` without version 2, or the old `generic`).
+    KvV1,
+    /// Another kind of engine.
+    Other(String),
+    /// The configured path lies inside the engine mounted at this path.
+    Inside(String),
+}
+
+/// What a token lookup after a 403 showed.
+enum TokenState {
+    Valid,
+    Invalid,
+    Unknown,
+}
+
+/// How a request body is sent.
+#[derive(Clone, Copy)]
+pub(crate) enum BodyKind {
+    /// `application/json`.
+    Json,
+    /// `application/merge-patch+json`, for a `PATCH`.
+    MergePatch,
 }
 
 impl Reply {
@@ -57,9 +100,15 @@ pub(crate) struct Client {
     mount_url: String,
     /// The mount path as configured, without surrounding slashes.
     mount: String,
+    /// The namespace, if any (sent with every request).
+    namespace: Option<String>,
     token: SecretString,
     request_timeout: Duration,
     pub(crate) max_concurrency: usize,
+    /// The engine at the mount, once looked up.
+    mount_check: OnceLock<MountCheck>,
+    /// Set once a lookup found the token invalid (it never becomes valid again).
+    token_invalid: AtomicBool,
 }
 
 impl Client {
@@ -81,9 +130,13 @@ impl Client {
         })?;
 
         let mut headers = HeaderMap::new();
-        if let Some(ns) = config.namespace.as_deref().map(str::trim)
-            && !ns.is_empty()
-        {
+        let namespace = config
+            .namespace
+            .as_deref()
+            .map(str::trim)
+            .filter(|ns| !ns.is_empty())
+            .map(str::to_owned);
+        if let Some(ns) = namespace.as_deref() {
             let value = HeaderValue::from_str(ns).map_err(|_| {
                 SecretsError::Provider(format!(
                     "the Vault namespace \"{}\" cannot be sent in an HTTP header",
@@ -139,9 +192,12 @@ impl Client {
             address,
             mount_url,
             mount,
+            namespace,
             token,
             request_timeout: config.request_timeout,
             max_concurrency: config.max_concurrency.max(1),
+            mount_check: OnceLock::new(),
+            token_invalid: AtomicBool::new(false),
         })
     }
 
@@ -180,7 +236,14 @@ impl Client {
         format!("{}/{area}/{scope}/{name}", self.mount)
     }
 
-    /// Sends one request and reads the whole answer. Fails only when no answer came.
+    /// The URL of `/v1/{path}` outside the mount (`path` is already encoded).
+    fn system_url(&self, path: &str) -> Result<Url> {
+        Url::parse(&format!("{}/v1/{path}", self.address))
+            .map_err(|e| SecretsError::Provider(format!("cannot form a Vault URL for {path}: {e}")))
+    }
+
+    /// Sends one request to the mount and reads the whole answer. Fails when no answer
+    /// came, and before anything is sent when the mount is not a KV version 2 engine.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -188,6 +251,116 @@ impl Client {
         body: Option<SecretBuf>,
         what: &str,
     ) -> Result<Reply> {
+        self.send_as(method, url, body.map(|b| (b, BodyKind::Json)), what)
+            .await
+    }
+
+    /// [`send`](Self::send) with the kind of body given.
+    pub(crate) async fn send_as(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(SecretBuf, BodyKind)>,
+        what: &str,
+    ) -> Result<Reply> {
+        self.check_mount(what).await?;
+        let reply = self.exchange(method, url, body, what).await?;
+        if reply.status == StatusCode::NOT_FOUND
+            && reply.vault_errors().contains("no handler for route")
+        {
+            // The router's 404, not the engine's: nothing is mounted there.
+            return Err(SecretsError::Provider(format!(
+                "Vault at {} has no secrets engine mounted at `{}` (check VAULT_MOUNT; the \
+                 engine must be KV version 2), for {what}",
+                self.address, self.mount
+            )));
+        }
+        Ok(reply)
+    }
+
+    /// Looks up the engine at the mount before the first request, and refuses anything but
+    /// KV version 2 at exactly that path.
+    async fn check_mount(&self, what: &str) -> Result<()> {
+        let check = if let Some(check) = self.mount_check.get() {
+            check.clone()
+        } else {
+            let check = self.look_up_mount(what).await?;
+            // Another task may have looked it up meanwhile: the answer is the same.
+            self.mount_check.get_or_init(|| check).clone()
+        };
+        let problem = match check {
+            MountCheck::KvV2 | MountCheck::Unchecked => return Ok(()),
+            MountCheck::KvV1 => "is KV version 1; zlayer-secrets needs KV version 2 (upgrade \
+                 it with `bao kv enable-versioning`, or use another mount)"
+                .to_owned(),
+            MountCheck::Other(kind) => {
+                format!("is `{kind}`, not KV version 2")
+            }
+            MountCheck::Inside(actual) => format!(
+                "is not a mount but a path inside the engine mounted at `{actual}` (set \
+                 VAULT_MOUNT to `{actual}`)"
+            ),
+        };
+        Err(SecretsError::Provider(format!(
+            "Vault at {}: the secrets engine at `{}` {problem}; check VAULT_MOUNT. Nothing was \
+             sent for {what}",
+            self.address, self.mount
+        )))
+    }
+
+    /// One `GET /v1/sys/internal/ui/mounts/{mount}`.
+    async fn look_up_mount(&self, what: &str) -> Result<MountCheck> {
+        let mut path = String::from("sys/internal/ui/mounts");
+        for segment in self.mount.split('/') {
+            let _ = write!(path, "/{}", utf8_percent_encode(segment, SEGMENT));
+        }
+        let url = self.system_url(&path)?;
+        let what = format!("the engine of mount `{}` (before {what})", self.mount);
+        let reply = self.exchange(Method::GET, url, None, &what).await?;
+        match reply.status {
+            StatusCode::OK => {}
+            // Forbidden: nothing is mounted there, or the token may use nothing under it;
+            // not found: a server without this endpoint. Either way the first request says.
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+                tracing::debug!(
+                    mount = %self.mount,
+                    status = %reply.status,
+                    "could not look up the engine of the mount"
+                );
+                return Ok(MountCheck::Unchecked);
+            }
+            _ => return Err(self.plain_status_error(&reply, &what)),
+        }
+        let info: Envelope<MountInfo> =
+            serde_json::from_slice(reply.body.as_slice()).map_err(|e| {
+                SecretsError::Provider(format!(
+                    "Vault at {} gave an unexpected answer for {what}: {e}",
+                    self.address
+                ))
+            })?;
+        let info = info.data;
+        let actual = info.path.trim_matches('/');
+        Ok(if !actual.is_empty() && actual != self.mount {
+            MountCheck::Inside(actual.to_owned())
+        } else {
+            match (info.kind.as_str(), info.version()) {
+                ("kv", Some("2")) => MountCheck::KvV2,
+                ("kv" | "generic", _) => MountCheck::KvV1,
+                (kind, _) => MountCheck::Other(kind.to_owned()),
+            }
+        })
+    }
+
+    /// Sends one request and reads the whole answer. Fails only when no answer came, or
+    /// when the namespace does not exist.
+    async fn exchange(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(SecretBuf, BodyKind)>,
+        what: &str,
+    ) -> Result<Reply> {
+        let operation = operation(&method, &url);
         let mut token = token_header(&self.token).map_err(|()| {
             // Checked when the client was built; kept as an error rather than a panic.
             SecretsError::Provider(format!(
@@ -200,11 +373,15 @@ impl Client {
             .http
             .request(method, url)
             .header(HeaderName::from_static("x-vault-token"), token);
-        if let Some(body) = body {
+        if let Some((body, kind)) = body {
+            let content_type = match kind {
+                BodyKind::Json => "application/json",
+                BodyKind::MergePatch => "application/merge-patch+json",
+            };
             request = request
                 .header(
                     reqwest::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
+                    HeaderValue::from_static(content_type),
                 )
                 .body(body.into_body());
         }
@@ -233,15 +410,18 @@ impl Client {
             }
             body.extend(&chunk);
         }
-        let reply = Reply { status, body };
+        let reply = Reply {
+            status,
+            body,
+            operation,
+        };
         if reply.status == StatusCode::NOT_FOUND
-            && reply.vault_errors().contains("no handler for route")
+            && reply.vault_errors().contains("namespace not found")
         {
-            // The router's 404, not the engine's: nothing is mounted there.
+            let ns = self.namespace.as_deref().unwrap_or_default();
             return Err(SecretsError::Provider(format!(
-                "Vault at {} has no secrets engine mounted at `{}` (check VAULT_MOUNT; the \
-                 engine must be KV version 2), for {what}",
-                self.address, self.mount
+                "Vault at {} has no namespace `{ns}` (check VAULT_NAMESPACE), for {what}",
+                self.address
             )));
         }
         Ok(reply)
@@ -264,15 +444,40 @@ impl Client {
     }
 
     /// The error for an answer with an unexpected status. 404 and 403 get their own variants;
-    /// `path` is the Vault path, named in access errors so a policy can be fixed.
-    pub(crate) fn status_error(&self, reply: &Reply, what: &str, path: &str) -> SecretsError {
+    /// `path` is the Vault path, named in access errors so a policy can be fixed. A 403 is
+    /// followed by a lookup of the token, to say whether the token or its policies are at
+    /// fault.
+    pub(crate) async fn status_error(&self, reply: &Reply, what: &str, path: &str) -> SecretsError {
+        if reply.status != StatusCode::FORBIDDEN {
+            return self.plain_status_error(reply, what);
+        }
+        let operation = reply.operation;
+        let why = match self.token_state().await {
+            TokenState::Invalid => "the token is invalid or expired (check VAULT_TOKEN)".to_owned(),
+            TokenState::Valid => {
+                format!("the token is valid but its policies do not allow {operation} on {path}")
+            }
+            TokenState::Unknown => "the token has no permission on this path, or it is \
+                 invalid or expired"
+                .to_owned(),
+        };
+        SecretsError::AccessDenied {
+            name: format!(
+                "{what} (Vault at {} refused {operation} on {path}: {why})",
+                self.address
+            ),
+        }
+    }
+
+    /// [`status_error`](Self::status_error) without the token lookup.
+    fn plain_status_error(&self, reply: &Reply, what: &str) -> SecretsError {
         match reply.status {
             StatusCode::NOT_FOUND => SecretsError::NotFound {
                 name: what.to_owned(),
             },
             StatusCode::FORBIDDEN => SecretsError::AccessDenied {
                 name: format!(
-                    "{what} (Vault at {} refused {path}: the token has no permission on this \
+                    "{what} (Vault at {} refused it: the token has no permission on this \
                      path, or it is invalid or expired)",
                     self.address
                 ),
@@ -298,6 +503,58 @@ impl Client {
                 ))
             }
         }
+    }
+
+    /// Whether the token is valid, after a 403. `auth/token/lookup-self` answers for a
+    /// valid token that holds the `default` policy; a valid token without it is refused
+    /// there too, so a refusal is checked with `sys/internal/ui/mounts`, which every valid
+    /// token may read (and an invalid one may not). Neither answer is kept beyond its
+    /// status: the lookup's body holds the token.
+    async fn token_state(&self) -> TokenState {
+        if self.token_invalid.load(Ordering::Relaxed) {
+            return TokenState::Invalid;
+        }
+        let mut state = TokenState::Unknown;
+        for path in ["auth/token/lookup-self", "sys/internal/ui/mounts"] {
+            let Ok(url) = self.system_url(path) else {
+                state = TokenState::Unknown;
+                break;
+            };
+            let status = match self
+                .exchange(Method::GET, url, None, "a lookup of the token")
+                .await
+            {
+                Ok(reply) => reply.status,
+                Err(e) => {
+                    tracing::debug!(error = %e, "the token lookup failed");
+                    state = TokenState::Unknown;
+                    break;
+                }
+            };
+            state = match status {
+                StatusCode::OK => TokenState::Valid,
+                StatusCode::FORBIDDEN => TokenState::Invalid,
+                _ => TokenState::Unknown,
+            };
+            if !matches!(state, TokenState::Invalid) {
+                break;
+            }
+        }
+        if matches!(state, TokenState::Invalid) {
+            self.token_invalid.store(true, Ordering::Relaxed);
+        }
+        state
+    }
+}
+
+/// The capability a request needs, in Vault's words.
+fn operation(method: &Method, url: &Url) -> &'static str {
+    match *method {
+        Method::GET if url.query_pairs().any(|(k, v)| k == "list" && v == "true") => "list",
+        Method::GET | Method::HEAD => "read",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "create or update",
     }
 }
 

@@ -29,6 +29,7 @@ mod client;
 mod config;
 mod store;
 mod wire;
+mod writes;
 
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENCY, DEFAULT_MOUNT, DEFAULT_REQUEST_TIMEOUT,

@@ -8,35 +8,57 @@ use futures_util::{StreamExt as _, stream};
 use reqwest::{Method, StatusCode};
 use zlayer_secrets_core::{
     Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError, SecretsProvider,
-    SecretsStore, VersionedSecretsStore, validate_name, validate_scope,
+    SecretsStore, VersionHistory, VersionState, VersionedSecretsStore, validate_name,
+    validate_scope,
 };
 
 use crate::VaultConfig;
 use crate::client::Client;
-use crate::wire::{self, Envelope, KeyList, KvMetadata, VersionState, WriteResult};
+use crate::wire::{self, Current, Envelope, KeyList, KvMetadata, ReadError};
+use crate::writes::Written;
 
 /// Secrets in a HashiCorp Vault or OpenBao KV version 2 engine.
 ///
-/// The secret `name` of `scope` lives at `{mount}/data/{scope}/{name}` as the JSON object
-/// `{"value": "..."}`; every segment of the scope and the name is percent-encoded, and both
-/// are validated first, so no name can reach outside its scope. Versions, history and
-/// rollback use the engine's own versions; [`rotate_secret`](SecretsStore::rotate_secret)
-/// and [`rollback_secret`](VersionedSecretsStore::rollback_secret) write with check-and-set,
-/// so of two concurrent rotations of one version exactly one succeeds and the other gets
-/// [`SecretsError::Conflict`].
+/// The secret `name` of `scope` lives at `{mount}/data/{scope}/{name}`, its value in the
+/// field `value` (`{"value": "..."}`); every segment of the scope and the name is
+/// percent-encoded, and both are validated first, so no name can reach outside its scope.
+/// Versions, history and rollback use the engine's own versions.
+///
+/// Before its first request the provider looks up the engine at the mount once and
+/// refuses anything but KV version 2 (a KV version 1 mount, another engine, or a path
+/// inside a mount), so nothing is ever written to the wrong place.
+///
+/// **Data other tools wrote.** Every write reads the current version first and writes its
+/// other fields back unchanged next to the new `value`, with check-and-set against the
+/// version read (starting over when a concurrent writer won), so fields that `bao kv put`
+/// stored are kept; a rollback copies every field of the old version. Reads:
+///
+/// | the version's data | reads as |
+/// | --- | --- |
+/// | a `value` field holding a string (other fields or not) | that string |
+/// | fields, none of them `value` | the JSON object of the fields, `{"password":"...","username":"app"}`, so `$S:name/password` reads one field |
+/// | a `value` field holding `null`, a number, ... | [`SecretsError::NotText`] naming its kind; the secret is still listed, and can be overwritten and deleted |
+///
+/// [`rotate_secret`](SecretsStore::rotate_secret) and
+/// [`rollback_secret`](VersionedSecretsStore::rollback_secret) write with check-and-set
+/// against the version they start from, so of two concurrent rotations of one version
+/// exactly one succeeds and the other gets [`SecretsError::Conflict`].
 ///
 /// A secret exists while its current version is readable. A current version that was
 /// deleted or destroyed with Vault's own tools makes the secret absent for
 /// [`get_secret`](SecretsProvider::get_secret), [`exists`](SecretsProvider::exists),
 /// listings and [`get_metadata`](VersionedSecretsStore::get_metadata), while its remaining
-/// versions can still be listed, read and rolled back to.
+/// versions can still be listed, read and rolled back to, and
+/// [`version_history`](VersionedSecretsStore::version_history) says what became of it.
 ///
-/// Errors: 404 is [`SecretsError::NotFound`], 403 is [`SecretsError::AccessDenied`] (naming
-/// the Vault path, so the policy can be fixed), and a server that cannot be reached is a
-/// [`SecretsError::Provider`] error naming its address. The token is never in an error or in
-/// `Debug` output.
+/// Errors: 404 is [`SecretsError::NotFound`]; 403 is [`SecretsError::AccessDenied`] naming
+/// the Vault path and the capability, and saying (after one lookup of the token) whether the
+/// token is invalid or expired or its policies do not allow the operation; a namespace that
+/// does not exist, a wrong mount and a server that cannot be reached are
+/// [`SecretsError::Provider`] errors naming `VAULT_NAMESPACE`, `VAULT_MOUNT` or the address.
+/// The token is never in an error or in `Debug` output.
 ///
-/// Cloning is cheap and shares the connection pool.
+/// Cloning is cheap and shares the connection pool and what was learnt about the mount.
 #[derive(Clone)]
 pub struct VaultSecretsProvider {
     pub(crate) client: Arc<Client>,
@@ -50,16 +72,6 @@ impl core::fmt::Debug for VaultSecretsProvider {
             .field("token", &"[REDACTED]")
             .finish_non_exhaustive()
     }
-}
-
-/// How a write went.
-pub(crate) enum Written {
-    /// The new version.
-    Version(u32),
-    /// Check-and-set failed: another version is current.
-    CasMismatch,
-    /// The mount or the secret demands check-and-set and none was given.
-    CasRequired,
 }
 
 /// `scope/name`, as messages show a secret.
@@ -146,7 +158,7 @@ impl VaultSecretsProvider {
                 name: format!("{} version 0", label(scope, name)),
             });
         }
-        match self.write(scope, name, value, Some(expected)).await? {
+        match self.write_from(scope, name, expected, value).await? {
             Written::Version(new_version) => Ok(RotationResult {
                 previous_version: Some(expected),
                 new_version,
@@ -183,7 +195,7 @@ impl VaultSecretsProvider {
             StatusCode::NOT_FOUND => return Ok((Vec::new(), Vec::new())),
             _ => {
                 let path = format!("{}/metadata/{scope}/", self.client.mount());
-                return Err(self.client.status_error(&reply, &what, &path));
+                return Err(self.client.status_error(&reply, &what, &path).await);
             }
         }
         let list: Envelope<KeyList> = serde_json::from_slice(reply.body.as_slice())
@@ -239,11 +251,14 @@ impl VaultSecretsProvider {
                 Ok(Some(meta.data))
             }
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(self.client.status_error(
-                &reply,
-                &what,
-                &self.client.vault_path("metadata", scope, name),
-            )),
+            _ => Err(self
+                .client
+                .status_error(
+                    &reply,
+                    &what,
+                    &self.client.vault_path("metadata", scope, name),
+                )
+                .await),
         }
     }
 
@@ -268,104 +283,25 @@ impl VaultSecretsProvider {
         }
         let reply = self.client.send(Method::GET, url, None, &what).await?;
         match reply.status {
-            StatusCode::OK => {
-                wire::read_value(reply.body.as_slice()).map_err(|why| self.malformed(&what, &why))
-            }
+            StatusCode::OK => wire::read_value(reply.body.as_slice()).map_err(|e| match e {
+                ReadError::Malformed(why) => self.malformed(&what, &why),
+                ReadError::NotText(reason) => SecretsError::NotText { name: what, reason },
+            }),
             StatusCode::NOT_FOUND if version.is_some() => {
                 // A deleted or destroyed version still has its metadata in the answer.
-                let why = serde_json::from_slice::<Envelope<GoneVersion>>(reply.body.as_slice())
-                    .ok()
-                    .and_then(|e| e.data.metadata)
-                    .map_or("", |m| {
-                        if m.destroyed {
-                            " (destroyed)"
-                        } else if m.deletion_time.is_empty() {
-                            ""
-                        } else {
-                            " (deleted)"
-                        }
-                    });
+                let why = match wire::read_current(reply.body.as_slice(), false) {
+                    Ok(Current::Gone { state, .. }) => format!(" ({})", state.as_str()),
+                    _ => String::new(),
+                };
                 Err(SecretsError::NotFound {
                     name: format!("{what}{why}"),
                 })
             }
-            _ => Err(self.client.status_error(
-                &reply,
-                &what,
-                &self.client.vault_path("data", scope, name),
-            )),
+            _ => Err(self
+                .client
+                .status_error(&reply, &what, &self.client.vault_path("data", scope, name))
+                .await),
         }
-    }
-
-    /// Writes a new version, with check-and-set against `cas` when given.
-    pub(crate) async fn write(
-        &self,
-        scope: &str,
-        name: &str,
-        value: &Secret,
-        cas: Option<u32>,
-    ) -> Result<Written> {
-        let url = self.client.url("data", scope, Some(name))?;
-        let what = label(scope, name);
-        let body = wire::write_body(value, cas).map_err(|why| {
-            SecretsError::Provider(format!("cannot encode the value of {what}: {why}"))
-        })?;
-        let reply = self
-            .client
-            .send(Method::POST, url, Some(body), &what)
-            .await?;
-        match reply.status {
-            StatusCode::OK => {
-                let result: Envelope<WriteResult> =
-                    serde_json::from_slice(reply.body.as_slice())
-                        .map_err(|e| self.malformed(&what, &e.to_string()))?;
-                Ok(Written::Version(result.data.version))
-            }
-            StatusCode::NO_CONTENT => Err(SecretsError::Provider(format!(
-                "Vault at {} accepted the write of {what} without reporting a version: the \
-                 engine at `{}` looks like KV version 1, and zlayer-secrets needs KV version 2",
-                self.client.address(),
-                self.client.mount()
-            ))),
-            StatusCode::BAD_REQUEST => {
-                let errors = reply.vault_errors();
-                if errors.contains("check-and-set parameter did not match") {
-                    Ok(Written::CasMismatch)
-                } else if errors.contains("check-and-set parameter required") {
-                    Ok(Written::CasRequired)
-                } else {
-                    Err(self.client.status_error(
-                        &reply,
-                        &what,
-                        &self.client.vault_path("data", scope, name),
-                    ))
-                }
-            }
-            _ => Err(self.client.status_error(
-                &reply,
-                &what,
-                &self.client.vault_path("data", scope, name),
-            )),
-        }
-    }
-
-    /// Writes a new version whatever the current one is (last writer wins). On mounts that
-    /// demand check-and-set, writes against the version just read, retrying a few times.
-    pub(crate) async fn write_any(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
-        let mut cas = None;
-        for _ in 0..5 {
-            match self.write(scope, name, value, cas).await? {
-                Written::Version(v) => return Ok(v),
-                Written::CasMismatch | Written::CasRequired => {
-                    let current = self.read_metadata(scope, name).await?;
-                    cas = Some(current.map_or(0, |m| m.current_version));
-                }
-            }
-        }
-        Err(SecretsError::Conflict {
-            name: label(scope, name),
-            expected: cas.unwrap_or(0),
-        })
     }
 
     /// Deletes the metadata and every version; `Ok(false)` if there was nothing.
@@ -379,11 +315,14 @@ impl VaultSecretsProvider {
         match reply.status {
             StatusCode::OK | StatusCode::NO_CONTENT => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
-            _ => Err(self.client.status_error(
-                &reply,
-                &what,
-                &self.client.vault_path("metadata", scope, name),
-            )),
+            _ => Err(self
+                .client
+                .status_error(
+                    &reply,
+                    &what,
+                    &self.client.vault_path("metadata", scope, name),
+                )
+                .await),
         }
     }
 
@@ -394,35 +333,20 @@ impl VaultSecretsProvider {
         let reply = self.client.send(Method::DELETE, url, None, &what).await?;
         match reply.status {
             StatusCode::OK | StatusCode::NO_CONTENT | StatusCode::NOT_FOUND => Ok(()),
-            _ => Err(self.client.status_error(
-                &reply,
-                &what,
-                &self.client.vault_path("data", scope, name),
-            )),
+            _ => Err(self
+                .client
+                .status_error(&reply, &what, &self.client.vault_path("data", scope, name))
+                .await),
         }
     }
 
     /// A Provider error for an answer this crate cannot read; never quotes the body.
-    fn malformed(&self, what: &str, why: &str) -> SecretsError {
+    pub(crate) fn malformed(&self, what: &str, why: &str) -> SecretsError {
         SecretsError::Provider(format!(
             "Vault at {} gave an unexpected answer for {what}: {why}",
             self.client.address()
         ))
     }
-}
-
-/// The `data` of a 404 read of a version: its metadata, if it ever existed.
-#[derive(serde::Deserialize)]
-struct GoneVersion {
-    metadata: Option<GoneMetadata>,
-}
-
-#[derive(serde::Deserialize)]
-struct GoneMetadata {
-    #[serde(default)]
-    deletion_time: String,
-    #[serde(default)]
-    destroyed: bool,
 }
 
 fn to_metadata(name: String, meta: &KvMetadata) -> SecretMetadata {
@@ -488,6 +412,7 @@ impl SecretsProvider for VaultSecretsProvider {
 
 #[async_trait]
 impl SecretsStore for VaultSecretsProvider {
+    /// Keeps the fields other tools wrote beside `value` (see the type's documentation).
     async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
         self.write_any(scope, name, value).await.map(drop)
     }
@@ -533,31 +458,53 @@ impl VersionedSecretsStore for VaultSecretsProvider {
         }
     }
 
+    /// The version comes from the write's own answer: no permission to read metadata is
+    /// needed.
+    async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        self.write_any(scope, name, value).await
+    }
+
     /// The versions that can still be read: deleted, destroyed and pruned versions are left
     /// out.
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
-        let meta =
-            self.read_metadata(scope, name)
-                .await?
-                .ok_or_else(|| SecretsError::NotFound {
-                    name: label(scope, name),
-                })?;
-        Ok(meta
-            .live_versions()
-            .into_iter()
-            .map(|(version, created_at)| SecretVersion {
-                version,
-                created_at,
-            })
-            .collect())
+        Ok(self.version_history(scope, name).await?.versions)
+    }
+
+    /// Also when the current version was deleted or destroyed with Vault's tools.
+    async fn version_history(&self, scope: &str, name: &str) -> Result<VersionHistory> {
+        let not_found = || SecretsError::NotFound {
+            name: label(scope, name),
+        };
+        let meta = self
+            .read_metadata(scope, name)
+            .await?
+            .filter(|m| m.current_version > 0)
+            .ok_or_else(not_found)?;
+        let current = meta.current_version;
+        Ok(VersionHistory {
+            current: SecretVersion {
+                version: current,
+                created_at: meta.created_at(current),
+            },
+            // The current version is never pruned; not in the metadata would be odd.
+            current_state: meta.state_of(current).unwrap_or(VersionState::Destroyed),
+            versions: meta
+                .live_versions()
+                .into_iter()
+                .map(|(version, created_at)| SecretVersion {
+                    version,
+                    created_at,
+                })
+                .collect(),
+        })
     }
 
     async fn get_secret_version(&self, scope: &str, name: &str, version: u32) -> Result<Secret> {
         self.read_value(scope, name, Some(version)).await
     }
 
-    /// Writes the value of version `to` again, with check-and-set against the current
-    /// version.
+    /// Writes every field of version `to` again (as `bao kv rollback` does), with
+    /// check-and-set against the current version.
     async fn rollback_secret(&self, scope: &str, name: &str, to: u32) -> Result<RotationResult> {
         let what = label(scope, name);
         let meta = self
@@ -565,14 +512,18 @@ impl VersionedSecretsStore for VaultSecretsProvider {
             .await?
             .ok_or_else(|| SecretsError::NotFound { name: what.clone() })?;
         let state = meta.state_of(to);
-        if state != VersionState::Live {
+        if state != Some(VersionState::Live) || to == 0 {
             return Err(SecretsError::NotFound {
-                name: format!("{what} version {to} ({})", state.describe()),
+                name: format!("{what} version {to} ({})", wire::describe(state)),
             });
         }
-        let value = self.read_value(scope, name, Some(to)).await?;
+        let Current::Live { fields, .. } = self.read_current(scope, name, Some(to)).await? else {
+            return Err(SecretsError::NotFound {
+                name: format!("{what} version {to} (deleted meanwhile)"),
+            });
+        };
         let current = meta.current_version;
-        match self.write(scope, name, &value, Some(current)).await? {
+        match self.write_fields(scope, name, &fields, current).await? {
             Written::Version(new_version) => Ok(RotationResult {
                 previous_version: Some(current),
                 new_version,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
-use zlayer_secrets_core::Secret;
+use zlayer_secrets_core::{Secret, VersionState};
 
 /// A growable byte buffer that zeroizes every allocation it leaves behind.
 ///
@@ -59,17 +59,12 @@ impl std::io::Write for SecretBuf {
     }
 }
 
-/// The body of a write to `data/{path}`: `{"data":{"value":...},"options":{"cas":N}}`.
+/// The body of a write to `data/{path}`: `{"data":{...},"options":{"cas":N}}`.
 #[derive(Serialize)]
-struct WriteRequest<'a> {
-    data: WriteData<'a>,
+struct WriteRequest<D> {
+    data: D,
     #[serde(skip_serializing_if = "Option::is_none")]
     options: Option<WriteOptions>,
-}
-
-#[derive(Serialize)]
-struct WriteData<'a> {
-    value: &'a str,
 }
 
 #[derive(Serialize)]
@@ -77,16 +72,58 @@ struct WriteOptions {
     cas: u32,
 }
 
-/// Serialises a write of `value`, with check-and-set against version `cas` when given
-/// (`Some(0)`: only if the secret does not exist yet).
-pub(crate) fn write_body(value: &Secret, cas: Option<u32>) -> Result<SecretBuf, String> {
+/// One field of a merged write: kept as the server sent it, or the new value.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Field<'a> {
+    Kept(&'a RawValue),
+    New(&'a str),
+}
+
+/// Serialises a write of `value` as the `value` field, with check-and-set against version
+/// `cas` when given (`Some(0)`: only if the secret does not exist yet).
+///
+/// `keep` is the JSON object of the fields of the version being replaced (see
+/// [`Current`]): every field but `value` is written again unchanged, so that fields other
+/// tools wrote survive.
+pub(crate) fn write_body(
+    value: &Secret,
+    keep: Option<&[u8]>,
+    cas: Option<u32>,
+) -> Result<SecretBuf, String> {
+    let kept: BTreeMap<String, &RawValue> = match keep {
+        // The parser's message could quote a field: it is not shown.
+        Some(fields) => serde_json::from_slice(fields)
+            .map_err(|_| "the current version's data is not a JSON object".to_owned())?,
+        None => BTreeMap::new(),
+    };
+    let mut data: BTreeMap<&str, Field<'_>> = kept
+        .iter()
+        .filter(|(k, _)| k.as_str() != "value")
+        .map(|(k, v)| (k.as_str(), Field::Kept(v)))
+        .collect();
+    data.insert("value", Field::New(value.expose()));
     let request = WriteRequest {
-        data: WriteData {
-            value: value.expose(),
-        },
+        data,
         options: cas.map(|cas| WriteOptions { cas }),
     };
-    let mut buf = SecretBuf::with_capacity(value.len() + 64);
+    let extra = keep.map_or(0, <[u8]>::len);
+    let mut buf = SecretBuf::with_capacity(value.len() + extra + 64);
+    serde_json::to_writer(&mut buf, &request).map_err(|e| e.to_string())?;
+    Ok(buf)
+}
+
+/// Serialises a write of exactly the fields in `fields` (a JSON object as [`Current`]
+/// holds it), with check-and-set against `cas`: a rollback, or an undo that puts back what
+/// a version held.
+pub(crate) fn raw_write_body(fields: &[u8], cas: u32) -> Result<SecretBuf, String> {
+    let data: &RawValue =
+        serde_json::from_slice(fields).map_err(|_| "the saved data is not JSON".to_owned())?;
+    let request = WriteRequest {
+        data,
+        options: Some(WriteOptions { cas }),
+    };
+    let mut buf = SecretBuf::with_capacity(fields.len() + 64);
     serde_json::to_writer(&mut buf, &request).map_err(|e| e.to_string())?;
     Ok(buf)
 }
@@ -97,37 +134,185 @@ pub(crate) struct Envelope<T> {
     pub(crate) data: T,
 }
 
-/// `data` of a read of `data/{path}`.
+/// `data` of a read of `data/{path}`: the fields, and the version's metadata (also in the
+/// 404 answer for a deleted or destroyed version).
 #[derive(Deserialize)]
-pub(crate) struct ReadData<'a> {
+struct ReadData<'a> {
     #[serde(borrow)]
-    data: Option<ValueFields<'a>>,
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    metadata: Option<ReadMetadata>,
 }
 
+/// `data.metadata` of a read of `data/{path}`.
 #[derive(Deserialize)]
-struct ValueFields<'a> {
-    #[serde(borrow)]
-    value: Option<&'a RawValue>,
+struct ReadMetadata {
+    #[serde(default)]
+    version: u32,
+    #[serde(default)]
+    deletion_time: String,
+    #[serde(default)]
+    destroyed: bool,
+}
+
+impl ReadMetadata {
+    /// What became of a version that could not be read: deleted unless destroyed.
+    fn gone_state(&self) -> VersionState {
+        match version_state(&self.deletion_time, self.destroyed) {
+            VersionState::Live => VersionState::Deleted,
+            other => other,
+        }
+    }
+}
+
+/// The state of a version from its metadata fields.
+fn version_state(deletion_time: &str, destroyed: bool) -> VersionState {
+    if destroyed {
+        VersionState::Destroyed
+    } else if deletion_time.is_empty() {
+        VersionState::Live
+    } else {
+        VersionState::Deleted
+    }
+}
+
+/// Why the body of a read holds no usable value.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The answer is not what KV v2 sends.
+    Malformed(String),
+    /// The version holds data, but no text: its `value` field is of another JSON kind.
+    NotText(String),
+}
+
+/// A version of a secret as read before a write, or for a rollback.
+pub(crate) enum Current {
+    /// Nothing was ever written (or everything was deleted, metadata included).
+    Absent,
+    /// Version `version` exists but was deleted or destroyed.
+    Gone {
+        /// Which version.
+        version: u32,
+        /// Deleted or destroyed.
+        state: VersionState,
+    },
+    /// Version `version` holds `fields`: the JSON object of its data, exactly as the server
+    /// sent it, in a zeroizing buffer.
+    Live {
+        /// Which version.
+        version: u32,
+        /// `{"value": "...", ...}`, or whatever fields another tool wrote.
+        fields: SecretBuf,
+    },
+}
+
+impl Current {
+    /// The version to check-and-set against when replacing this one: 0 when absent.
+    pub(crate) fn version(&self) -> u32 {
+        match self {
+            Self::Absent => 0,
+            Self::Gone { version, .. } | Self::Live { version, .. } => *version,
+        }
+    }
+
+    /// The fields to keep when writing over this version.
+    pub(crate) fn fields(&self) -> Option<&[u8]> {
+        match self {
+            Self::Live { fields, .. } => Some(fields.as_slice()),
+            Self::Absent | Self::Gone { .. } => None,
+        }
+    }
+}
+
+/// Reads the body of an answer to a read of `data/{path}`: a 200 (`found`) or a 404.
+pub(crate) fn read_current(body: &[u8], found: bool) -> Result<Current, String> {
+    if !found {
+        // A 404 names the version it is about when that version was deleted or
+        // destroyed; for a secret that was never written it holds only `errors`.
+        let gone = serde_json::from_slice::<Envelope<ReadData<'_>>>(body)
+            .ok()
+            .and_then(|e| e.data.metadata)
+            .filter(|m| m.version > 0);
+        return Ok(match gone {
+            Some(m) => Current::Gone {
+                version: m.version,
+                state: m.gone_state(),
+            },
+            None => Current::Absent,
+        });
+    }
+    let envelope: Envelope<ReadData<'_>> = serde_json::from_slice(body)
+        .map_err(|_| "the answer is not a KV v2 read response".to_owned())?;
+    let version = envelope.data.metadata.as_ref().map_or(0, |m| m.version);
+    match envelope.data.data {
+        Some(raw) if raw.get().starts_with('{') => {
+            let mut fields = SecretBuf::with_capacity(raw.get().len());
+            fields.extend(raw.get().as_bytes());
+            Ok(Current::Live { version, fields })
+        }
+        Some(raw) if raw.get() != "null" => {
+            Err("the version's data is not a JSON object".to_owned())
+        }
+        _ => Ok(Current::Gone {
+            version,
+            state: envelope
+                .data
+                .metadata
+                .as_ref()
+                .map_or(VersionState::Deleted, ReadMetadata::gone_state),
+        }),
+    }
 }
 
 /// Extracts the secret from the body of a successful read of `data/{path}`.
 ///
+/// - A `value` field that is a string is the secret (other fields are left out).
+/// - Without a `value` field, the secret is the JSON object of all the fields, exactly as
+///   the server sent it (`{"password":"...","username":"app"}`), so that `$S:name/field`
+///   references read single fields.
+/// - A `value` field of another kind (`null`, a number, ...) is [`ReadError::NotText`].
+///
 /// The error says what is wrong with the shape of the data, never what it holds.
-pub(crate) fn read_value(body: &[u8]) -> Result<Secret, String> {
+pub(crate) fn read_value(body: &[u8]) -> Result<Secret, ReadError> {
     // The parser's message could quote a piece of the body, which may hold the value: it is
     // not shown.
     let envelope: Envelope<ReadData<'_>> = serde_json::from_slice(body)
-        .map_err(|_| "the answer is not a KV v2 read response".to_owned())?;
-    let fields = envelope
+        .map_err(|_| ReadError::Malformed("the answer is not a KV v2 read response".to_owned()))?;
+    let raw = envelope
         .data
         .data
-        .ok_or("the version holds no data (deleted or destroyed)")?;
-    let raw = fields.value.ok_or(
-        "the data has no `value` field: it was not written by zlayer-secrets \
-         (it must be a JSON object {\"value\": \"...\"})",
-    )?;
-    decode_json_string(raw.get())
-        .ok_or_else(|| "the `value` field is not a valid JSON string".to_owned())
+        .filter(|raw| raw.get() != "null")
+        .ok_or_else(|| {
+            ReadError::Malformed("the version holds no data (deleted or destroyed)".to_owned())
+        })?;
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get())
+        .map_err(|_| ReadError::Malformed("the version's data is not a JSON object".to_owned()))?;
+    let Some(value) = fields.get("value") else {
+        // Moved into the `Secret`, which zeroizes it: no other copy is made.
+        return Ok(Secret::new(raw.get().to_owned()));
+    };
+    let literal = value.get();
+    if literal.starts_with('"') {
+        return decode_json_string(literal).ok_or_else(|| {
+            ReadError::Malformed("the `value` field is not a valid JSON string".to_owned())
+        });
+    }
+    Err(ReadError::NotText(format!(
+        "its `value` field is {}, not a string",
+        json_kind(literal)
+    )))
+}
+
+/// The kind of a JSON text, by its first character: `null`, `a number`, ...
+fn json_kind(literal: &str) -> &'static str {
+    match literal.as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        Some(b'"') => "a string",
+        _ => "a number",
+    }
 }
 
 /// Decodes a JSON string literal (with its quotes) into a [`Secret`], without any buffer
@@ -207,54 +392,31 @@ pub(crate) struct KvVersion {
     pub(crate) destroyed: bool,
 }
 
-/// What became of one version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VersionState {
-    /// Readable.
-    Live,
-    /// Soft-deleted (`deletion_time` set); it can be undeleted with the Vault tools.
-    Deleted,
-    /// Destroyed: the data is gone for good.
-    Destroyed,
-    /// Not in the metadata: never written, or pruned by `max_versions`.
-    Unknown,
-}
-
-impl VersionState {
-    /// Words for an error message.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            Self::Live => "live",
-            Self::Deleted => "deleted",
-            Self::Destroyed => "destroyed",
-            Self::Unknown => "not retained",
-        }
-    }
-}
-
 impl KvVersion {
     fn state(&self) -> VersionState {
-        if self.destroyed {
-            VersionState::Destroyed
-        } else if self.deletion_time.is_empty() {
-            VersionState::Live
-        } else {
-            VersionState::Deleted
-        }
+        version_state(&self.deletion_time, self.destroyed)
     }
 }
 
 impl KvMetadata {
-    /// The state of `version`.
-    pub(crate) fn state_of(&self, version: u32) -> VersionState {
+    /// The state of `version`; `None` when it is not in the metadata (never written, or
+    /// pruned by `max_versions`).
+    pub(crate) fn state_of(&self, version: u32) -> Option<VersionState> {
         self.versions
             .get(&version.to_string())
-            .map_or(VersionState::Unknown, KvVersion::state)
+            .map(KvVersion::state)
+    }
+
+    /// When `version` was written (Unix seconds; 0 when not known).
+    pub(crate) fn created_at(&self, version: u32) -> i64 {
+        self.versions
+            .get(&version.to_string())
+            .map_or(0, |v| unix_seconds(&v.created_time))
     }
 
     /// Whether the current version can be read, that is whether the secret exists.
     pub(crate) fn is_live(&self) -> bool {
-        self.current_version > 0 && self.state_of(self.current_version) == VersionState::Live
+        self.current_version > 0 && self.state_of(self.current_version) == Some(VersionState::Live)
     }
 
     /// The readable versions with their creation times, oldest first.
@@ -270,6 +432,11 @@ impl KvMetadata {
     }
 }
 
+/// Words for a version's state in an error message; `None` is a version not retained.
+pub(crate) fn describe(state: Option<VersionState>) -> &'static str {
+    state.map_or("not retained", VersionState::as_str)
+}
+
 /// `data` of a successful write to `data/{path}`.
 #[derive(Deserialize)]
 pub(crate) struct WriteResult {
@@ -281,6 +448,32 @@ pub(crate) struct WriteResult {
 pub(crate) struct KeyList {
     #[serde(default)]
     pub(crate) keys: Vec<String>,
+}
+
+/// `data` of `GET sys/internal/ui/mounts/{path}`: the engine mounted at or above `path`.
+#[derive(Deserialize)]
+pub(crate) struct MountInfo {
+    /// The engine's type: `kv`, `generic`, `transit`, ...
+    #[serde(rename = "type", default)]
+    pub(crate) kind: String,
+    /// Where it is mounted, with a trailing `/`, relative to the namespace.
+    #[serde(default)]
+    pub(crate) path: String,
+    #[serde(default)]
+    options: Option<MountOptions>,
+}
+
+#[derive(Deserialize)]
+struct MountOptions {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+impl MountInfo {
+    /// The `version` option of a KV engine (`"1"`, `"2"`), if set.
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.options.as_ref()?.version.as_deref()
+    }
 }
 
 /// An error body: `{"errors": ["..."]}`.
@@ -381,14 +574,74 @@ mod tests {
 
     #[test]
     fn write_body_shape() {
-        let buf = write_body(&Secret::new("a\"b\nc"), Some(3)).unwrap();
+        let buf = write_body(&Secret::new("a\"b\nc"), None, Some(3)).unwrap();
         let v: serde_json::Value = serde_json::from_slice(buf.as_slice()).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"data": {"value": "a\"b\nc"}, "options": {"cas": 3}})
         );
-        let buf = write_body(&Secret::new("x"), None).unwrap();
+        let buf = write_body(&Secret::new("x"), None, None).unwrap();
         assert_eq!(buf.as_slice(), br#"{"data":{"value":"x"}}"#);
+    }
+
+    #[test]
+    fn write_body_keeps_other_fields_as_sent() {
+        let kept = br#"{"value":"old","port":5432,"tls":{"on":true},"note":"\u003cb\u003e"}"#;
+        let buf = write_body(&Secret::new("new"), Some(kept), Some(7)).unwrap();
+        let text = std::str::from_utf8(buf.as_slice()).unwrap();
+        assert!(!text.contains("old"), "{text}");
+        // Other fields are copied byte for byte, escapes included.
+        assert!(text.contains(r#""note":"\u003cb\u003e""#), "{text}");
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "data": {"value": "new", "port": 5432, "tls": {"on": true}, "note": "<b>"},
+                "options": {"cas": 7},
+            })
+        );
+        assert!(write_body(&Secret::new("x"), Some(b"[1]"), None).is_err());
+    }
+
+    #[test]
+    fn raw_write_body_copies_the_fields() {
+        let buf = raw_write_body(br#"{"value":null,"a":"b"}"#, 0).unwrap();
+        assert_eq!(
+            buf.as_slice(),
+            br#"{"data":{"value":null,"a":"b"},"options":{"cas":0}}"#
+        );
+    }
+
+    #[test]
+    fn current_versions() {
+        let live = br#"{"data":{"data":{"value":"v","x":1},"metadata":{"version":4,"deletion_time":"","destroyed":false}}}"#;
+        let Current::Live { version, fields } = read_current(live, true).unwrap() else {
+            panic!("live");
+        };
+        assert_eq!(version, 4);
+        assert_eq!(fields.as_slice(), br#"{"value":"v","x":1}"#);
+        let deleted = br#"{"data":{"data":null,"metadata":{"version":5,"deletion_time":"2020-01-01T00:00:00Z","destroyed":false}}}"#;
+        assert!(matches!(
+            read_current(deleted, false).unwrap(),
+            Current::Gone {
+                version: 5,
+                state: VersionState::Deleted
+            }
+        ));
+        let destroyed = br#"{"data":{"data":null,"metadata":{"version":6,"deletion_time":"","destroyed":true}}}"#;
+        assert!(matches!(
+            read_current(destroyed, false).unwrap(),
+            Current::Gone {
+                version: 6,
+                state: VersionState::Destroyed
+            }
+        ));
+        assert!(matches!(
+            read_current(br#"{"errors":[]}"#, false).unwrap(),
+            Current::Absent
+        ));
+        assert!(read_current(b"not json", true).is_err());
+        assert!(read_current(br#"{"data":{"data":"s3cr3t"}}"#, true).is_err());
     }
 
     #[test]
@@ -401,22 +654,54 @@ mod tests {
         assert_eq!(&buf.as_slice()[..6], b"abcabc");
     }
 
+    fn malformed(e: ReadError) -> String {
+        match e {
+            ReadError::Malformed(why) => why,
+            ReadError::NotText(why) => panic!("expected Malformed, got NotText: {why}"),
+        }
+    }
+
+    fn not_text(e: ReadError) -> String {
+        match e {
+            ReadError::NotText(why) => why,
+            ReadError::Malformed(why) => panic!("expected NotText, got Malformed: {why}"),
+        }
+    }
+
     #[test]
     fn read_value_shapes() {
         let ok = br#"{"data":{"data":{"value":"hi\nthere","other":1},"metadata":{}}}"#;
         assert_eq!(read_value(ok).unwrap().expose(), "hi\nthere");
         let deleted = br#"{"data":{"data":null,"metadata":{"deletion_time":"x"}}}"#;
-        assert!(read_value(deleted).unwrap_err().contains("deleted"));
-        let foreign = br#"{"data":{"data":{"password":"s3cr3t"}}}"#;
-        let err = read_value(foreign).unwrap_err();
-        assert!(err.contains("no `value` field"), "{err}");
-        assert!(!err.contains("s3cr3t"), "{err}");
-        let number = br#"{"data":{"data":{"value":12345}}}"#;
-        let err = read_value(number).unwrap_err();
-        assert!(!err.contains("12345"), "{err}");
+        assert!(malformed(read_value(deleted).err().unwrap()).contains("deleted"));
+
+        // No `value` field: the object of the fields, as sent.
+        let foreign = br#"{"data":{"data":{"password":"s3cr3t","user":"\u003capp\u003e"}}}"#;
+        assert_eq!(
+            read_value(foreign).unwrap().expose(),
+            r#"{"password":"s3cr3t","user":"\u003capp\u003e"}"#
+        );
+
+        for (body, kind) in [
+            (&br#"{"data":{"data":{"value":12345}}}"#[..], "a number"),
+            (br#"{"data":{"data":{"value":null,"x":"s3cr3t"}}}"#, "null"),
+            (br#"{"data":{"data":{"value":true}}}"#, "a boolean"),
+            (br#"{"data":{"data":{"value":["s3cr3t"]}}}"#, "an array"),
+            (
+                br#"{"data":{"data":{"value":{"k":"s3cr3t"}}}}"#,
+                "an object",
+            ),
+        ] {
+            let why = not_text(read_value(body).err().unwrap());
+            assert!(why.contains(kind), "{why}");
+            assert!(!why.contains("s3cr3t") && !why.contains("12345"), "{why}");
+        }
         let not_object = br#"{"data":{"data":"s3cr3t-text"}}"#;
-        let err = read_value(not_object).unwrap_err();
-        assert!(!err.contains("s3cr3t"), "{err}");
+        let why = malformed(read_value(not_object).err().unwrap());
+        assert!(!why.contains("s3cr3t"), "{why}");
+        let broken = br#"{"data":{"data":{"value":"s3cr3t"#;
+        let why = malformed(read_value(broken).err().unwrap());
+        assert!(!why.contains("s3cr3t"), "{why}");
     }
 
     #[test]
@@ -441,9 +726,10 @@ mod tests {
         )
         .unwrap();
         assert!(m.is_live());
-        assert_eq!(m.state_of(1), VersionState::Destroyed);
-        assert_eq!(m.state_of(2), VersionState::Deleted);
-        assert_eq!(m.state_of(4), VersionState::Unknown);
+        assert_eq!(m.state_of(1), Some(VersionState::Destroyed));
+        assert_eq!(m.state_of(2), Some(VersionState::Deleted));
+        assert_eq!(m.state_of(4), None);
+        assert_eq!(m.created_at(2), 2);
         assert_eq!(m.live_versions(), vec![(3, 3), (10, 9)]);
     }
 }

@@ -207,3 +207,84 @@ async fn failed_batch_takes_back_what_it_applied() {
         .collect();
     assert_eq!(names, ["changed", "deleted"]);
 }
+
+/// The text of an `AccessDenied` error; panics on anything else or on the token in it.
+#[track_caller]
+fn denied_text<T: std::fmt::Debug>(result: zlayer_secrets_core::Result<T>, token: &str) -> String {
+    match result {
+        Err(e @ SecretsError::AccessDenied { .. }) => {
+            let text = e.to_string();
+            assert!(!text.contains(token), "the token is in the error: {text}");
+            text
+        }
+        other => panic!("expected AccessDenied, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn a_refusal_says_whether_the_token_is_invalid_or_lacks_a_policy() {
+    let root = provider();
+    let scope = unique_scope("why-denied");
+    root.set_secret(&scope, "n", &"v".into()).await.unwrap();
+    let (address, root_token) = server();
+
+    // A token that does not exist.
+    let bogus = "s.no-such-token-abcdef0123456789";
+    let vault = VaultSecretsProvider::new(&address, bogus, "secret").unwrap();
+    let text = denied_text(vault.get_secret(&scope, "n").await, bogus);
+    assert!(text.contains("the token is invalid or expired"), "{text}");
+    assert!(!text.contains("policies"), "{text}");
+
+    // A revoked token.
+    let revoked = limited_token(
+        &format!("{scope}-revoked"),
+        r#"path "secret/*" { capabilities = ["read"] }"#,
+    )
+    .await;
+    let (status, body) = crate::common::root_call(
+        reqwest::Method::POST,
+        "auth/token/revoke",
+        Some(serde_json::json!({ "token": revoked })),
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    let vault = VaultSecretsProvider::new(&address, &revoked, "secret").unwrap();
+    let text = denied_text(vault.get_secret(&scope, "n").await, &revoked);
+    assert!(text.contains("the token is invalid or expired"), "{text}");
+
+    // Valid tokens whose policies do not cover the path, with and without the default
+    // policy (which is what allows a token to look itself up).
+    let hcl = format!(r#"path "secret/data/{scope}/other" {{ capabilities = ["read"] }}"#);
+    let bare = limited_token(&format!("{scope}-bare"), &hcl).await;
+    let (status, body) = crate::common::root_call(
+        reqwest::Method::POST,
+        "auth/token/create",
+        Some(serde_json::json!({ "policies": [format!("{scope}-bare")], "ttl": "15m" })),
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    let with_default = body["auth"]["client_token"].as_str().unwrap().to_owned();
+    for token in [&bare, &with_default] {
+        let vault = VaultSecretsProvider::new(&address, token, "secret").unwrap();
+        let text = denied_text(vault.get_secret(&scope, "n").await, token);
+        assert!(
+            text.contains(&format!(
+                "the token is valid but its policies do not allow read on secret/data/{scope}/n"
+            )),
+            "{text}"
+        );
+        let text = denied_text(vault.set_secret(&scope, "n", &"w".into()).await, token);
+        assert!(
+            text.contains("the token is valid but its policies"),
+            "{text}"
+        );
+        let text = denied_text(vault.list_secrets(&scope).await, token);
+        assert!(
+            text.contains(&format!("do not allow list on secret/metadata/{scope}/")),
+            "{text}"
+        );
+        assert!(!text.contains(&root_token), "{text}");
+    }
+    assert_eq!(root.get_secret(&scope, "n").await.unwrap().expose(), "v");
+}

@@ -106,3 +106,67 @@ pub(crate) async fn limited_token(policy_name: &str, hcl: &str) -> String {
         .expect("the token is in auth.client_token")
         .to_owned()
 }
+
+/// Runs the `bao` command-line tool (`ZLAYER_TEST_BAO`, else `bao` on `PATH`) against the
+/// shared server with the root token, `stdin` as its input; panics unless it succeeds.
+/// Returns its standard output.
+pub(crate) fn bao(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let (address, token) = server();
+    let program = std::path::PathBuf::from(
+        std::env::var_os("ZLAYER_TEST_BAO").unwrap_or_else(|| "bao".into()),
+    );
+    let mut child = Command::new(&program)
+        .args(args)
+        .env("VAULT_ADDR", &address)
+        .env("VAULT_TOKEN", &token)
+        .env_remove("VAULT_NAMESPACE")
+        .env_remove("VAULT_MOUNT")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} (set ZLAYER_TEST_BAO to the `bao` binary): {e}",
+                program.display()
+            )
+        });
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "bao {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `data` fields of the current version of `{mount}/{path}`, as `bao kv get` shows them.
+pub(crate) fn bao_kv_fields(mount: &str, path: &str) -> serde_json::Value {
+    let out = bao(
+        &[
+            "kv",
+            "get",
+            "-format=json",
+            &format!("-mount={mount}"),
+            path,
+        ],
+        None,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    doc["data"]["data"].clone()
+}

@@ -13,6 +13,7 @@ mod cas;
 mod common;
 mod conformance;
 mod encoding;
+mod interop;
 mod listing;
 mod mounts;
 mod namespace;

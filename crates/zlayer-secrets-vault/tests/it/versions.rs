@@ -136,24 +136,45 @@ async fn max_versions_prunes_history() {
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
-async fn data_written_by_other_tools_is_explained_not_shown() {
+async fn data_written_by_other_tools_reads_as_its_fields_or_is_explained_not_shown() {
     let vault = provider();
     let scope = unique_scope("foreign");
-    let (status, body) = root_call(
-        reqwest::Method::POST,
-        &format!("secret/data/{scope}/db"),
-        Some(serde_json::json!({"data": {"username": "app", "password": "p4ss-w0rd-xyz"}})),
+    let write = |name: &str, data: serde_json::Value| {
+        let path = format!("secret/data/{scope}/{name}");
+        async move {
+            let (status, body) = root_call(
+                reqwest::Method::POST,
+                &path,
+                Some(serde_json::json!({ "data": data })),
+            )
+            .await;
+            assert!(status < 300, "{status} {body}");
+        }
+    };
+    write(
+        "db",
+        serde_json::json!({"username": "app", "password": "p4ss-w0rd-xyz"}),
     )
     .await;
-    assert!(status < 300, "{status} {body}");
-    let err = vault.get_secret(&scope, "db").await.unwrap_err();
-    let text = err.to_string();
-    assert!(matches!(err, SecretsError::Provider(_)), "{text}");
-    assert!(text.contains("no `value` field"), "{text}");
-    assert!(
-        !text.contains("p4ss-w0rd-xyz") && !text.contains("app"),
-        "{text}"
+    write(
+        "odd",
+        serde_json::json!({"value": ["p4ss-w0rd-xyz"], "username": "app"}),
+    )
+    .await;
+
+    let db = vault.get_secret(&scope, "db").await.unwrap();
+    let fields: serde_json::Value = serde_json::from_str(db.expose()).unwrap();
+    assert_eq!(
+        fields,
+        serde_json::json!({"username": "app", "password": "p4ss-w0rd-xyz"})
     );
-    // It is still listed and has metadata: it exists.
-    assert!(vault.exists(&scope, "db").await.unwrap());
+
+    let err = vault.get_secret(&scope, "odd").await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SecretsError::NotText { .. }), "{text}");
+    assert!(text.contains("an array"), "{text}");
+    assert!(!text.contains("p4ss-w0rd-xyz"), "{text}");
+    // Both are still listed and have metadata: they exist.
+    assert!(vault.exists(&scope, "odd").await.unwrap());
+    assert_eq!(vault.list_secrets(&scope).await.unwrap().len(), 2);
 }
