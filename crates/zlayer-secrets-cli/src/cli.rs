@@ -98,9 +98,16 @@ pub(crate) struct EnvArgs {
 pub(crate) enum Command {
     /// List the secrets of a scope (names, versions, times; never values).
     #[command(
-        after_help = "Examples:\n  zlayer-secret ls\n  zlayer-secret ls --env prod --output json\n  zlayer-secret ls --deployment shop --service api"
+        after_help = "Examples:\n  zlayer-secret ls\n  zlayer-secret ls shop/api\n  zlayer-secret ls env:prod --output json\n  zlayer-secret ls --deployment shop --service api"
     )]
     Ls {
+        /// The scope, written as listings show it: DEPLOYMENT, DEPLOYMENT/SERVICE, env:ENV
+        /// or project:PROJECT:env:ENV (instead of the scope options).
+        #[arg(
+            value_name = "SCOPE",
+            conflicts_with_all = ["env", "project", "deployment", "service"]
+        )]
+        scope_name: Option<String>,
         #[command(flatten)]
         scope: ScopeArgs,
         #[command(flatten)]
@@ -214,7 +221,7 @@ pub(crate) enum Command {
 
     /// Store every entry of a dotenv or JSON file, all or nothing (on Vault: one by one).
     #[command(
-        after_help = "The format is detected from the content (a file starting with `{` is JSON) unless\n--format is given. FILE `-` reads standard input. Prints how many secrets were created,\nupdated and left unchanged.\n\nWith --backend vault the import is not atomic: Vault has no multi-secret transaction,\nso a failure part-way leaves the entries written so far in place (run it again to finish).\n\nExamples:\n  zlayer-secret import .env --env staging --dry-run\n  zlayer-secret import secrets.json --deployment shop"
+        after_help = "The format is detected from the content (a file starting with `{` is JSON) unless\n--format is given. FILE `-` reads standard input. Prints how many secrets were created,\nupdated and left unchanged.\n\nWith --backend vault the import is not atomic: Vault has no multi-secret transaction,\nso the entries are written one by one; when one fails, those written before it are taken\nback (the error names any that could not be). A crash or a lost connection part-way\nleaves them in place; running the import again finishes it.\n\nExamples:\n  zlayer-secret import .env --env staging --dry-run\n  zlayer-secret import secrets.json --deployment shop"
     )]
     Import {
         /// The file (`-` for standard input).

@@ -78,8 +78,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let location = backend::Location::new(cli.backend, cli.data_dir.as_deref())?;
     let open = |access| Backend::open_at(&location, access);
     match cli.command {
-        Command::Ls { scope, output } => {
-            let scope = scope.scope()?;
+        Command::Ls {
+            scope_name,
+            scope,
+            output,
+        } => {
+            let scope = match scope_name {
+                Some(text) => scope::parse_scope(&text)?,
+                None => scope.scope()?,
+            };
             commands::secrets::ls(&open(Access::Read).await?, &scope, output.output).await?;
         }
         Command::Create { name, scope, value } => {

@@ -1,7 +1,7 @@
 //! Which scope a command works on: an environment (`--env`, `--project`) or a deployment
 //! (`--deployment`, `--service`).
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use zlayer_secrets::{LocalEnvScopes, SecretScope, is_reserved_scope, validate_name};
 
 /// Scope options shared by the verbs that address secrets.
@@ -48,6 +48,42 @@ impl ScopeArgs {
         }
         Ok(scope)
     }
+}
+
+/// A scope written out as messages and listings show it, such as `ls SCOPE` takes:
+/// `DEPLOYMENT`, `DEPLOYMENT/SERVICE`, `env:ENV` or `project:PROJECT:env:ENV`. Each part
+/// follows the rules of the options that select it.
+pub(crate) fn parse_scope(text: &str) -> anyhow::Result<String> {
+    let args = |env: Option<&str>, project: Option<&str>, deployment: &str, service| ScopeArgs {
+        env: env.map(str::to_owned),
+        project: project.map(str::to_owned),
+        deployment: deployment.to_owned(),
+        service,
+    };
+    let parsed = if let Some(rest) = text.strip_prefix("project:") {
+        match rest.split_once(":env:") {
+            Some((project, env)) => args(Some(env), Some(project), "default", None).scope(),
+            None => Err(anyhow::anyhow!(
+                "a project scope is written project:PROJECT:env:ENV"
+            )),
+        }
+    } else if let Some(env) = text.strip_prefix("env:") {
+        args(Some(env), None, "default", None).scope()
+    } else {
+        match text.split_once('/') {
+            Some((deployment, service)) => {
+                args(None, None, deployment, Some(service.to_owned())).scope()
+            }
+            None => args(None, None, text, None).scope(),
+        }
+    };
+    parsed.with_context(|| {
+        format!(
+            "invalid scope `{}` (expected DEPLOYMENT, DEPLOYMENT/SERVICE, env:ENV or \
+             project:PROJECT:env:ENV)",
+            text.escape_debug()
+        )
+    })
 }
 
 /// A deployment, service, environment or project name: a valid secret name without `:`
@@ -100,6 +136,49 @@ mod tests {
                 .unwrap(),
             "project:shop:env:prod"
         );
+    }
+
+    #[test]
+    fn written_scopes_parse_to_what_the_options_select() {
+        for (text, options) in [
+            ("default", args(None, None, "default", None)),
+            ("shop", args(None, None, "shop", None)),
+            ("shop/api", args(None, None, "shop", Some("api"))),
+            ("env:prod", args(Some("prod"), None, "default", None)),
+            (
+                "project:shop:env:prod",
+                args(Some("prod"), Some("shop"), "default", None),
+            ),
+        ] {
+            assert_eq!(
+                parse_scope(text).unwrap(),
+                options.scope().unwrap(),
+                "{text}"
+            );
+            assert_eq!(parse_scope(text).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn bad_written_scopes_are_refused_and_named() {
+        for bad in [
+            "",
+            "_zlayer",
+            "_zlayer/x",
+            "a/b/c",
+            "shop/",
+            "/api",
+            "env:",
+            "env:a:b",
+            "env:a/b",
+            "project:shop",
+            "project:shop:prod",
+            "project::env:prod",
+            "x:y",
+        ] {
+            let err = format!("{:#}", parse_scope(bad).unwrap_err());
+            assert!(err.starts_with("invalid scope `"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -130,8 +130,8 @@ pub use secrecy;
 pub use zlayer_secrets_core::{
     BatchSecretsStore, EnvScopeProvider, LocalEnvScopes, MAX_NAME_LEN, MAX_SCOPE_LEN, MemoryStore,
     Result, RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion,
-    SecretsError, SecretsProvider, SecretsResolver, SecretsStore, VersionedSecretsStore, WriteOp,
-    reference, unix_now, validate_name, validate_scope,
+    SecretsError, SecretsProvider, SecretsResolver, SecretsStore, VersionHistory, VersionState,
+    VersionedSecretsStore, WriteOp, reference, unix_now, validate_name, validate_scope,
 };
 
 /// Encryption keys: [`EncryptionKey`], [`KeyManager`] and key files (the

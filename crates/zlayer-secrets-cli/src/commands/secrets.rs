@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 use serde_json::json;
-use zlayer_secrets::{SecretsError, validate_name};
+use zlayer_secrets::{SecretsError, VersionState, validate_name};
 
 use crate::backend::Backend;
 use crate::cli::Output;
@@ -65,8 +65,10 @@ pub(crate) async fn create(
         .into());
     }
     let secret = value.read()?;
-    backend.store.set_secret(scope, name, &secret).await?;
-    note!("created {} (v1)", shown(scope, name));
+    // Not always v1: on Vault, a secret whose current version was deleted with Vault's
+    // tools does not exist, but its version numbers go on.
+    let version = backend.store.write_secret(scope, name, &secret).await?;
+    note!("created {} (v{version})", shown(scope, name));
     Ok(())
 }
 
@@ -79,9 +81,8 @@ pub(crate) async fn set(
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     let secret = value.read()?;
-    backend.store.set_secret(scope, name, &secret).await?;
-    let meta = backend.store.get_metadata(scope, name).await?;
-    note!("stored {} (v{})", shown(scope, name), meta.version);
+    let version = backend.store.write_secret(scope, name, &secret).await?;
+    note!("stored {} (v{version})", shown(scope, name));
     Ok(())
 }
 
@@ -237,7 +238,8 @@ pub(crate) async fn rotate(
     output::line(&format!("v{previous} → v{}", result.new_version))
 }
 
-/// `history`.
+/// `history`: the readable versions, newest first, and the current one even when it was
+/// deleted or destroyed with Vault's own tools (marked so).
 pub(crate) async fn history(
     backend: &Backend,
     scope: &str,
@@ -245,34 +247,40 @@ pub(crate) async fn history(
     out: Output,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
-    let meta = backend.store.get_metadata(scope, name).await?;
-    let versions = backend.store.list_versions(scope, name).await?;
+    let history = backend.store.version_history(scope, name).await?;
+    let current = history.current.version;
+    let state = history.current_state;
     match out {
         Output::Json => output::json(&json!({
             "scope": scope,
             "name": name,
-            "current": meta.version,
-            "versions": versions.iter().map(|v| json!({
+            "current": current,
+            "current_state": state.as_str(),
+            "versions": history.versions.iter().map(|v| json!({
                 "version": v.version,
                 "created_at": v.created_at,
             })).collect::<Vec<_>>(),
         })),
         Output::Table => {
-            let rows: Vec<Vec<String>> = versions
-                .iter()
-                .rev()
-                .map(|v| {
-                    vec![
-                        format!("v{}", v.version),
-                        output::time(v.created_at),
-                        if v.version == meta.version {
-                            "current".to_owned()
-                        } else {
-                            String::new()
-                        },
-                    ]
-                })
-                .collect();
+            let mut rows = Vec::with_capacity(history.versions.len() + 1);
+            if state != VersionState::Live {
+                rows.push(vec![
+                    format!("v{current}"),
+                    output::time(history.current.created_at),
+                    format!("current ({})", state.as_str()),
+                ]);
+            }
+            rows.extend(history.versions.iter().rev().map(|v| {
+                vec![
+                    format!("v{}", v.version),
+                    output::time(v.created_at),
+                    if v.version == current {
+                        "current".to_owned()
+                    } else {
+                        String::new()
+                    },
+                ]
+            }));
             output::table(&["VERSION", "WRITTEN", ""], &rows)
         }
     }

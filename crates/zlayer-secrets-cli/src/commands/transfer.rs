@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use serde_json::json;
 use zeroize::Zeroizing;
-use zlayer_secrets::{Secret, WriteOp, validate_name};
+use zlayer_secrets::{Secret, SecretsError, WriteOp, validate_name};
 
 use crate::backend::Backend;
 use crate::cli::Output;
@@ -89,11 +89,13 @@ pub(crate) async fn import(
     }
 
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
-    let current: HashMap<String, Secret> = backend.store.get_secrets(scope, &names).await?;
+    // A secret that holds no text (see `text_values`) is overwritten: it counts as updated.
+    let (current, not_text) = text_values(backend, scope, &names).await?;
     let mut changes = Vec::with_capacity(entries.len());
     let mut ops = Vec::new();
     for (name, (value, _)) in entries {
         let change = match current.get(&name) {
+            None if not_text.iter().any(|(n, _)| *n == name) => Change::Updated,
             None => Change::Created,
             Some(old) if old.expose() == value.expose() => Change::Unchanged,
             Some(_) => Change::Updated,
@@ -151,7 +153,13 @@ pub(crate) async fn export(
 ) -> anyhow::Result<()> {
     let list = backend.store.list_secrets(scope).await?;
     let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
-    let values = backend.store.get_secrets(scope, &names).await?;
+    let (values, not_text) = text_values(backend, scope, &names).await?;
+    for (name, reason) in &not_text {
+        note!(
+            "warning: not exported: {} holds no text value ({reason})",
+            super::secrets::shown(scope, name)
+        );
+    }
     let mut entries = Vec::with_capacity(values.len());
     for meta in &list {
         // A secret deleted between the two calls is simply not exported.
@@ -176,6 +184,35 @@ pub(crate) async fn export(
     }
     note!("exported {} secrets from `{scope}`", entries.len());
     Ok(())
+}
+
+/// The values of `names` in `scope`, like `get_secrets`, and apart from them the secrets
+/// that exist but hold no text value (data another tool wrote to Vault, such as a `value`
+/// field that is a number or `null`), each with what it holds instead.
+async fn text_values(
+    backend: &Backend,
+    scope: &str,
+    names: &[&str],
+) -> anyhow::Result<(HashMap<String, Secret>, Vec<(String, String)>)> {
+    match backend.store.get_secrets(scope, names).await {
+        Ok(values) => return Ok((values, Vec::new())),
+        Err(SecretsError::NotText { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // One of them holds no text: read them one by one to tell which.
+    let mut values = HashMap::with_capacity(names.len());
+    let mut not_text = Vec::new();
+    for &name in names {
+        match backend.store.get_secret(scope, name).await {
+            Ok(value) => {
+                values.insert(name.to_owned(), value);
+            }
+            Err(SecretsError::NotFound { .. }) => {}
+            Err(SecretsError::NotText { reason, .. }) => not_text.push((name.to_owned(), reason)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((values, not_text))
 }
 
 /// Creates `path` (which must not exist) readable by its owner only, and writes `bytes`.

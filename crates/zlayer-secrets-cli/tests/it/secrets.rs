@@ -265,3 +265,52 @@ fn listing_shows_metadata_only() {
     assert!(a < b, "sorted by name: {out}");
     assert!(!out.contains("value-of"));
 }
+
+#[test]
+fn ls_takes_a_scope_argument_but_not_together_with_scope_options() {
+    let s = Store::new();
+    s.put("d", "1", &["--deployment", "shop"]);
+    s.put("svc", "2", &["--deployment", "shop", "--service", "api"]);
+    s.put("e", "3", &["--env", "prod"]);
+    s.put("pe", "4", &["--env", "prod", "--project", "web"]);
+    for (scope, name) in [
+        ("shop", "d"),
+        ("shop/api", "svc"),
+        ("env:prod", "e"),
+        ("project:web:env:prod", "pe"),
+    ] {
+        let r = s.run(&["ls", scope, "--output", "json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&r.ok().stdout).unwrap();
+        assert_eq!(doc["scope"], scope);
+        assert_eq!(doc["secrets"][0]["name"], name, "{scope}: {doc}");
+        assert_eq!(
+            doc["secrets"].as_array().unwrap().len(),
+            1,
+            "{scope}: {doc}"
+        );
+    }
+    for option in [
+        &["--deployment", "shop"][..],
+        &["--env", "prod"],
+        &["--service", "api"],
+        &["--env", "prod", "--project", "web"],
+    ] {
+        let mut args = vec!["ls", "shop"];
+        args.extend_from_slice(option);
+        let r = s.run(&args);
+        r.code(2);
+        assert!(r.err().contains(option[0]), "{option:?}: {}", r.err());
+    }
+    for bad in [
+        "_zlayer",
+        "a/b/c",
+        "env:",
+        "project:web:prod",
+        "env:a:b",
+        "shop/",
+    ] {
+        let r = s.run(&["ls", bad]);
+        r.code(1);
+        assert!(r.err().contains("scope"), "{bad}: {}", r.err());
+    }
+}

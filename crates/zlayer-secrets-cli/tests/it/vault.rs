@@ -217,3 +217,400 @@ fn key_verbs_are_refused_and_a_missing_token_is_named() {
     assert!(r.err().contains("VAULT_TOKEN"), "{}", r.err());
     assert!(v.local.files().is_empty(), "nothing is written locally");
 }
+
+impl Vault {
+    /// Runs `bao` (`ZLAYER_TEST_BAO`, else `bao` on `PATH`) against the test server with the
+    /// root token; panics unless it succeeds. Returns its standard output.
+    fn bao(&self, args: &[&str], stdin: Option<&str>) -> String {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+
+        let program = std::path::PathBuf::from(
+            std::env::var_os("ZLAYER_TEST_BAO").unwrap_or_else(|| "bao".into()),
+        );
+        let mut child = Command::new(&program)
+            .args(args)
+            .env("VAULT_ADDR", &self.addr)
+            .env("VAULT_TOKEN", &self.token)
+            .env_remove("VAULT_NAMESPACE")
+            .env_remove("VAULT_MOUNT")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} (set ZLAYER_TEST_BAO): {e}",
+                    program.display()
+                )
+            });
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "bao {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The fields of the current version of `secret/{path}`, as `bao kv get` shows them.
+    fn bao_fields(&self, path: &str) -> serde_json::Value {
+        let out = self.bao(&["kv", "get", "-format=json", "-mount=secret", path], None);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        doc["data"]["data"].clone()
+    }
+
+    /// A token holding only a new policy made of `hcl` (without the default policy).
+    fn token_with_policy(&self, name: &str, hcl: &str) -> String {
+        self.bao(&["policy", "write", name, "-"], Some(hcl));
+        self.bao(
+            &[
+                "token",
+                "create",
+                "-no-default-policy",
+                "-ttl=15m",
+                &format!("-policy={name}"),
+                "-field=token",
+            ],
+            None,
+        )
+        .trim()
+        .to_owned()
+    }
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn set_keeps_the_fields_bao_kv_put_wrote() {
+    let v = Vault::new();
+    let dep = unique("cli-fields");
+    let path = format!("{dep}/x");
+    v.bao(
+        &["kv", "put", "-mount=secret", &path, "value=v", "other=o"],
+        None,
+    );
+    v.put("x", "new value", &["--deployment", &dep]);
+    assert_eq!(
+        v.bao_fields(&path),
+        serde_json::json!({"value": "new value", "other": "o"})
+    );
+    let r = v.run_with(
+        &["rotate", "x", "--from-stdin", "--deployment", &dep],
+        Some(b"rotated"),
+        &[],
+    );
+    assert_eq!(r.ok().out(), "v2 → v3\n");
+    assert_eq!(
+        v.bao_fields(&path),
+        serde_json::json!({"value": "rotated", "other": "o"})
+    );
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn secrets_without_a_value_string_are_read_exported_and_removed() {
+    let v = Vault::new();
+    let dep = unique("cli-no-value");
+    let put = |name: &str, args: &[&str], stdin: Option<&str>| {
+        let path = format!("{dep}/{name}");
+        let mut all = vec!["kv", "put", "-mount=secret", path.as_str()];
+        all.extend_from_slice(args);
+        v.bao(&all, stdin);
+    };
+    put("db", &["username=app", "password=p4ss-w0rd"], None);
+    put("null", &["-"], Some(r#"{"value": null}"#));
+    put("number", &["-"], Some(r#"{"value": 4242424242}"#));
+    v.put("plain", "plain value", &["--deployment", &dep]);
+
+    // Fields without `value`: the JSON object of the fields.
+    let shown = v.reveal("db", &["--deployment", &dep]);
+    let parsed: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(
+        parsed,
+        serde_json::json!({"username": "app", "password": "p4ss-w0rd"})
+    );
+    let r = v.run_with(
+        &[
+            "run",
+            "--deployment",
+            &dep,
+            "--no-masking",
+            "--",
+            "sh",
+            "-c",
+            r#"printf %s "$P""#,
+        ],
+        None,
+        &[("P", "$S:db/password")],
+    );
+    assert_eq!(r.ok().out(), "p4ss-w0rd");
+
+    // A `value` that is not a string: named by its type, never shown.
+    let r = v.run(&["get", "null", "--reveal", "--deployment", &dep]);
+    r.code(1);
+    assert!(r.err().contains("null"), "{}", r.err());
+    assert!(!r.err().contains("no `value` field"), "{}", r.err());
+    let r = v.run(&["get", "number", "--reveal", "--deployment", &dep]);
+    r.code(1);
+    assert!(r.err().contains("number"), "{}", r.err());
+    assert!(!r.err().contains("4242424242"), "{}", r.err());
+
+    // `export` skips those two with a warning naming them.
+    let r = v.run(&["export", "--format", "json", "--deployment", &dep]);
+    r.ok();
+    let exported: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(exported["plain"], "plain value");
+    assert_eq!(exported["db"].as_str(), Some(shown.as_str()));
+    assert!(exported.get("null").is_none() && exported.get("number").is_none());
+    let err = r.err();
+    assert!(
+        err.contains(&format!("{dep}/null")) && err.contains(&format!("{dep}/number")),
+        "{err}"
+    );
+    assert!(err.contains("warning"), "{err}");
+    assert!(!err.contains("4242424242") && !r.out().contains("4242424242"));
+
+    // `rm` of several of them works.
+    v.run(&["rm", "null", "number", "db", "--deployment", &dep])
+        .ok();
+    let r = v.run(&["ls", "--deployment", &dep, "--output", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
+    let names: Vec<&str> = listed["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["plain"]);
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn a_namespace_that_does_not_exist_is_an_error() {
+    let v = Vault::new();
+    let ns = unique("no-such-ns");
+    let r = v.run_with(&["ls"], None, &[("VAULT_NAMESPACE", &ns)]);
+    r.code(1);
+    assert!(
+        r.err().contains("VAULT_NAMESPACE") && r.err().contains(&ns),
+        "{}",
+        r.err()
+    );
+
+    // The docker helper says so instead of "not found" (which makes docker pull anonymously).
+    let helper = std::process::Command::new(env!("CARGO_BIN_EXE_docker-credential-zlayer"))
+        .arg("get")
+        .env("ZLAYER_SECRETS_DIR", v.local.path())
+        .env("ZLAYER_SECRETS_BACKEND", "vault")
+        .env("VAULT_ADDR", &v.addr)
+        .env("VAULT_TOKEN", &v.token)
+        .env("VAULT_NAMESPACE", &ns)
+        .env_remove("VAULT_MOUNT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut helper = helper;
+    {
+        use std::io::Write as _;
+        helper
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"https://ghcr.io")
+            .unwrap();
+    }
+    let out = helper.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("credentials not found"), "{stdout}");
+    assert!(stdout.contains("VAULT_NAMESPACE"), "{stdout}");
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn set_with_a_token_that_cannot_read_metadata_reports_the_version_written() {
+    let v = Vault::new();
+    let dep = unique("cli-no-metadata");
+    v.put("x", "one", &["--deployment", &dep]);
+    let token = v.token_with_policy(
+        &format!("{dep}-write"),
+        &format!(r#"path "secret/data/{dep}/*" {{ capabilities = ["create", "read", "update"] }}"#),
+    );
+    let r = v.run_with(
+        &["set", "x", "--from-stdin", "--deployment", &dep],
+        Some(b"two"),
+        &[("VAULT_TOKEN", &token)],
+    );
+    r.ok();
+    assert!(
+        r.err().contains(&format!("stored {dep}/x (v2)")),
+        "{}",
+        r.err()
+    );
+    assert!(!r.err().contains(&token));
+    assert_eq!(v.reveal("x", &["--deployment", &dep]), "two");
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn history_after_the_current_version_was_deleted_with_bao() {
+    let v = Vault::new();
+    let dep = unique("cli-deleted");
+    let path = format!("{dep}/x");
+    for value in ["one", "two", "three"] {
+        v.put("x", value, &["--deployment", &dep]);
+    }
+    v.bao(&["kv", "delete", "-mount=secret", &path], None);
+
+    let history = |v: &Vault| {
+        let r = v.run(&["history", "x", "--deployment", &dep, "--output", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
+        doc
+    };
+    let doc = history(&v);
+    assert_eq!(doc["current"], 3, "{doc}");
+    assert_eq!(doc["current_state"], "deleted", "{doc}");
+    let versions: Vec<u64> = doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2], "{doc}");
+    let table = v.run(&["history", "x", "--deployment", &dep]);
+    assert!(
+        table.ok().out().contains("current (deleted)"),
+        "{}",
+        table.out()
+    );
+
+    v.bao(
+        &["kv", "destroy", "-mount=secret", "-versions=3", &path],
+        None,
+    );
+    assert_eq!(history(&v)["current_state"], "destroyed");
+
+    // Rolling back brings it back as version 4.
+    let r = v.run(&["rollback", "x", "--to", "2", "--deployment", &dep]);
+    assert_eq!(r.ok().out(), "v3 → v4\n");
+    let doc = history(&v);
+    assert_eq!(
+        (doc["current"].as_u64(), doc["current_state"].as_str()),
+        (Some(4), Some("live")),
+        "{doc}"
+    );
+    assert_eq!(v.reveal("x", &["--deployment", &dep]), "two");
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn create_over_a_deleted_current_version_reports_the_version_written() {
+    let v = Vault::new();
+    let dep = unique("cli-create-deleted");
+    for value in ["one", "two", "three", "four"] {
+        v.put("x", value, &["--deployment", &dep]);
+    }
+    v.bao(
+        &["kv", "delete", "-mount=secret", &format!("{dep}/x")],
+        None,
+    );
+    let r = v.run_with(
+        &["create", "x", "--from-stdin", "--deployment", &dep],
+        Some(b"five"),
+        &[],
+    );
+    r.ok();
+    assert!(
+        r.err().contains(&format!("created {dep}/x (v5)")),
+        "{}",
+        r.err()
+    );
+    assert_eq!(v.reveal("x", &["--deployment", &dep]), "five");
+    // It exists now: a second create is refused.
+    let r = v.run_with(
+        &["create", "x", "--from-stdin", "--deployment", &dep],
+        Some(b"six"),
+        &[],
+    );
+    r.code(1);
+    assert!(r.err().contains("already exists"), "{}", r.err());
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn ls_takes_the_scope_as_an_argument() {
+    let v = Vault::new();
+    let dep = unique("cli-ls-scope");
+    v.put("in-deployment", "a", &["--deployment", &dep]);
+    v.put(
+        "in-service",
+        "b",
+        &["--deployment", &dep, "--service", "api"],
+    );
+    let names = |scope: &str| {
+        let r = v.run(&["ls", scope, "--output", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
+        assert_eq!(doc["scope"], scope);
+        doc["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&dep), ["in-deployment"]);
+    assert_eq!(names(&format!("{dep}/api")), ["in-service"]);
+    let r = v.run(&["ls", &dep, "--deployment", &dep]);
+    r.code(2);
+    assert!(r.err().contains("--deployment"), "{}", r.err());
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
+    let v = Vault::new();
+    let dep = unique("cli-denied");
+    v.put("x", "v", &["--deployment", &dep]);
+    let bogus = "s.not-a-real-token-0123456789abcdef";
+    let r = v.run_with(
+        &["get", "x", "--reveal", "--deployment", &dep],
+        None,
+        &[("VAULT_TOKEN", bogus)],
+    );
+    r.code(1);
+    assert!(r.err().contains("invalid or expired"), "{}", r.err());
+    assert!(!r.err().contains(bogus), "{}", r.err());
+
+    let token = v.token_with_policy(
+        &format!("{dep}-other"),
+        &format!(r#"path "secret/data/{dep}/other" {{ capabilities = ["read"] }}"#),
+    );
+    let r = v.run_with(
+        &["get", "x", "--reveal", "--deployment", &dep],
+        None,
+        &[("VAULT_TOKEN", &token)],
+    );
+    r.code(1);
+    assert!(
+        r.err().contains(&format!(
+            "the token is valid but its policies do not allow read on secret/data/{dep}/x"
+        )),
+        "{}",
+        r.err()
+    );
+    assert!(!r.err().contains(&token), "{}", r.err());
+}
