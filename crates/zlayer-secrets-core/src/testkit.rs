@@ -62,6 +62,7 @@ pub use concurrency::{concurrent_rotations_are_serialised, concurrent_writers_lo
 pub use history::{
     history_lists_and_reads_versions, history_retention_is_consistent,
     missing_versions_are_not_found, rollback_writes_a_new_version,
+    write_secret_and_version_history_agree,
 };
 pub use validation::{invalid_names_are_rejected_and_nothing_stored, invalid_reads_are_rejected};
 
@@ -142,6 +143,7 @@ macro_rules! conformance_suite {
             rollback_writes_a_new_version,
             missing_versions_are_not_found,
             history_retention_is_consistent,
+            write_secret_and_version_history_agree,
             batch_applies_sets_and_deletes,
             atomic_batch_with_invalid_op_changes_nothing,
             concurrent_writers_lose_no_update,

@@ -1,7 +1,7 @@
 //! Version history: listing, reading and rolling back versions.
 
 use super::{ConformanceStore, assert_not_found, unique_scope};
-use crate::Secret;
+use crate::{Secret, VersionState};
 
 async fn write_three<S: ConformanceStore>(store: &S, scope: &str) {
     for value in ["first", "second", "third"] {
@@ -146,5 +146,41 @@ pub async fn history_retention_is_consistent<S: ConformanceStore>(store: S) {
     assert_eq!(
         store.get_metadata(&scope, "n").await.unwrap().version,
         writes
+    );
+}
+
+/// `write_secret` creates or updates like `set_secret` and returns the version it wrote;
+/// `version_history` agrees with `get_metadata` and `list_versions` while the current
+/// version is live, and both are `NotFound` for a secret that does not exist.
+pub async fn write_secret_and_version_history_agree<S: ConformanceStore>(store: S) {
+    let scope = unique_scope("write-version");
+    for (expected, value) in [(1, "first"), (2, "second"), (3, "third")] {
+        let written = store
+            .write_secret(&scope, "n", &Secret::new(value))
+            .await
+            .unwrap();
+        assert_eq!(written, expected, "write of {value}");
+        assert_eq!(store.get_secret(&scope, "n").await.unwrap().expose(), value);
+    }
+    let history = store.version_history(&scope, "n").await.unwrap();
+    assert_eq!(history.current.version, 3);
+    assert_eq!(history.current_state, VersionState::Live);
+    assert_eq!(
+        history.versions,
+        store.list_versions(&scope, "n").await.unwrap()
+    );
+    assert_eq!(
+        Some(&history.current),
+        history.versions.last(),
+        "the live current version is the newest listed"
+    );
+    let meta = store.get_metadata(&scope, "n").await.unwrap();
+    assert_eq!(history.current.created_at, meta.updated_at);
+
+    assert_not_found(store.version_history(&scope, "none").await, "history");
+    store.delete_secret(&scope, "n").await.unwrap();
+    assert_not_found(
+        store.version_history(&scope, "n").await,
+        "history after delete",
     );
 }
