@@ -10,6 +10,12 @@
 //! [`BatchSecretsStore`](zlayer_secrets_core::BatchSecretsStore) (not atomic: KV v2 has no
 //! transactions) over the KV v2 HTTP API, with a small `reqwest` client on rustls.
 //!
+//! It shares the mount with other tools: writes keep the fields `bao kv put` stored next to
+//! `value`, data without a `value` string reads as the JSON object of its fields (or, for a
+//! `value` of another JSON kind, as [`SecretsError::NotText`](zlayer_secrets_core::SecretsError::NotText)),
+//! and a mount that is not KV version 2 is refused before anything is written. See
+//! [`VaultSecretsProvider`] for the details.
+//!
 //! ```no_run
 //! # async fn demo() -> zlayer_secrets_core::Result<()> {
 //! use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore};
