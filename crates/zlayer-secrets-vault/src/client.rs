@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -24,7 +24,11 @@ use secrecy::{ExposeSecret, SecretString};
 use zlayer_secrets_core::{Result, SecretsError, validate_name, validate_scope};
 
 use crate::VaultConfig;
-use crate::wire::{Envelope, ErrorBody, MountInfo, SecretBuf};
+use crate::wire::{ErrorBody, SecretBuf};
+
+mod checks;
+
+use checks::MountCheck;
 
 /// Characters left as they are in a path segment: RFC 3986 "unreserved". Everything else,
 /// `/`, `%`, `#`, `?` and spaces included, is percent-encoded.
@@ -43,29 +47,6 @@ pub(crate) struct Reply {
     pub(crate) body: SecretBuf,
     /// The capability the request needed (`read`, `list`, ...), for access errors.
     operation: &'static str,
-}
-
-/// What the engine at the mount turned out to be.
-#[derive(Debug, Clone)]
-enum MountCheck {
-    /// KV version 2 at exactly the configured path.
-    KvV2,
-    /// Not known: the token may not look at the mount (the first request will be refused
-    /// or find nothing mounted), or the server has no such endpoint.
-    Unchecked,
-    /// KV version 1 (`kv` without version 2, or the old `generic`).
-    KvV1,
-    /// Another kind of engine.
-    Other(String),
-    /// The configured path lies inside the engine mounted at this path.
-    Inside(String),
-}
-
-/// What a token lookup after a 403 showed.
-enum TokenState {
-    Valid,
-    Invalid,
-    Unknown,
 }
 
 /// How a request body is sent.
@@ -263,7 +244,7 @@ impl Client {
         body: Option<(SecretBuf, BodyKind)>,
         what: &str,
     ) -> Result<Reply> {
-        self.check_mount(what).await?;
+        self.ensure_kv2(what).await?;
         let reply = self.exchange(method, url, body, what).await?;
         if reply.status == StatusCode::NOT_FOUND
             && reply.vault_errors().contains("no handler for route")
@@ -276,79 +257,6 @@ impl Client {
             )));
         }
         Ok(reply)
-    }
-
-    /// Looks up the engine at the mount before the first request, and refuses anything but
-    /// KV version 2 at exactly that path.
-    async fn check_mount(&self, what: &str) -> Result<()> {
-        let check = if let Some(check) = self.mount_check.get() {
-            check.clone()
-        } else {
-            let check = self.look_up_mount(what).await?;
-            // Another task may have looked it up meanwhile: the answer is the same.
-            self.mount_check.get_or_init(|| check).clone()
-        };
-        let problem = match check {
-            MountCheck::KvV2 | MountCheck::Unchecked => return Ok(()),
-            MountCheck::KvV1 => "is KV version 1; zlayer-secrets needs KV version 2 (upgrade \
-                 it with `bao kv enable-versioning`, or use another mount)"
-                .to_owned(),
-            MountCheck::Other(kind) => {
-                format!("is `{kind}`, not KV version 2")
-            }
-            MountCheck::Inside(actual) => format!(
-                "is not a mount but a path inside the engine mounted at `{actual}` (set \
-                 VAULT_MOUNT to `{actual}`)"
-            ),
-        };
-        Err(SecretsError::Provider(format!(
-            "Vault at {}: the secrets engine at `{}` {problem}; check VAULT_MOUNT. Nothing was \
-             sent for {what}",
-            self.address, self.mount
-        )))
-    }
-
-    /// One `GET /v1/sys/internal/ui/mounts/{mount}`.
-    async fn look_up_mount(&self, what: &str) -> Result<MountCheck> {
-        let mut path = String::from("sys/internal/ui/mounts");
-        for segment in self.mount.split('/') {
-            let _ = write!(path, "/{}", utf8_percent_encode(segment, SEGMENT));
-        }
-        let url = self.system_url(&path)?;
-        let what = format!("the engine of mount `{}` (before {what})", self.mount);
-        let reply = self.exchange(Method::GET, url, None, &what).await?;
-        match reply.status {
-            StatusCode::OK => {}
-            // Forbidden: nothing is mounted there, or the token may use nothing under it;
-            // not found: a server without this endpoint. Either way the first request says.
-            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
-                tracing::debug!(
-                    mount = %self.mount,
-                    status = %reply.status,
-                    "could not look up the engine of the mount"
-                );
-                return Ok(MountCheck::Unchecked);
-            }
-            _ => return Err(self.plain_status_error(&reply, &what)),
-        }
-        let info: Envelope<MountInfo> =
-            serde_json::from_slice(reply.body.as_slice()).map_err(|e| {
-                SecretsError::Provider(format!(
-                    "Vault at {} gave an unexpected answer for {what}: {e}",
-                    self.address
-                ))
-            })?;
-        let info = info.data;
-        let actual = info.path.trim_matches('/');
-        Ok(if !actual.is_empty() && actual != self.mount {
-            MountCheck::Inside(actual.to_owned())
-        } else {
-            match (info.kind.as_str(), info.version()) {
-                ("kv", Some("2")) => MountCheck::KvV2,
-                ("kv" | "generic", _) => MountCheck::KvV1,
-                (kind, _) => MountCheck::Other(kind.to_owned()),
-            }
-        })
     }
 
     /// Sends one request and reads the whole answer. Fails only when no answer came, or
@@ -443,32 +351,6 @@ impl Client {
         ))
     }
 
-    /// The error for an answer with an unexpected status. 404 and 403 get their own variants;
-    /// `path` is the Vault path, named in access errors so a policy can be fixed. A 403 is
-    /// followed by a lookup of the token, to say whether the token or its policies are at
-    /// fault.
-    pub(crate) async fn status_error(&self, reply: &Reply, what: &str, path: &str) -> SecretsError {
-        if reply.status != StatusCode::FORBIDDEN {
-            return self.plain_status_error(reply, what);
-        }
-        let operation = reply.operation;
-        let why = match self.token_state().await {
-            TokenState::Invalid => "the token is invalid or expired (check VAULT_TOKEN)".to_owned(),
-            TokenState::Valid => {
-                format!("the token is valid but its policies do not allow {operation} on {path}")
-            }
-            TokenState::Unknown => "the token has no permission on this path, or it is \
-                 invalid or expired"
-                .to_owned(),
-        };
-        SecretsError::AccessDenied {
-            name: format!(
-                "{what} (Vault at {} refused {operation} on {path}: {why})",
-                self.address
-            ),
-        }
-    }
-
     /// [`status_error`](Self::status_error) without the token lookup.
     fn plain_status_error(&self, reply: &Reply, what: &str) -> SecretsError {
         match reply.status {
@@ -503,47 +385,6 @@ impl Client {
                 ))
             }
         }
-    }
-
-    /// Whether the token is valid, after a 403. `auth/token/lookup-self` answers for a
-    /// valid token that holds the `default` policy; a valid token without it is refused
-    /// there too, so a refusal is checked with `sys/internal/ui/mounts`, which every valid
-    /// token may read (and an invalid one may not). Neither answer is kept beyond its
-    /// status: the lookup's body holds the token.
-    async fn token_state(&self) -> TokenState {
-        if self.token_invalid.load(Ordering::Relaxed) {
-            return TokenState::Invalid;
-        }
-        let mut state = TokenState::Unknown;
-        for path in ["auth/token/lookup-self", "sys/internal/ui/mounts"] {
-            let Ok(url) = self.system_url(path) else {
-                state = TokenState::Unknown;
-                break;
-            };
-            let status = match self
-                .exchange(Method::GET, url, None, "a lookup of the token")
-                .await
-            {
-                Ok(reply) => reply.status,
-                Err(e) => {
-                    tracing::debug!(error = %e, "the token lookup failed");
-                    state = TokenState::Unknown;
-                    break;
-                }
-            };
-            state = match status {
-                StatusCode::OK => TokenState::Valid,
-                StatusCode::FORBIDDEN => TokenState::Invalid,
-                _ => TokenState::Unknown,
-            };
-            if !matches!(state, TokenState::Invalid) {
-                break;
-            }
-        }
-        if matches!(state, TokenState::Invalid) {
-            self.token_invalid.store(true, Ordering::Relaxed);
-        }
-        state
     }
 }
 
@@ -646,112 +487,4 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn client(address: &str, mount: &str) -> Client {
-        Client::new(VaultConfig::new(address, "tok-abc").with_mount(mount)).unwrap()
-    }
-
-    #[test]
-    fn urls_encode_every_segment() {
-        let c = client("http://127.0.0.1:8200", "secret");
-        let url = c.url("data", "a b/c%d", Some("x#y?z")).unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:8200/v1/secret/data/a%20b/c%25d/x%23y%3Fz"
-        );
-        let url = c.url("metadata", "env:prod", None).unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:8200/v1/secret/metadata/env%3Aprod/"
-        );
-        let url = c.url("data", "ü", Some("a..b")).unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:8200/v1/secret/data/%C3%BC/a..b"
-        );
-    }
-
-    #[test]
-    fn dot_segments_are_refused() {
-        let c = client("http://127.0.0.1:8200", "secret");
-        for (scope, name) in [
-            ("..", "x"),
-            ("a/../b", "x"),
-            ("a", ".."),
-            ("a", "."),
-            ("a", "b/c"),
-        ] {
-            let err = c.url("data", scope, Some(name)).unwrap_err();
-            assert!(
-                matches!(err, SecretsError::InvalidName { .. }),
-                "{scope} {name}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn address_prefix_and_nested_mounts() {
-        let c = client("https://vault.example.com:8443/proxy/", "/kv/team-a/");
-        assert_eq!(c.address(), "https://vault.example.com:8443/proxy");
-        assert_eq!(c.mount(), "kv/team-a");
-        let url = c.url("data", "s", Some("n")).unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://vault.example.com:8443/proxy/v1/kv/team-a/data/s/n"
-        );
-    }
-
-    #[test]
-    fn bad_addresses_are_explained() {
-        for (address, expect) in [
-            ("vault.example.com:8200", "http"),
-            ("ftp://vault", "http"),
-            ("not a url", "not a URL"),
-            ("http://127.0.0.1:8200/?x=1", "query"),
-        ] {
-            let err = Client::new(VaultConfig::new(address, "tok-abc"))
-                .err()
-                .unwrap()
-                .to_string();
-            assert!(err.contains(expect), "{address}: {err}");
-            assert!(!err.contains("tok-abc"), "{err}");
-        }
-        let err = Client::new(VaultConfig::new("http://u:pw@127.0.0.1", "tok-abc"))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(!err.contains("pw"), "{err}");
-    }
-
-    #[test]
-    fn bad_mounts_and_tokens_are_explained() {
-        for mount in ["", "/", "a//b", "a/../b"] {
-            let err = Client::new(VaultConfig::new("http://127.0.0.1", "t").with_mount(mount))
-                .err()
-                .unwrap()
-                .to_string();
-            assert!(err.contains("mount"), "{mount}: {err}");
-        }
-        let err = Client::new(VaultConfig::new("http://127.0.0.1", ""))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("empty"), "{err}");
-        let err = Client::new(VaultConfig::new("http://127.0.0.1", "secret-line\nbreak"))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("VAULT_TOKEN"), "{err}");
-        assert!(!err.contains("secret-line"), "{err}");
-    }
-
-    #[test]
-    fn loopback_hosts() {
-        assert!(is_loopback("127.0.0.1"));
-        assert!(is_loopback("[::1]"));
-        assert!(is_loopback("localhost"));
-        assert!(!is_loopback("vault.example.com"));
-    }
-}
+mod tests;
