@@ -3,8 +3,11 @@
 //! Secret values cross this module in two directions. Outgoing, a value is serialised straight
 //! into a [`SecretBuf`]. Incoming, the whole response body is read into a [`SecretBuf`], the
 //! `value` field is located without copying ([`RawValue`]) and its JSON string is decoded
-//! into a buffer sized up front. Every buffer this crate owns that held a value is zeroized
-//! when dropped; buffers inside the HTTP stack are out of its reach.
+//! into a buffer sized up front. The other fields of a secret (which other tools may have
+//! written, and which a write keeps) are only ever handled as [`RawValue`] slices of such a
+//! buffer, or copied whole into another; only field names are parsed into plain strings.
+//! Every buffer this crate owns that held a value is zeroized when dropped; buffers inside
+//! the HTTP stack are out of its reach.
 
 use std::collections::BTreeMap;
 
