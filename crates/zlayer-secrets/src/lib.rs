@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | secret values, metadata, scopes, errors | [`Secret`], [`SecretMetadata`], [`RotationResult`], [`SecretScope`], [`SecretsError`], [`Result`] | always |
 //! | provider and store traits | [`SecretsProvider`], [`SecretsStore`], [`VersionedSecretsStore`], [`BatchSecretsStore`] | always |
-//! | version history | [`SecretVersion`], [`VersionHistory`], [`VersionState`], [`WriteOp`] | always |
+//! | versions and batch writes | [`SecretVersion`], [`VersionHistory`], [`VersionState`], [`WriteOp`] | always |
 //! | the reference grammar | [`SecretRef`], module [`reference`](mod@reference) | always |
 //! | resolving references | [`SecretsResolver`], [`EnvScopeProvider`], [`LocalEnvScopes`] | always |
 //! | an in-memory store | [`MemoryStore`] | always |
