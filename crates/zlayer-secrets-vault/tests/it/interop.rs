@@ -188,3 +188,77 @@ async fn a_value_field_that_is_not_a_string_is_named_by_its_type_and_can_be_dele
         .unwrap();
     assert!(vault.list_secrets(&scope).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn tokens_that_cannot_read_patch_or_create_but_never_drop_fields() {
+    let scope = unique_scope("unread");
+    let path = format!("{scope}/x");
+    bao(
+        &["kv", "put", "-mount=secret", &path, "value=v", "other=o"],
+        None,
+    );
+    let (address, _) = crate::common::server();
+
+    // May patch but not read: a merge patch keeps the other field.
+    let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["patch"] }}"#);
+    let token = crate::common::limited_token(&format!("{scope}-patch"), &hcl).await;
+    let vault =
+        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    assert_eq!(
+        vault
+            .write_secret(&scope, "x", &"patched".into())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        bao_kv_fields("secret", &path),
+        json!({"value": "patched", "other": "o"})
+    );
+
+    // May read and write but not patch: a read and a check-and-set write keep it too.
+    let hcl = format!(
+        r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "read", "update"] }}"#
+    );
+    let token = crate::common::limited_token(&format!("{scope}-rw"), &hcl).await;
+    let vault =
+        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    assert_eq!(
+        vault
+            .write_secret(&scope, "x", &"rewritten".into())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        bao_kv_fields("secret", &path),
+        json!({"value": "rewritten", "other": "o"})
+    );
+
+    // May only create and update: a new secret is fine, an existing one is refused
+    // rather than written without the fields it cannot see.
+    let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "update"] }}"#);
+    let token = crate::common::limited_token(&format!("{scope}-write"), &hcl).await;
+    let vault =
+        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    assert_eq!(
+        vault
+            .write_secret(&scope, "new", &"first".into())
+            .await
+            .unwrap(),
+        1
+    );
+    let err = vault
+        .set_secret(&scope, "x", &"blind".into())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SecretsError::AccessDenied { .. }), "{text}");
+    assert!(text.contains("neither read nor patch"), "{text}");
+    assert!(!text.contains(&token), "{text}");
+    assert_eq!(
+        bao_kv_fields("secret", &path),
+        json!({"value": "rewritten", "other": "o"})
+    );
+}
