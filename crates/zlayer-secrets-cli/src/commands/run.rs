@@ -16,29 +16,55 @@ use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
 use crate::formats::dotenv;
 use crate::mask::Masker;
+use crate::own_credentials::is_credential_variable;
 use crate::secret_files::SecretFiles;
 
-/// Variables that hold the store's key; removed from the inherited environment.
-const KEY_VARIABLES: [&str; 2] = ["ZLAYER_SECRETS_KEY", "ZLAYER_SECRETS_PASSWORD"];
+/// How `run` starts the program (its options besides the scope and the command).
+pub(crate) struct Options<'a> {
+    /// `--env-file`.
+    pub(crate) env_file: Option<&'a Path>,
+    /// `--no-masking`.
+    pub(crate) no_masking: bool,
+    /// `--mount-dir`.
+    pub(crate) mount_dir: Option<&'a Path>,
+    /// `--keep-env`: credentials of this tool to pass on anyway.
+    pub(crate) keep_env: &'a [String],
+}
 
 /// Resolves the environment, starts `command`, and returns its exit code.
 pub(crate) async fn run(
     backend: Backend,
     base_scope: String,
-    env_file: Option<&Path>,
-    no_masking: bool,
-    mount_dir: Option<&Path>,
+    options: &Options<'_>,
     command: &[OsString],
 ) -> anyhow::Result<u8> {
     let Some((program, args)) = command.split_first() else {
         bail!("no command given after `--`");
     };
+    let Options {
+        env_file,
+        no_masking,
+        mount_dir,
+        keep_env,
+    } = *options;
 
-    // Inherited variables, then the env file's, which win. The store's own key and
-    // password are not passed on: the program gets its secrets, not the key to all of them.
-    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
-        .filter(|(k, _)| !KEY_VARIABLES.iter().any(|v| k == v))
-        .collect();
+    // Inherited variables, then the env file's, which win. This tool's own credentials
+    // (the store's key and password, the Vault token, API keys) are not passed on unless
+    // `--keep-env` names them: the program gets its secrets, not the keys to all of them.
+    // Those kept are masked in its output like its secrets.
+    let mut kept: Vec<Zeroizing<String>> = Vec::new();
+    let mut env: BTreeMap<OsString, OsString> = BTreeMap::new();
+    for (key, value) in std::env::vars_os() {
+        if is_credential_variable(&key) {
+            if !keep_env.iter().any(|k| key == k.as_str()) {
+                continue;
+            }
+            if let Some(v) = value.to_str() {
+                kept.push(Zeroizing::new(v.to_owned()));
+            }
+        }
+        env.insert(key, value);
+    }
     if let Some(path) = env_file {
         for (key, value) in read_env_file(path)? {
             env.insert(OsString::from(key), OsString::from(value.as_str()));
@@ -84,8 +110,8 @@ pub(crate) async fn run(
         if no_masking {
             return exec(cmd, program);
         }
-        let masker = Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str())));
-        drop(resolved);
+        let masker = Arc::new(Masker::new(masked_values(&resolved, &kept)));
+        drop((resolved, kept));
         return run_masked(cmd, program, Some(masker), Signals::new()?).await;
     };
 
@@ -98,12 +124,22 @@ pub(crate) async fn run(
         cmd.env_remove(key);
     }
     cmd.envs(files.variables());
-    let masker =
-        (!no_masking).then(|| Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str()))));
-    drop(resolved);
+    let masker = (!no_masking).then(|| Arc::new(Masker::new(masked_values(&resolved, &kept))));
+    drop((resolved, kept));
     let code = run_masked(cmd, program, masker, signals).await;
     drop(files);
     code
+}
+
+/// The values the output filter conceals: the resolved secrets and the kept credentials.
+fn masked_values<'a>(
+    resolved: &'a [(String, Zeroizing<String>)],
+    kept: &'a [Zeroizing<String>],
+) -> impl Iterator<Item = &'a str> {
+    resolved
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .chain(kept.iter().map(|v| v.as_str()))
 }
 
 /// Reads `--env-file`: the dotenv dialect, keys that can be variable names.

@@ -207,3 +207,91 @@ fn the_store_key_is_not_passed_on() {
     );
     assert_eq!(r.ok().out(), "unset|unset|x");
 }
+
+/// Credentials `zlayer-secret` reads that the local backend does not need, with values a
+/// test can recognise (the store key and password are covered above).
+const OWN_CREDENTIALS: [(&str, &str); 3] = [
+    ("VAULT_TOKEN", "hvs.parent-vault-token"),
+    ("ZLAYER_SECRETS_API_KEY", "zsk_parent-api-key"),
+    ("ZLAYER_SECRETS_API_SECRET", "parent-api-secret"),
+];
+
+/// Prints each credential variable as the program sees it (`unset` if absent).
+const PRINT_OWN_CREDENTIALS: &str = r#"for v in VAULT_TOKEN ZLAYER_SECRETS_KEY ZLAYER_SECRETS_PASSWORD ZLAYER_SECRETS_API_KEY ZLAYER_SECRETS_API_SECRET; do eval "printf '%s=%s|' \$v \"\${$v-unset}\""; done; printf '%s' "${A_FILE-}""#;
+
+#[test]
+fn credentials_of_zlayer_secret_never_reach_the_program_in_any_mode() {
+    let s = Store::new();
+    s.put("a", "value-of-a", &[]);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("m");
+    let dir = dir.to_str().unwrap();
+    let mut env: Vec<(&str, &str)> = vec![("A", "$S:a")];
+    env.extend_from_slice(&OWN_CREDENTIALS);
+    let all_unset = "VAULT_TOKEN=unset|ZLAYER_SECRETS_KEY=unset|ZLAYER_SECRETS_PASSWORD=unset|ZLAYER_SECRETS_API_KEY=unset|ZLAYER_SECRETS_API_SECRET=unset|";
+    for (mode, flags) in [
+        ("masked", &[][..]),
+        ("--no-masking", &["--no-masking"][..]),
+        ("--mount-dir", &["--mount-dir", dir][..]),
+        (
+            "--mount-dir --no-masking",
+            &["--mount-dir", dir, "--no-masking"][..],
+        ),
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--", "sh", "-c", PRINT_OWN_CREDENTIALS]);
+        let r = s.run_with(&args, None, &env);
+        let out = r.ok().out();
+        assert!(out.starts_with(all_unset), "{mode}: {out}");
+        for (_, value) in OWN_CREDENTIALS {
+            assert!(!out.contains(value), "{mode}: {out}");
+        }
+    }
+}
+
+#[test]
+fn keep_env_passes_a_credential_on_on_purpose() {
+    let s = Store::new();
+    let env = [
+        ("VAULT_TOKEN", "hvs.parent-vault-token"),
+        ("ZLAYER_SECRETS_API_KEY", "zsk_parent-api-key"),
+    ];
+    let script = r#"printf '%s|%s' "${VAULT_TOKEN-unset}" "${ZLAYER_SECRETS_API_KEY-unset}""#;
+    let r = s.run_with(
+        &[
+            "run",
+            "--no-masking",
+            "--keep-env",
+            "VAULT_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "hvs.parent-vault-token|unset");
+    // Passed on, it is still a credential: masked in the program's output.
+    let r = s.run_with(
+        &[
+            "run",
+            "--keep-env",
+            "VAULT_TOKEN",
+            "--keep-env",
+            "ZLAYER_SECRETS_API_KEY",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "<concealed>|<concealed>");
+    // Only the variables `run` removes can be kept: anything else is a mistake.
+    let r = s.run(&["run", "--keep-env", "HOME", "--", "true"]);
+    r.code(2);
+    assert!(r.err().contains("--keep-env HOME"), "{}", r.err());
+}
