@@ -15,7 +15,8 @@ use zlayer_secrets::{LocalEnvScopes, SecretRef, SecretsResolver};
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
 use crate::formats::dotenv;
-use crate::mask::Masker;
+use crate::mask::{MIN_MASKED_CHARS, Masker};
+use crate::output::note;
 use crate::own_credentials::is_credential_variable;
 use crate::secret_files::SecretFiles;
 
@@ -52,15 +53,15 @@ pub(crate) async fn run(
     // (the store's key and password, the Vault token, API keys) are not passed on unless
     // `--keep-env` names them: the program gets its secrets, not the keys to all of them.
     // Those kept are masked in its output like its secrets.
-    let mut kept: Vec<Zeroizing<String>> = Vec::new();
+    let mut kept: Vec<(String, Zeroizing<String>)> = Vec::new();
     let mut env: BTreeMap<OsString, OsString> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
         if is_credential_variable(&key) {
             if !keep_env.iter().any(|k| key == k.as_str()) {
                 continue;
             }
-            if let Some(v) = value.to_str() {
-                kept.push(Zeroizing::new(v.to_owned()));
+            if let (Some(k), Some(v)) = (key.to_str(), value.to_str()) {
+                kept.push((k.to_owned(), Zeroizing::new(v.to_owned())));
             }
         }
         env.insert(key, value);
@@ -110,7 +111,7 @@ pub(crate) async fn run(
         if no_masking {
             return exec(cmd, program);
         }
-        let masker = Arc::new(Masker::new(masked_values(&resolved, &kept)));
+        let masker = Arc::new(masker(&resolved, &kept));
         drop((resolved, kept));
         return run_masked(cmd, program, Some(masker), Signals::new()?).await;
     };
@@ -124,22 +125,36 @@ pub(crate) async fn run(
         cmd.env_remove(key);
     }
     cmd.envs(files.variables());
-    let masker = (!no_masking).then(|| Arc::new(Masker::new(masked_values(&resolved, &kept))));
+    let masker = (!no_masking).then(|| Arc::new(masker(&resolved, &kept)));
     drop((resolved, kept));
     let code = run_masked(cmd, program, masker, signals).await;
     drop(files);
     code
 }
 
-/// The values the output filter conceals: the resolved secrets and the kept credentials.
-fn masked_values<'a>(
-    resolved: &'a [(String, Zeroizing<String>)],
-    kept: &'a [Zeroizing<String>],
-) -> impl Iterator<Item = &'a str> {
-    resolved
-        .iter()
-        .map(|(_, v)| v.as_str())
-        .chain(kept.iter().map(|v| v.as_str()))
+/// The output filter concealing the resolved secrets and the kept credentials. Values too
+/// short to mask are named (never shown) in one warning.
+fn masker(
+    resolved: &[(String, Zeroizing<String>)],
+    kept: &[(String, Zeroizing<String>)],
+) -> Masker {
+    let all = || resolved.iter().chain(kept);
+    let mut short: Vec<&str> = all()
+        .filter(|(_, v)| Masker::too_short_to_mask(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    short.sort_unstable();
+    if !short.is_empty() {
+        note!(
+            "warning: not masking {} in the program's output: shorter than {MIN_MASKED_CHARS} characters (masking would garble the output and show where the value occurs)",
+            if short.len() == 1 {
+                format!("the value of {}", short[0])
+            } else {
+                format!("the values of {}", short.join(", "))
+            }
+        );
+    }
+    Masker::new(all().map(|(_, v)| v.as_str()))
 }
 
 /// Reads `--env-file`: the dotenv dialect, keys that can be variable names.

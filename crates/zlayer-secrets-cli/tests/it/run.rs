@@ -295,3 +295,43 @@ fn keep_env_passes_a_credential_on_on_purpose() {
     r.code(2);
     assert!(r.err().contains("--keep-env HOME"), "{}", r.err());
 }
+
+#[test]
+fn short_values_are_not_masked_and_named_in_one_warning() {
+    let s = Store::new();
+    s.put("pin", "x1z", &[]);
+    s.put("ok", "long-enough", &[]);
+    let env = [("PIN", "$S:pin"), ("PIN2", "$S:pin"), ("OK", "$S:ok")];
+    let r = s.run_with(
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            r#"printf 'x1z %s %s' "$PIN" "$OK""#,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "x1z x1z <concealed>");
+    let err = r.err();
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(
+        err.contains("PIN, PIN2") && err.contains("shorter than 4"),
+        "{err}"
+    );
+    assert!(!err.contains("x1z"), "{err}");
+    // Escape sequences around a value stay intact; the value is masked.
+    let r = s.run_with(
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            r#"printf '\033[1;31m%s\033[0m\033]0;title\007' "$OK""#,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "\x1b[1;31m<concealed>\x1b[0m\x1b]0;title\x07");
+}
