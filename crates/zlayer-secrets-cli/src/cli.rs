@@ -294,7 +294,8 @@ pub(crate) enum Command {
     /// By default the program's stdout and stderr pass through a filter that prints
     /// `<concealed>` in place of any resolved value; `--no-masking` starts the program
     /// directly on this terminal instead. Exits with the program's exit code (128 + signal
-    /// if it was killed); SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to it.
+    /// if it was killed); every catchable signal that would end this process (SIGHUP,
+    /// SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, ...) is forwarded to it.
     #[command(
         after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all"
     )]

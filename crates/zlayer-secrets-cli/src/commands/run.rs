@@ -242,11 +242,24 @@ async fn run_masked(
             Some(signal) = signals.next() => Signals::forward(signal, child.id()),
         }
     };
-    for task in tasks {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
-            Err(e) => tracing::warn!(error = %e, "output task failed"),
+    // The output pipes stay open while a process the command left behind holds them. A
+    // signal now has no command to go to: it ends the wait (and so this process).
+    let outputs = async {
+        for task in &mut tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
+                Err(e) => tracing::warn!(error = %e, "output task failed"),
+            }
+        }
+    };
+    tokio::select! {
+        () = outputs => {}
+        Some(signal) = signals.next() => {
+            tracing::debug!(?signal, "signal after the command ended: not waiting for its output");
+            for task in &tasks {
+                task.abort();
+            }
         }
     }
     Ok(exit_code(status))
@@ -294,7 +307,53 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
     1
 }
 
-/// The termination signals `run` forwards to its child.
+/// The signals `run` forwards to its child: every signal whose default action ends a
+/// process and that can be caught, except those that report a fault of this process.
+///
+/// Left out on purpose: SIGKILL and SIGSTOP (cannot be caught); SIGABRT, SIGBUS, SIGFPE,
+/// SIGILL, SIGSEGV, SIGSYS and SIGTRAP (this process failed: forwarding means nothing);
+/// SIGPIPE (ignored by Rust programs: a closed output is an `EPIPE` error, and the child
+/// then meets the closed pipe itself); SIGCHLD, SIGCONT, SIGURG, SIGWINCH (their default is
+/// to do nothing; the terminal sends SIGWINCH to the child itself) and the job-control stops
+/// SIGTSTP, SIGTTIN, SIGTTOU (the terminal stops the whole process group). Real-time signals
+/// are not caught.
+#[cfg(unix)]
+const FORWARDED: &[nix::sys::signal::Signal] = {
+    use nix::sys::signal::Signal;
+    &[
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGALRM,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        // Their default action ends the process on Linux (elsewhere SIGIO is ignored).
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Signal::SIGIO,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Signal::SIGPWR,
+        #[cfg(all(
+            any(target_os = "linux", target_os = "android"),
+            not(any(
+                target_arch = "mips",
+                target_arch = "mips32r6",
+                target_arch = "mips64",
+                target_arch = "mips64r6",
+                target_arch = "sparc",
+                target_arch = "sparc64"
+            ))
+        ))]
+        Signal::SIGSTKFLT,
+    ]
+};
+
+/// Catches the [`FORWARDED`] signals, so that they no longer end this process: `run`
+/// forwards each to its child and removes the secret files once the child has ended.
 #[cfg(unix)]
 struct Signals {
     streams: Vec<(nix::sys::signal::Signal, tokio::signal::unix::Signal)>,
@@ -303,19 +362,12 @@ struct Signals {
 #[cfg(unix)]
 impl Signals {
     fn new() -> anyhow::Result<Self> {
-        use nix::sys::signal::Signal;
         use tokio::signal::unix::{SignalKind, signal};
-        let mut streams = Vec::new();
-        for (sig, kind) in [
-            (Signal::SIGINT, SignalKind::interrupt()),
-            (Signal::SIGTERM, SignalKind::terminate()),
-            (Signal::SIGHUP, SignalKind::hangup()),
-            (Signal::SIGQUIT, SignalKind::quit()),
-        ] {
-            streams.push((
-                sig,
-                signal(kind).context("cannot install a signal handler")?,
-            ));
+        let mut streams = Vec::with_capacity(FORWARDED.len());
+        for &sig in FORWARDED {
+            let stream = signal(SignalKind::from_raw(sig as i32))
+                .with_context(|| format!("cannot install a handler for {sig}"))?;
+            streams.push((sig, stream));
         }
         Ok(Self { streams })
     }

@@ -335,3 +335,37 @@ fn short_values_are_not_masked_and_named_in_one_warning() {
     );
     assert_eq!(r.ok().out(), "\x1b[1;31m<concealed>\x1b[0m\x1b]0;title\x07");
 }
+
+#[test]
+fn a_signal_the_program_handles_leaves_both_running() {
+    let s = setup();
+    let mut child = s
+        .command(&[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            // Ends by itself after about a minute, should the test fail half-way.
+            "trap 'echo got-usr1' USR1; trap 'echo got-alrm' ALRM; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let kill = |signal: &str| {
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill("-USR1");
+    assert_eq!(lines.next().unwrap().unwrap(), "got-usr1");
+    kill("-ALRM");
+    assert_eq!(lines.next().unwrap().unwrap(), "got-alrm");
+    kill("-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+}
