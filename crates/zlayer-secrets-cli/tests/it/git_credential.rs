@@ -300,3 +300,90 @@ fn assert_not_in_file(file: &Path, needle: &[u8]) {
         file.display()
     );
 }
+
+/// git percent-decodes the host of a URL: `https://github.com%2f.evil.example/x` reaches the
+/// helper as `host=github.com/.evil.example`. Such hosts are refused: they never get
+/// github.com's token, and storing for them never replaces it.
+#[test]
+fn hosts_that_git_decoded_into_url_syntax_are_refused() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    git.approve(
+        "protocol=https\nhost=github.com\nusername=alice\npassword=ghp_real-token\n",
+        &[],
+    );
+    for encoded in ["%2f", "%3f", "%23", "%40", "%5c", "%20", "%09"] {
+        let url = format!("https://github.com{encoded}.evil.example/org/repo.git");
+        let r = git.credential("fill", &format!("url={url}\n"), &[]);
+        assert!(!r.out().contains("ghp_real-token"), "{url}: {}", r.out());
+        assert_ne!(r.code, Some(0), "{url}: {}", r.out());
+        // An approve for that URL (git only asks after the server accepted it) replaces
+        // nothing.
+        git.credential(
+            "approve",
+            &format!("url={url}\nusername=alice\npassword=ghp_evil-token\n"),
+            &[],
+        );
+        let real = git
+            .fill("protocol=https\nhost=github.com\n", &[])
+            .expect("github.com's credential is still there");
+        assert_eq!(password(&real), Some("ghp_real-token"), "{url}");
+    }
+    // The helper, asked directly, says what is wrong with the host and changes nothing.
+    for host in [
+        "github.com/.evil.example",
+        "github.com?x",
+        "github.com#x",
+        "evil@github.com",
+        "github.com\\x",
+        "github.com x",
+        "github.com\tx",
+        "github.com:x",
+    ] {
+        let helper = |op: &str, extra: &str| {
+            s.run_with(
+                &["git-credential", op],
+                Some(format!("protocol=https\nhost={host}\n{extra}").as_bytes()),
+                &[],
+            )
+        };
+        for (op, extra) in [
+            ("get", ""),
+            ("store", "username=alice\npassword=ghp_evil-token\n"),
+            ("erase", ""),
+        ] {
+            let r = helper(op, extra);
+            r.code(1);
+            assert_eq!(r.out(), "", "{op} {host:?}");
+            assert!(r.err().contains("host"), "{op} {host:?}: {}", r.err());
+            assert!(!r.err().contains("ghp_"), "{}", r.err());
+        }
+    }
+    let real = git.fill("protocol=https\nhost=github.com\n", &[]).unwrap();
+    assert_eq!(password(&real), Some("ghp_real-token"));
+}
+
+/// A port is compared as a number of the protocol, not through a URL made from the
+/// fields: `http` on port 443 is not `https`, and neither is the default port of the other.
+#[test]
+fn protocol_host_and_port_are_compared_as_fields() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    git.approve(
+        "protocol=http\nhost=h.example:443\nusername=u\npassword=http-on-443\n",
+        &[],
+    );
+    git.approve(
+        "protocol=https\nhost=h.example\nusername=u\npassword=https-default\n",
+        &[],
+    );
+    let got = git
+        .fill("protocol=http\nhost=h.example:443\n", &[])
+        .unwrap();
+    assert_eq!(password(&got), Some("http-on-443"));
+    let got = git
+        .fill("protocol=https\nhost=H.example:443\n", &[])
+        .unwrap();
+    assert_eq!(password(&got), Some("https-default"));
+    assert_eq!(git.fill("protocol=http\nhost=h.example\n", &[]), None);
+}
