@@ -63,7 +63,7 @@ impl ValueArgs {
             return Ok(Secret::new(v.clone()));
         }
         if s.from_stdin {
-            let bytes = read_limited(std::io::stdin().lock(), "standard input")?;
+            let bytes = read_limited(unbuffered_stdin()?, "standard input")?;
             return into_secret(bytes, "standard input");
         }
         if let Some(path) = &s.from_file {
@@ -79,6 +79,30 @@ impl ValueArgs {
         }
         bail!("no value source given (use --value, --from-stdin, --from-file or --random)")
     }
+}
+
+/// Standard input without std's buffer.
+///
+/// `std::io::stdin()` reads through a process-wide buffer that is never wiped and lives
+/// until the process exits, so a secret read through it stays in memory. Reading from a
+/// duplicate of its descriptor instead, the bytes go only into the caller's buffer (and
+/// [`read_limited_to`] wipes every buffer it uses). Every read of secrets from standard
+/// input goes through here: `--from-stdin`, `import -`, `run --env-file -` and the
+/// credential-helper protocols.
+pub(crate) fn unbuffered_stdin() -> anyhow::Result<std::fs::File> {
+    #[cfg(unix)]
+    let owned = {
+        use std::os::fd::AsFd as _;
+        std::io::stdin().as_fd().try_clone_to_owned()
+    };
+    #[cfg(windows)]
+    let owned = {
+        use std::os::windows::io::AsHandle as _;
+        std::io::stdin().as_handle().try_clone_to_owned()
+    };
+    Ok(std::fs::File::from(
+        owned.context("cannot open standard input")?,
+    ))
 }
 
 /// Reads everything from `reader` (at most [`MAX_VALUE_BYTES`]) into a buffer that is wiped

@@ -15,7 +15,7 @@ use crate::formats::{self, Format};
 use crate::output;
 use crate::output::note;
 use crate::progress::Progress;
-use crate::value::read_limited_to;
+use crate::value::{read_limited_to, unbuffered_stdin};
 
 /// Largest import file, in bytes.
 const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
@@ -24,7 +24,7 @@ const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 pub(crate) fn read_text_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
     let shown = path.display().to_string();
     let bytes = if path == Path::new("-") {
-        read_limited_to(std::io::stdin().lock(), "standard input", MAX_IMPORT_BYTES)?
+        read_limited_to(unbuffered_stdin()?, "standard input", MAX_IMPORT_BYTES)?
     } else {
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
         read_limited_to(file, &shown, MAX_IMPORT_BYTES)?

@@ -35,7 +35,7 @@ use zlayer_secrets::registry_credentials::{
 };
 use zlayer_secrets::{SecretsError, SecretsStore};
 
-use super::{open_store, read_input};
+use super::{open_store, read_request};
 use crate::backend::Location;
 
 /// The helper's program name (docker finds it as `docker-credential-` + `credsStore`).
@@ -116,16 +116,16 @@ async fn serve(action: &str) -> Result<Zeroizing<String>, Failure> {
     let location = Location::from_env()?;
     match action {
         "store" => {
-            let input = read_input(std::io::stdin().lock())?;
+            let input = read_request()?;
             store(&location, &input).await?;
             Ok(Zeroizing::new(String::new()))
         }
         "get" => {
-            let input = read_input(std::io::stdin().lock())?;
+            let input = read_request()?;
             get(&location, &server_url(&input)?).await
         }
         "erase" => {
-            let input = read_input(std::io::stdin().lock())?;
+            let input = read_request()?;
             erase(&location, &server_url(&input)?).await?;
             Ok(Zeroizing::new(String::new()))
         }

@@ -35,7 +35,7 @@ use zlayer_secrets::git_credentials::{
 };
 use zlayer_secrets::{SecretsError, SecretsStore};
 
-use super::{open_store, read_input};
+use super::{open_store, read_request};
 use crate::backend::Location;
 
 /// Bytes escaped in the stored path: everything but letters, digits and `-._~/`.
@@ -254,7 +254,7 @@ impl<'a> Wanted<'a> {
 /// Runs one operation: reads the request from stdin, answers on stdout. Operations other
 /// than `get`, `store` and `erase` are ignored, as git asks of helpers.
 pub(crate) async fn run(location: &Location, operation: &str) -> anyhow::Result<()> {
-    let input = read_input(std::io::stdin().lock())?;
+    let input = read_request()?;
     let request = parse(&input)?;
     drop(input);
     match operation {

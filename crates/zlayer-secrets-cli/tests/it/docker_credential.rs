@@ -296,3 +296,23 @@ fn server_urls_with_odd_hosts_are_refused() {
         assert!(!r.out().contains("real-pass"), "{url}: {}", r.out());
     }
 }
+
+/// The request is read whole however docker writes it, and its size is bounded.
+#[test]
+fn requests_are_read_in_pieces_and_bounded() {
+    let s = Store::new();
+    let secret = "s".repeat(100_000);
+    let body =
+        serde_json::json!({"ServerURL": "ghcr.io", "Username": "u", "Secret": secret}).to_string();
+    helper(&s, &["store"], &body).ok();
+    let got = helper(&s, &["get"], "ghcr.io").ok().out();
+    assert!(got.contains(&secret));
+
+    let huge = format!("ghcr.io{}", " ".repeat(1024 * 1024));
+    let r = helper(&s, &["get"], &huge);
+    r.code(1);
+    assert_eq!(
+        r.out(),
+        "the request on standard input holds more than 1048576 bytes, the limit here\n"
+    );
+}
