@@ -114,11 +114,22 @@ pub(crate) fn read_limited(reader: impl Read, what: &str) -> anyhow::Result<Zero
 /// Reads everything from `reader` (at most `limit` bytes) into a buffer that is wiped when
 /// dropped; when it grows, the old buffer is wiped too.
 pub(crate) fn read_limited_to(
-    mut reader: impl Read,
+    reader: impl Read,
     what: &str,
     limit: usize,
 ) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(8192));
+    read_limited_sized(reader, what, limit, 0)
+}
+
+/// [`read_limited_to`] for input of about `expected` bytes (a file's size): the buffer is
+/// allocated at that size, so reading that much never grows (copies) it.
+pub(crate) fn read_limited_sized(
+    mut reader: impl Read,
+    what: &str,
+    limit: usize,
+    expected: usize,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(expected.min(limit).max(8192)));
     let mut chunk = Zeroizing::new([0u8; 8192]);
     loop {
         let n = match reader.read(&mut chunk[..]) {

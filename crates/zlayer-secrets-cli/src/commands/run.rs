@@ -10,11 +10,11 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use zeroize::Zeroizing;
-use zlayer_secrets::{LocalEnvScopes, SecretRef, SecretsResolver};
+use zlayer_secrets::{LocalEnvScopes, Secret, SecretRef, SecretsResolver};
 
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
-use crate::formats::dotenv;
+use crate::formats::{MAX_ENTRIES, dotenv};
 use crate::mask::{MIN_MASKED_CHARS, Masker};
 use crate::output::note;
 use crate::own_credentials::is_credential_variable;
@@ -68,7 +68,7 @@ pub(crate) async fn run(
     }
     if let Some(path) = env_file {
         for (key, value) in read_env_file(path)? {
-            env.insert(OsString::from(key), OsString::from(value.as_str()));
+            env.insert(OsString::from(key), OsString::from(value.expose()));
         }
     }
 
@@ -157,11 +157,13 @@ fn masker(
     Masker::new(all().map(|(_, v)| v.as_str()))
 }
 
-/// Reads `--env-file`: the dotenv dialect, keys that can be variable names.
-fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Zeroizing<String>)>> {
+/// Reads `--env-file`: the dotenv dialect, keys that can be variable names, at most
+/// [`MAX_ENTRIES`] of them.
+fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     let shown = path.display().to_string();
     let text = read_text_file(path)?;
-    let entries = dotenv::parse(&text).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let entries = dotenv::parse(&text, MAX_ENTRIES).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    drop(text);
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.key.contains(['=', '\0']) {
@@ -176,7 +178,7 @@ fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Zeroizing<String>)>
                 entry.line
             );
         }
-        out.push((entry.key, Zeroizing::new(entry.value.expose().to_owned())));
+        out.push((entry.key, entry.value));
     }
     Ok(out)
 }
