@@ -12,13 +12,16 @@ use libfuzzer_sys::fuzz_target;
 use zeroize::Zeroizing;
 use zlayer_secrets_core::validate_name;
 
+/// The entry limit of the texts read raw: small, so that inputs reach it.
+const LIMIT: usize = 64;
+
 /// Export as the CLI does, then import.
 fn round_trip(pairs: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = Zeroizing::new(String::new());
     for (key, value) in pairs {
         dotenv::write_entry(&mut out, key, value);
     }
-    let entries = match dotenv::parse(&out) {
+    let entries = match dotenv::parse(&out, usize::MAX) {
         Ok(entries) => entries,
         Err(e) => panic!("exported text does not import: {e}"),
     };
@@ -37,8 +40,9 @@ fn is_shell_identifier(key: &str) -> bool {
 }
 
 fn check_text(text: &str) {
-    match dotenv::parse(text) {
+    match dotenv::parse(text, LIMIT) {
         Ok(entries) => {
+            assert!(entries.len() <= LIMIT, "more entries than the limit");
             let lines = text.split('\n').count();
             let mut pairs = Vec::with_capacity(entries.len());
             for e in entries {

@@ -13,11 +13,14 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use zlayer_secrets_core::Secret;
 
+/// The entry limit of the texts read raw: small, so that inputs reach it.
+const LIMIT: usize = 64;
+
 /// Every word the importer's own messages are made of: a value found only there is chance.
 const MESSAGE_WORDS: &str = "not valid JSON: syntax error unexpected data unexpected end of \
     input read error at line column expected a JSON object of name/string pairs, found the \
     key appears more than once the value of is a string an object an array a number a \
-    boolean null";
+    boolean null more than 64 entries, the most one file may hold";
 
 fn sorted(entries: Vec<(String, Secret)>) -> BTreeMap<String, String> {
     entries
@@ -33,7 +36,7 @@ fn round_trip(pairs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
         .collect();
     let text = json::write(&entries);
-    match json::parse(&text) {
+    match json::parse(&text, usize::MAX) {
         Ok(back) => sorted(back),
         Err(e) => panic!("exported JSON does not import: {e}"),
     }
@@ -55,9 +58,10 @@ fn strings(value: &serde_json::Value, values: &mut Vec<String>, keys: &mut Vec<S
 }
 
 fn check_text(text: &str) {
-    match json::parse(text) {
+    match json::parse(text, LIMIT) {
         Ok(entries) => {
             let count = entries.len();
+            assert!(count <= LIMIT, "more entries than the limit");
             let map = sorted(entries);
             assert_eq!(map.len(), count, "a key was imported twice");
             assert_eq!(round_trip(&map), map, "export then import changed entries");

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::formats::Format;
+use crate::own_credentials::{CREDENTIAL_VARIABLES, is_credential_variable};
 use crate::scope::ScopeArgs;
 use crate::value::ValueArgs;
 
@@ -292,13 +293,16 @@ pub(crate) enum Command {
     /// Every variable whose value is a reference (`$S:name`, `$S:@service/name`,
     /// `$S::env/name`, `$S:project:env/name`, `$secret://env/NAME`, each with an optional
     /// `/field` of a JSON secret) is replaced by the secret's value. Variables come from this
-    /// process's environment and from `--env-file` (which wins). `$S:name` reads the
+    /// process's environment, without this tool's own credentials (`ZLAYER_SECRETS_KEY`,
+    /// `ZLAYER_SECRETS_PASSWORD`, `VAULT_TOKEN`, API keys; see `--keep-env`), and from
+    /// `--env-file` (which wins). `$S:name` reads the
     /// deployment scope (`--deployment`, `--service`), or with `--env` that environment.
     ///
     /// By default the program's stdout and stderr pass through a filter that prints
     /// `<concealed>` in place of any resolved value; `--no-masking` starts the program
     /// directly on this terminal instead. Exits with the program's exit code (128 + signal
-    /// if it was killed); SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to it.
+    /// if it was killed); every catchable signal that would end this process (SIGHUP,
+    /// SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, ...) is forwarded to it.
     #[command(
         after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all"
     )]
@@ -317,6 +321,12 @@ pub(crate) enum Command {
         /// a tmpfs such as a new directory under `/dev/shm`.
         #[arg(long, value_name = "DIR")]
         mount_dir: Option<PathBuf>,
+        /// Pass this credential of `zlayer-secret` on to the program (repeatable). By
+        /// default `ZLAYER_SECRETS_KEY`, `ZLAYER_SECRETS_PASSWORD`, `VAULT_TOKEN`,
+        /// `ZLAYER_SECRETS_API_KEY` and `ZLAYER_SECRETS_API_SECRET` are removed from its
+        /// environment.
+        #[arg(long = "keep-env", value_name = "NAME")]
+        keep_env: Vec<String>,
         /// The program and its arguments, after `--`.
         #[arg(required = true, last = true, value_name = "CMD")]
         command: Vec<OsString>,
@@ -342,11 +352,20 @@ pub(crate) enum Command {
 
 impl Command {
     /// A usage mistake found after parsing (reported like clap's own, exit code 2).
-    pub(crate) fn usage_error(&self) -> Option<&'static str> {
+    pub(crate) fn usage_error(&self) -> Option<String> {
         match self {
             Self::Create { value, .. } | Self::Set { value, .. } | Self::Rotate { value, .. } => {
-                value.usage_error()
+                value.usage_error().map(str::to_owned)
             }
+            Self::Run { keep_env, .. } => keep_env
+                .iter()
+                .find(|name| !is_credential_variable(name.as_ref()))
+                .map(|name| {
+                    format!(
+                        "--keep-env {name}: only the credentials run removes can be kept ({})",
+                        CREDENTIAL_VARIABLES.join(", ")
+                    )
+                }),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ mod commands;
 mod formats;
 mod mask;
 mod output;
+mod own_credentials;
 mod progress;
 mod protocols;
 mod scope;
@@ -178,6 +179,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             env_file,
             no_masking,
             mount_dir,
+            keep_env,
             command,
         } => {
             let scope = scope.scope()?;
@@ -185,9 +187,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             return commands::run::run(
                 backend,
                 scope,
-                env_file.as_deref(),
-                no_masking,
-                mount_dir.as_deref(),
+                &commands::run::Options {
+                    env_file: env_file.as_deref(),
+                    no_masking,
+                    mount_dir: mount_dir.as_deref(),
+                    keep_env: &keep_env,
+                },
                 &command,
             )
             .await;

@@ -5,7 +5,8 @@
 //! `NAME_FILE=DIR/NAME` instead of `NAME`. `DIR` is created with mode 0700; if it exists it
 //! must be an empty directory owned by this user (it is then made 0700 and kept). The files,
 //! and the directory if it was created here, are removed when [`SecretFiles`] is dropped:
-//! after the program ends, on an error, and after a forwarded signal ended the program.
+//! after the program ends, on an error, and after a forwarded signal ended the program
+//! (`run` catches every signal that would otherwise end it before the files exist).
 //! Nothing can remove them if this process is killed with SIGKILL: put `DIR` on a tmpfs
 //! (`/dev/shm`, `$XDG_RUNTIME_DIR`) so they never reach a disk and vanish at reboot.
 

@@ -63,7 +63,7 @@ impl ValueArgs {
             return Ok(Secret::new(v.clone()));
         }
         if s.from_stdin {
-            let bytes = read_limited(std::io::stdin().lock(), "standard input")?;
+            let bytes = read_limited(unbuffered_stdin()?, "standard input")?;
             return into_secret(bytes, "standard input");
         }
         if let Some(path) = &s.from_file {
@@ -81,6 +81,30 @@ impl ValueArgs {
     }
 }
 
+/// Standard input without std's buffer.
+///
+/// `std::io::stdin()` reads through a process-wide buffer that is never wiped and lives
+/// until the process exits, so a secret read through it stays in memory. Reading from a
+/// duplicate of its descriptor instead, the bytes go only into the caller's buffer (and
+/// [`read_limited_to`] wipes every buffer it uses). Every read of secrets from standard
+/// input goes through here: `--from-stdin`, `import -`, `run --env-file -` and the
+/// credential-helper protocols.
+pub(crate) fn unbuffered_stdin() -> anyhow::Result<std::fs::File> {
+    #[cfg(unix)]
+    let owned = {
+        use std::os::fd::AsFd as _;
+        std::io::stdin().as_fd().try_clone_to_owned()
+    };
+    #[cfg(windows)]
+    let owned = {
+        use std::os::windows::io::AsHandle as _;
+        std::io::stdin().as_handle().try_clone_to_owned()
+    };
+    Ok(std::fs::File::from(
+        owned.context("cannot open standard input")?,
+    ))
+}
+
 /// Reads everything from `reader` (at most [`MAX_VALUE_BYTES`]) into a buffer that is wiped
 /// when dropped.
 pub(crate) fn read_limited(reader: impl Read, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
@@ -90,11 +114,22 @@ pub(crate) fn read_limited(reader: impl Read, what: &str) -> anyhow::Result<Zero
 /// Reads everything from `reader` (at most `limit` bytes) into a buffer that is wiped when
 /// dropped; when it grows, the old buffer is wiped too.
 pub(crate) fn read_limited_to(
-    mut reader: impl Read,
+    reader: impl Read,
     what: &str,
     limit: usize,
 ) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(8192));
+    read_limited_sized(reader, what, limit, 0)
+}
+
+/// [`read_limited_to`] for input of about `expected` bytes (a file's size): the buffer is
+/// allocated at that size, so reading that much never grows (copies) it.
+pub(crate) fn read_limited_sized(
+    mut reader: impl Read,
+    what: &str,
+    limit: usize,
+    expected: usize,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(expected.min(limit).max(8192)));
     let mut chunk = Zeroizing::new([0u8; 8192]);
     loop {
         let n = match reader.read(&mut chunk[..]) {

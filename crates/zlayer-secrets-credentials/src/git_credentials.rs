@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 use zlayer_secrets_core::{Result, Secret, SecretsStore};
 
-pub use crate::host::normalize_git_host;
+pub use crate::host::{is_git_scheme, normalize_git_host, normalize_git_host_fields};
 use crate::scopes::GIT_CREDENTIALS_SCOPE;
 use crate::typed::{self, CredentialRecord};
 
@@ -255,7 +255,15 @@ impl<S: SecretsStore> GitCredentialStore<S> {
     /// `github.com` are the same host), in the order of [`list_details`](Self::list_details).
     /// Credentials without a host never match. Empty if there is none.
     pub async fn find_by_host(&self, host_or_url: &str) -> Result<Vec<GitCredentialDetails>> {
-        let wanted = normalize_git_host(host_or_url)?;
+        self.find_by_host_key(&normalize_git_host(host_or_url)?)
+            .await
+    }
+
+    /// The credentials whose host has exactly the comparison key `key`, as
+    /// [`normalize_git_host`] or [`normalize_git_host_fields`] return it (`github.com`,
+    /// `git.example.com:8443`). `key` itself is compared as it is, not parsed. In the order
+    /// of [`list_details`](Self::list_details); empty if there is none.
+    pub async fn find_by_host_key(&self, key: &str) -> Result<Vec<GitCredentialDetails>> {
         Ok(self
             .list_details()
             .await?
@@ -264,7 +272,7 @@ impl<S: SecretsStore> GitCredentialStore<S> {
                 d.host
                     .as_deref()
                     .and_then(|h| normalize_git_host(h).ok())
-                    .is_some_and(|h| h == wanted)
+                    .is_some_and(|h| h == key)
             })
             .collect())
     }

@@ -10,6 +10,15 @@
 //!   (`localhost:5000` differs from `localhost`).
 //! - IPv6 literals are written in brackets: `[::1]:5000`.
 //! - A host holds only ASCII letters, digits, `-`, `.` and `_` (or an IPv6 literal).
+//! - A backslash before the host (`https://evil.example\@github.com`) is refused: URL
+//!   parsers disagree on whether it ends the host.
+//! - Errors quote the input, except one that holds a `@`: it may carry a password
+//!   (`https://user:password@host`), so it is never shown.
+//!
+//! Git's credential protocol names the scheme and the host in separate attributes; those
+//! are compared as fields ([`normalize_git_host_fields`]), never by reading a URL made from
+//! them, so a host such as `github.com/.evil.example` (git's decoding of
+//! `github.com%2f.evil.example`) is refused instead of becoming `github.com`.
 
 use zlayer_secrets_core::{Result, SecretsError};
 
@@ -41,6 +50,11 @@ impl Scheme {
 }
 
 fn invalid(kind: &str, input: &str, why: &str) -> SecretsError {
+    if input.contains('@') {
+        return SecretsError::InvalidInput(format!(
+            "invalid {kind} (not shown: it holds user information, which may include a password): {why}"
+        ));
+    }
     let shown: String = input
         .chars()
         .take(80)
@@ -63,6 +77,13 @@ impl Kind {
             Self::Git => "Git host or URL",
         }
     }
+
+    fn schemes(self) -> &'static str {
+        match self {
+            Self::Registry => "the scheme must be http or https",
+            Self::Git => "the scheme must be https, http, ssh or git",
+        }
+    }
 }
 
 fn normalize(input: &str, kind: Kind) -> Result<String> {
@@ -75,26 +96,18 @@ fn normalize(input: &str, kind: Kind) -> Result<String> {
         return Err(fail("whitespace and control characters are not allowed"));
     }
     let (scheme, rest) = match s.split_once("://") {
-        Some((name, rest)) => {
-            let scheme = match (name.to_ascii_lowercase().as_str(), kind) {
-                ("https", _) => Scheme::Https,
-                ("http", _) => Scheme::Http,
-                ("ssh" | "git+ssh" | "ssh+git", Kind::Git) => Scheme::Ssh,
-                ("git", Kind::Git) => Scheme::Git,
-                _ => {
-                    return Err(fail(match kind {
-                        Kind::Registry => "the scheme must be http or https",
-                        Kind::Git => "the scheme must be https, http, ssh or git",
-                    }));
-                }
-            };
-            (Some(scheme), rest)
-        }
+        Some((name, rest)) => (
+            Some(scheme_of(name, kind).ok_or_else(|| fail(kind.schemes()))?),
+            rest,
+        ),
         None => (None, s),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host_port = match authority.rsplit_once('@') {
         None => authority,
+        Some((user, _)) if user.contains('\\') => {
+            return Err(fail("a backslash is not allowed before the host"));
+        }
         Some((_, after)) if kind == Kind::Git => after,
         Some(_) => {
             return Err(fail(
@@ -110,14 +123,30 @@ fn normalize(input: &str, kind: Kind) -> Result<String> {
         (None, true) => Scheme::Ssh,
         (None, false) => Scheme::Https,
     };
+    Ok(key(kind, scheme, host, port))
+}
+
+/// The scheme called `name` (any case), if `kind` accepts it.
+fn scheme_of(name: &str, kind: Kind) -> Option<Scheme> {
+    match (name.to_ascii_lowercase().as_str(), kind) {
+        ("https", _) => Some(Scheme::Https),
+        ("http", _) => Some(Scheme::Http),
+        ("ssh" | "git+ssh" | "ssh+git", Kind::Git) => Some(Scheme::Ssh),
+        ("git", Kind::Git) => Some(Scheme::Git),
+        _ => None,
+    }
+}
+
+/// The comparison key of a checked, lower-cased host and its port.
+fn key(kind: Kind, scheme: Scheme, host: String, port: Option<u16>) -> String {
     let port = port.filter(|p| *p != scheme.default_port());
     if kind == Kind::Registry && port.is_none() && DOCKER_HUB_ALIASES.contains(&host.as_str()) {
-        return Ok(DOCKER_HUB_ALIASES[0].to_owned());
+        return DOCKER_HUB_ALIASES[0].to_owned();
     }
-    Ok(match port {
+    match port {
         Some(p) => format!("{host}:{p}"),
         None => host,
-    })
+    }
 }
 
 /// Splits `host[:port]` or `[v6][:port]`. With `scp_ok`, `host:path` (Git's scp-like
@@ -206,6 +235,37 @@ pub fn normalize_registry(registry: &str) -> Result<String> {
 ///   (`host:123/repo`) is read as a port, so write such remotes with `ssh://`.
 pub fn normalize_git_host(host_or_url: &str) -> Result<String> {
     normalize(host_or_url, Kind::Git)
+}
+
+/// Whether `scheme` (any case) is one a Git host may have: `https`, `http`, `ssh` (also
+/// `git+ssh`, `ssh+git`) or `git`.
+#[must_use]
+pub fn is_git_scheme(scheme: &str) -> bool {
+    scheme_of(scheme, Kind::Git).is_some()
+}
+
+/// The comparison key of a Git host given as separate fields, as git's credential protocol
+/// sends them: the `scheme` (as [`is_git_scheme`] accepts) and the `host` (`host`,
+/// `host:port` or `[v6]:port`). It is the key [`normalize_git_host`] gives for
+/// `scheme://host`, but the fields are checked as fields and never read as a URL: a `host`
+/// that holds anything a URL gives meaning to (`/`, `?`, `#`, `@`, `\`), whitespace or a
+/// control character is refused, and so is a port that is not a number. The host is taken
+/// exactly as given (no trimming).
+pub fn normalize_git_host_fields(scheme: &str, host: &str) -> Result<String> {
+    let fail = |why: &str| invalid("Git host", host, why);
+    let scheme = scheme_of(scheme, Kind::Git).ok_or_else(|| fail(Kind::Git.schemes()))?;
+    if host.is_empty() {
+        return Err(fail("it is empty"));
+    }
+    if host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(fail("whitespace and control characters are not allowed"));
+    }
+    if host.contains(['/', '?', '#', '@', '\\']) {
+        return Err(fail("a host cannot contain `/`, `?`, `#`, `@` or `\\`"));
+    }
+    let (name, port, _) = split_host_port(host, false).map_err(&fail)?;
+    let name = check_host(name).map_err(&fail)?;
+    Ok(key(Kind::Git, scheme, name, port))
 }
 
 #[cfg(test)]
@@ -370,5 +430,96 @@ mod tests {
             let msg = normalize_git_host(input).unwrap_err().to_string();
             assert!(msg.contains("invalid Git host or URL"), "{input:?}: {msg}");
         }
+    }
+
+    #[test]
+    fn git_fields_are_compared_as_fields() {
+        for (scheme, host, want) in [
+            ("https", "github.com", "github.com"),
+            ("HTTPS", "GitHub.com:443", "github.com"),
+            ("http", "h.example:443", "h.example:443"),
+            ("http", "h.example:80", "h.example"),
+            ("ssh", "h.example:22", "h.example"),
+            ("https", "[::1]:8443", "[::1]:8443"),
+            ("https", "h.example.", "h.example"),
+        ] {
+            assert_eq!(
+                normalize_git_host_fields(scheme, host).unwrap(),
+                want,
+                "{scheme} {host}"
+            );
+            // The same key as the URL made of the fields, where that URL is unambiguous.
+            assert_eq!(
+                normalize_git_host(&format!("{scheme}://{host}")).unwrap(),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn git_host_fields_with_url_syntax_are_refused() {
+        for host in [
+            "github.com/.evil.example",
+            "github.com?.evil.example",
+            "github.com#.evil.example",
+            "github.com@evil.example",
+            "evil.example@github.com",
+            "github.com\\.evil.example",
+            "github.com x",
+            " github.com",
+            "github.com\t",
+            "github.com\n",
+            "github.com:x",
+            "github.com:",
+            "github.com%2f.evil.example",
+            "",
+        ] {
+            let err = normalize_git_host_fields("https", host)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("invalid Git host"), "{host:?}: {err}");
+        }
+        let err = normalize_git_host_fields("cert", "github.com")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scheme"), "{err}");
+        assert!(is_git_scheme("git+ssh") && is_git_scheme("HTTPS") && !is_git_scheme("smtp"));
+    }
+
+    #[test]
+    fn user_information_is_never_echoed() {
+        for input in [
+            "https://bob:pw-secret@registry.example.com",
+            "bob:pw-secret@registry.example.com:5000/v2/",
+            "https://bob:pw-secret@bad host",
+        ] {
+            let err = normalize_registry(input).unwrap_err().to_string();
+            assert!(!err.contains("pw-secret"), "{err}");
+            assert!(!err.contains("bob"), "{err}");
+            assert!(err.contains("invalid registry"), "{err}");
+        }
+        let err = normalize_git_host("https://bob:pw-secret@bad host/x")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pw-secret"), "{err}");
+        let err = normalize_git_host_fields("https", "bob:pw-secret@github.com")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pw-secret"), "{err}");
+        // Without a `@`, the input is shown.
+        let err = normalize_registry("ftp://x").unwrap_err().to_string();
+        assert!(err.contains("ftp://x"), "{err}");
+    }
+
+    #[test]
+    fn a_backslash_before_the_host_is_refused() {
+        for input in [
+            "https://evil.example\\@github.com/x",
+            "https://a\\b@github.com",
+        ] {
+            let err = normalize_git_host(input).unwrap_err().to_string();
+            assert!(err.contains("backslash"), "{input}: {err}");
+        }
+        assert!(normalize_registry("https://ghcr.io\\.evil.example").is_err());
     }
 }

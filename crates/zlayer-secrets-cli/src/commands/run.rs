@@ -10,38 +10,65 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use zeroize::Zeroizing;
-use zlayer_secrets::{LocalEnvScopes, SecretRef, SecretsResolver};
+use zlayer_secrets::{LocalEnvScopes, Secret, SecretRef, SecretsResolver};
 
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
-use crate::formats::dotenv;
-use crate::mask::Masker;
+use crate::formats::{MAX_ENTRIES, dotenv};
+use crate::mask::{MIN_MASKED_CHARS, Masker};
+use crate::output::note;
+use crate::own_credentials::is_credential_variable;
 use crate::secret_files::SecretFiles;
 
-/// Variables that hold the store's key; removed from the inherited environment.
-const KEY_VARIABLES: [&str; 2] = ["ZLAYER_SECRETS_KEY", "ZLAYER_SECRETS_PASSWORD"];
+/// How `run` starts the program (its options besides the scope and the command).
+pub(crate) struct Options<'a> {
+    /// `--env-file`.
+    pub(crate) env_file: Option<&'a Path>,
+    /// `--no-masking`.
+    pub(crate) no_masking: bool,
+    /// `--mount-dir`.
+    pub(crate) mount_dir: Option<&'a Path>,
+    /// `--keep-env`: credentials of this tool to pass on anyway.
+    pub(crate) keep_env: &'a [String],
+}
 
 /// Resolves the environment, starts `command`, and returns its exit code.
 pub(crate) async fn run(
     backend: Backend,
     base_scope: String,
-    env_file: Option<&Path>,
-    no_masking: bool,
-    mount_dir: Option<&Path>,
+    options: &Options<'_>,
     command: &[OsString],
 ) -> anyhow::Result<u8> {
     let Some((program, args)) = command.split_first() else {
         bail!("no command given after `--`");
     };
+    let Options {
+        env_file,
+        no_masking,
+        mount_dir,
+        keep_env,
+    } = *options;
 
-    // Inherited variables, then the env file's, which win. The store's own key and
-    // password are not passed on: the program gets its secrets, not the key to all of them.
-    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
-        .filter(|(k, _)| !KEY_VARIABLES.iter().any(|v| k == v))
-        .collect();
+    // Inherited variables, then the env file's, which win. This tool's own credentials
+    // (the store's key and password, the Vault token, API keys) are not passed on unless
+    // `--keep-env` names them: the program gets its secrets, not the keys to all of them.
+    // Those kept are masked in its output like its secrets.
+    let mut kept: Vec<(String, Zeroizing<String>)> = Vec::new();
+    let mut env: BTreeMap<OsString, OsString> = BTreeMap::new();
+    for (key, value) in std::env::vars_os() {
+        if is_credential_variable(&key) {
+            if !keep_env.iter().any(|k| key == k.as_str()) {
+                continue;
+            }
+            if let (Some(k), Some(v)) = (key.to_str(), value.to_str()) {
+                kept.push((k.to_owned(), Zeroizing::new(v.to_owned())));
+            }
+        }
+        env.insert(key, value);
+    }
     if let Some(path) = env_file {
         for (key, value) in read_env_file(path)? {
-            env.insert(OsString::from(key), OsString::from(value.as_str()));
+            env.insert(OsString::from(key), OsString::from(value.expose()));
         }
     }
 
@@ -84,8 +111,8 @@ pub(crate) async fn run(
         if no_masking {
             return exec(cmd, program);
         }
-        let masker = Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str())));
-        drop(resolved);
+        let masker = Arc::new(masker(&resolved, &kept));
+        drop((resolved, kept));
         return run_masked(cmd, program, Some(masker), Signals::new()?).await;
     };
 
@@ -98,19 +125,45 @@ pub(crate) async fn run(
         cmd.env_remove(key);
     }
     cmd.envs(files.variables());
-    let masker =
-        (!no_masking).then(|| Arc::new(Masker::new(resolved.iter().map(|(_, v)| v.as_str()))));
-    drop(resolved);
+    let masker = (!no_masking).then(|| Arc::new(masker(&resolved, &kept)));
+    drop((resolved, kept));
     let code = run_masked(cmd, program, masker, signals).await;
     drop(files);
     code
 }
 
-/// Reads `--env-file`: the dotenv dialect, keys that can be variable names.
-fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Zeroizing<String>)>> {
+/// The output filter concealing the resolved secrets and the kept credentials. Values too
+/// short to mask are named (never shown) in one warning.
+fn masker(
+    resolved: &[(String, Zeroizing<String>)],
+    kept: &[(String, Zeroizing<String>)],
+) -> Masker {
+    let all = || resolved.iter().chain(kept);
+    let mut short: Vec<&str> = all()
+        .filter(|(_, v)| Masker::too_short_to_mask(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    short.sort_unstable();
+    if !short.is_empty() {
+        note!(
+            "warning: not masking {} in the program's output: shorter than {MIN_MASKED_CHARS} characters (masking would garble the output and show where the value occurs)",
+            if short.len() == 1 {
+                format!("the value of {}", short[0])
+            } else {
+                format!("the values of {}", short.join(", "))
+            }
+        );
+    }
+    Masker::new(all().map(|(_, v)| v.as_str()))
+}
+
+/// Reads `--env-file`: the dotenv dialect, keys that can be variable names, at most
+/// [`MAX_ENTRIES`] of them.
+fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     let shown = path.display().to_string();
     let text = read_text_file(path)?;
-    let entries = dotenv::parse(&text).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let entries = dotenv::parse(&text, MAX_ENTRIES).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    drop(text);
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.key.contains(['=', '\0']) {
@@ -125,7 +178,7 @@ fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Zeroizing<String>)>
                 entry.line
             );
         }
-        out.push((entry.key, Zeroizing::new(entry.value.expose().to_owned())));
+        out.push((entry.key, entry.value));
     }
     Ok(out)
 }
@@ -191,11 +244,24 @@ async fn run_masked(
             Some(signal) = signals.next() => Signals::forward(signal, child.id()),
         }
     };
-    for task in tasks {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
-            Err(e) => tracing::warn!(error = %e, "output task failed"),
+    // The output pipes stay open while a process the command left behind holds them. A
+    // signal now has no command to go to: it ends the wait (and so this process).
+    let outputs = async {
+        for task in &mut tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
+                Err(e) => tracing::warn!(error = %e, "output task failed"),
+            }
+        }
+    };
+    tokio::select! {
+        () = outputs => {}
+        Some(signal) = signals.next() => {
+            tracing::debug!(?signal, "signal after the command ended: not waiting for its output");
+            for task in &tasks {
+                task.abort();
+            }
         }
     }
     Ok(exit_code(status))
@@ -243,7 +309,53 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
     1
 }
 
-/// The termination signals `run` forwards to its child.
+/// The signals `run` forwards to its child: every signal whose default action ends a
+/// process and that can be caught, except those that report a fault of this process.
+///
+/// Left out on purpose: SIGKILL and SIGSTOP (cannot be caught); SIGABRT, SIGBUS, SIGFPE,
+/// SIGILL, SIGSEGV, SIGSYS and SIGTRAP (this process failed: forwarding means nothing);
+/// SIGPIPE (ignored by Rust programs: a closed output is an `EPIPE` error, and the child
+/// then meets the closed pipe itself); SIGCHLD, SIGCONT, SIGURG, SIGWINCH (their default is
+/// to do nothing; the terminal sends SIGWINCH to the child itself) and the job-control stops
+/// SIGTSTP, SIGTTIN, SIGTTOU (the terminal stops the whole process group). Real-time signals
+/// are not caught.
+#[cfg(unix)]
+const FORWARDED: &[nix::sys::signal::Signal] = {
+    use nix::sys::signal::Signal;
+    &[
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGALRM,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        // Their default action ends the process on Linux (elsewhere SIGIO is ignored).
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Signal::SIGIO,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Signal::SIGPWR,
+        #[cfg(all(
+            any(target_os = "linux", target_os = "android"),
+            not(any(
+                target_arch = "mips",
+                target_arch = "mips32r6",
+                target_arch = "mips64",
+                target_arch = "mips64r6",
+                target_arch = "sparc",
+                target_arch = "sparc64"
+            ))
+        ))]
+        Signal::SIGSTKFLT,
+    ]
+};
+
+/// Catches the [`FORWARDED`] signals, so that they no longer end this process: `run`
+/// forwards each to its child and removes the secret files once the child has ended.
 #[cfg(unix)]
 struct Signals {
     streams: Vec<(nix::sys::signal::Signal, tokio::signal::unix::Signal)>,
@@ -252,19 +364,12 @@ struct Signals {
 #[cfg(unix)]
 impl Signals {
     fn new() -> anyhow::Result<Self> {
-        use nix::sys::signal::Signal;
         use tokio::signal::unix::{SignalKind, signal};
-        let mut streams = Vec::new();
-        for (sig, kind) in [
-            (Signal::SIGINT, SignalKind::interrupt()),
-            (Signal::SIGTERM, SignalKind::terminate()),
-            (Signal::SIGHUP, SignalKind::hangup()),
-            (Signal::SIGQUIT, SignalKind::quit()),
-        ] {
-            streams.push((
-                sig,
-                signal(kind).context("cannot install a signal handler")?,
-            ));
+        let mut streams = Vec::with_capacity(FORWARDED.len());
+        for &sig in FORWARDED {
+            let stream = signal(SignalKind::from_raw(sig as i32))
+                .with_context(|| format!("cannot install a handler for {sig}"))?;
+            streams.push((sig, stream));
         }
         Ok(Self { streams })
     }

@@ -15,19 +15,33 @@ use crate::formats::{self, Format};
 use crate::output;
 use crate::output::note;
 use crate::progress::Progress;
-use crate::value::read_limited_to;
+use crate::value::{read_limited_sized, unbuffered_stdin};
 
-/// Largest import file, in bytes.
-const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+/// The largest file `import` and `run --env-file` read, in bytes (16 MiB): room for 16
+/// values of the store's largest size (1 MiB), or for a few of them written with every
+/// character escaped, and small enough that reading and parsing the file (a few times its
+/// size in memory) stays cheap.
+pub(crate) const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Reads a text file (or stdin for `-`) into memory that is wiped afterwards.
+/// Reads a text file (or stdin for `-`) of at most [`MAX_FILE_BYTES`] into memory that is
+/// wiped afterwards. A file's buffer is allocated once, at its size.
 pub(crate) fn read_text_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
     let shown = path.display().to_string();
     let bytes = if path == Path::new("-") {
-        read_limited_to(std::io::stdin().lock(), "standard input", MAX_IMPORT_BYTES)?
+        read_limited_sized(unbuffered_stdin()?, "standard input", MAX_FILE_BYTES, 0)?
     } else {
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
-        read_limited_to(file, &shown, MAX_IMPORT_BYTES)?
+        let size = file
+            .metadata()
+            .with_context(|| format!("cannot read the size of {shown}"))?
+            .len();
+        if size > MAX_FILE_BYTES as u64 {
+            bail!(
+                "{shown} is {size} bytes, more than the limit of {MAX_FILE_BYTES} bytes (16 MiB) for one file; split it"
+            );
+        }
+        let size = usize::try_from(size).unwrap_or(MAX_FILE_BYTES);
+        read_limited_sized(file, &shown, MAX_FILE_BYTES, size)?
     };
     let mut bytes = bytes;
     match String::from_utf8(std::mem::take(&mut *bytes)) {

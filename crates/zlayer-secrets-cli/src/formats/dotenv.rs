@@ -30,6 +30,7 @@
 //! keys that are shell identifiers and values without carriage returns, the output is also
 //! read correctly by the `dotenvy` crate.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use zeroize::Zeroizing;
@@ -52,7 +53,7 @@ pub(crate) struct ParseError {
     /// The line, from 1.
     pub(crate) line: usize,
     /// What is wrong.
-    pub(crate) message: &'static str,
+    pub(crate) message: Cow<'static, str>,
 }
 
 impl fmt::Display for ParseError {
@@ -63,9 +64,10 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Reads every entry of a dotenv text.
-pub(crate) fn parse(text: &str) -> Result<Vec<Entry>, ParseError> {
-    Parser::new(text).entries()
+/// Reads every entry of a dotenv text; more than `max_entries` entries are an error
+/// (reported at the first entry too many, before anything more is read).
+pub(crate) fn parse(text: &str, max_entries: usize) -> Result<Vec<Entry>, ParseError> {
+    Parser::new(text).entries(max_entries)
 }
 
 /// Appends `key` and `value` as one line of the dialect, newline included.
@@ -104,7 +106,10 @@ fn push_quoted(out: &mut String, s: &str) {
 }
 
 fn err(line: usize, message: &'static str) -> ParseError {
-    ParseError { line, message }
+    ParseError {
+        line,
+        message: Cow::Borrowed(message),
+    }
 }
 
 fn is_blank(c: char) -> bool {
@@ -124,7 +129,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn entries(mut self) -> Result<Vec<Entry>, ParseError> {
+    fn entries(mut self, max_entries: usize) -> Result<Vec<Entry>, ParseError> {
         let mut out = Vec::new();
         while !self.rest.is_empty() {
             self.skip_blanks();
@@ -136,6 +141,14 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let line = self.line;
+            if out.len() == max_entries {
+                return Err(ParseError {
+                    line,
+                    message: Cow::Owned(format!(
+                        "more than {max_entries} entries, the most one file may hold"
+                    )),
+                });
+            }
             let key = self.key()?;
             self.skip_blanks();
             if !self.eat('=') {

@@ -1,51 +1,208 @@
 //! JSON import and export: one flat object whose values are all strings.
 //!
-//! Errors name the key or the position (line and column) and never echo a value.
+//! Errors name the key or the position (line and column) and never echo a value. The
+//! reader streams: each value is copied once, straight from the text into the result, and
+//! reading stops at the first entry past the limit, so memory stays close to the size of
+//! the text.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use zeroize::Zeroizing;
 use zlayer_secrets::Secret;
 
-/// Reads `{"NAME": "value", ...}`. Duplicate keys and non-string values are errors.
-pub(crate) fn parse(text: &str) -> Result<Vec<(String, Secret)>, String> {
-    // First pass: syntax and shape. serde_json's syntax errors give a position only.
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {}", position_only(&e)))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(format!(
-            "expected a JSON object of name/string pairs, found {}",
-            kind(&value)
-        ));
-    };
-    // Second pass: the object is known to be well-formed; look for keys given twice,
-    // which a map silently collapses.
+/// Reads `{"NAME": "value", ...}` with at most `max_entries` entries. Duplicate keys and
+/// non-string values are errors; a syntax error anywhere is reported first (except for
+/// more entries than the limit, reported as soon as the first one too many is seen).
+pub(crate) fn parse(text: &str, max_entries: usize) -> Result<Vec<(String, Secret)>, String> {
+    let mut shape = Shape::default();
     let mut de = serde_json::Deserializer::from_str(text);
-    let duplicate = de
-        .deserialize_map(DuplicateCheck)
-        .map_err(|e| position_only(&e))?;
-    if let Some(key) = duplicate {
+    let read = de
+        .deserialize_any(Document {
+            max_entries,
+            shape: &mut shape,
+        })
+        .and_then(|entries| de.end().map(|()| entries));
+    let entries = match read {
+        Ok(entries) => entries,
+        Err(_) if shape.too_many => {
+            return Err(format!(
+                "more than {max_entries} entries, the most one file may hold"
+            ));
+        }
+        Err(e) => return Err(format!("not valid JSON: {}", position_only(&e))),
+    };
+    if let Some(found) = shape.not_an_object {
+        return Err(format!(
+            "expected a JSON object of name/string pairs, found {found}"
+        ));
+    }
+    if let Some(key) = first_duplicate(&entries) {
         return Err(format!(
             "the key \"{}\" appears more than once",
             key.escape_debug()
         ));
     }
-    let mut out = Vec::with_capacity(map.len());
-    for (key, value) in map {
-        match value {
-            serde_json::Value::String(s) => out.push((key, Secret::new(s))),
-            other => {
-                return Err(format!(
-                    "the value of \"{}\" is {}, expected a string",
-                    key.escape_debug(),
-                    kind(&other)
-                ));
+    if let Some((key, found)) = shape.not_a_string {
+        return Err(format!(
+            "the value of \"{}\" is {found}, expected a string",
+            key.escape_debug()
+        ));
+    }
+    Ok(entries)
+}
+
+/// The key whose second occurrence comes first in the document, if any key is given twice.
+fn first_duplicate(entries: &[(String, Secret)]) -> Option<&str> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
+    order
+        .windows(2)
+        .filter(|w| entries[w[0]].0 == entries[w[1]].0)
+        .map(|w| w[1])
+        .min()
+        .map(|i| entries[i].0.as_str())
+}
+
+/// What is wrong with a well-formed document, found while reading it.
+#[derive(Default)]
+struct Shape {
+    /// The document is not an object: what it is.
+    not_an_object: Option<&'static str>,
+    /// The first entry whose value is not a string: its key and what the value is.
+    not_a_string: Option<(String, &'static str)>,
+    /// Reading stopped at the first entry past the limit.
+    too_many: bool,
+}
+
+/// The whole document: an object, or (to report what it is instead) anything else.
+struct Document<'s> {
+    max_entries: usize,
+    shape: &'s mut Shape,
+}
+
+impl Document<'_> {
+    /// Records that the document is `found` instead of an object; there are no entries.
+    fn not_an_object(self, found: &'static str) -> Vec<(String, Secret)> {
+        self.shape.not_an_object = Some(found);
+        Vec::new()
+    }
+}
+
+impl<'de> Visitor<'de> for Document<'_> {
+    type Value = Vec<(String, Secret)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.len() == self.max_entries {
+                self.shape.too_many = true;
+                return Err(A::Error::custom("too many entries"));
+            }
+            match map.next_value_seed(StringOrKind)? {
+                Ok(value) => out.push((key, Secret::new(value))),
+                Err(found) => {
+                    if self.shape.not_a_string.is_none() {
+                        self.shape.not_a_string = Some((key, found));
+                    }
+                }
             }
         }
+        Ok(out)
     }
-    Ok(out)
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(self.not_an_object("an array"))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.not_an_object("a string"))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(self.not_an_object("a boolean"))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(self.not_an_object("a number"))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(self.not_an_object("a number"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(self.not_an_object("a number"))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(self.not_an_object("null"))
+    }
+}
+
+/// One value of the object: the string, or what it is instead (its content is skipped,
+/// never kept or shown).
+struct StringOrKind;
+
+impl<'de> DeserializeSeed<'de> for StringOrKind {
+    type Value = Result<String, &'static str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringOrKind {
+    type Value = Result<String, &'static str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Ok(s.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Ok(s))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err("a boolean"))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Err("null"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Err("an object"))
+    }
 }
 
 /// Writes a pretty-printed object, keys in the order given, and a final newline.
@@ -89,17 +246,6 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
 /// The category and position of a `serde_json` error, without its message (which can quote
 /// input for type errors).
 fn position_only(e: &serde_json::Error) -> String {
@@ -111,31 +257,6 @@ fn position_only(e: &serde_json::Error) -> String {
         Category::Eof => "unexpected end of input",
     };
     format!("{what} at line {} column {}", e.line(), e.column())
-}
-
-/// Finds the first key given twice in an object (`None`: all distinct).
-struct DuplicateCheck;
-
-impl<'de> Visitor<'de> for DuplicateCheck {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = BTreeSet::new();
-        let mut duplicate = None;
-        while let Some(key) = map.next_key::<String>()? {
-            map.next_value::<IgnoredAny>()?;
-            if duplicate.is_none() && seen.contains(&key) {
-                duplicate = Some(key);
-            } else {
-                seen.insert(key);
-            }
-        }
-        Ok(duplicate)
-    }
 }
 
 #[cfg(test)]
@@ -152,7 +273,7 @@ mod tests {
             ("with space".to_owned(), Secret::new("")),
         ];
         let text = write(&entries);
-        let back = parse(&text).unwrap();
+        let back = parse(&text, usize::MAX).unwrap();
         assert_eq!(back.len(), 2);
         for ((k, v), (bk, bv)) in entries.iter().zip(&back) {
             assert_eq!(k, bk);
@@ -177,10 +298,40 @@ mod tests {
             ("{\"A\": \"sekret-value\",\n \"B\" 1}", "line 2"),
         ];
         for (text, want) in cases {
-            let err = parse(text).unwrap_err();
+            let err = parse(text, usize::MAX).unwrap_err();
             assert!(err.contains(want), "{text}: {err}");
             assert!(!err.contains("sekret"), "{err}");
             assert!(!err.contains("12345"), "{err}");
         }
+    }
+
+    #[test]
+    fn errors_come_in_their_order_and_the_limit_stops_early() {
+        for (text, want) in [
+            // A syntax error wins over what the entries before it are.
+            (r#"{"A": 1, "A": "x", oops"#, "not valid JSON"),
+            (r#"["x"] trailing"#, "not valid JSON"),
+            // Then the kind of document, then duplicates, then the first bad value.
+            (
+                r#"{"A": 1, "B": "x", "B": "y", "C": [1]}"#,
+                "\"B\" appears more than once",
+            ),
+            (r#"{"Z": "x", "A": true, "B": null}"#, "\"A\" is a boolean"),
+            (r#"{"A": {"x": [1, {"y": 2}]}}"#, "\"A\" is an object"),
+            (r#"{"A": [1, 2]}"#, "\"A\" is an array"),
+            ("1.5", "found a number"),
+            ("null", "found null"),
+            ("true", "found a boolean"),
+        ] {
+            let err = parse(text, usize::MAX).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        assert_eq!(parse(r#"{"A": "1", "B": "2"}"#, 2).unwrap().len(), 2);
+        let err = parse(r#"{"A": "1", "B": "2", "C": "3", oops"#, 2).unwrap_err();
+        assert_eq!(err, "more than 2 entries, the most one file may hold");
+        let back = parse("{\"A\": \"esc\\n\\u00e9\", \"B\": \"plain\"}", 9).unwrap();
+        assert_eq!(back[0].1.expose(), "esc\n\u{e9}");
+        assert_eq!(back[1].0, "B");
+        assert!(parse("{}", 0).unwrap().is_empty());
     }
 }

@@ -5,6 +5,11 @@ pub(crate) mod json;
 
 use zlayer_secrets::Secret;
 
+/// The most entries one file (`import`, `run --env-file`) may hold. With the limit on its
+/// size ([`crate::commands::transfer::MAX_FILE_BYTES`]) it bounds what reading a file can
+/// cost: every entry takes some memory of its own, however short it is.
+pub(crate) const MAX_ENTRIES: usize = 10_000;
+
 /// A file format for secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
@@ -41,7 +46,7 @@ pub(crate) struct Pair {
 /// Reads a file's text in `format`; errors say where, never what.
 pub(crate) fn parse(text: &str, format: Format) -> Result<Vec<Pair>, String> {
     match format {
-        Format::Env => dotenv::parse(text)
+        Format::Env => dotenv::parse(text, MAX_ENTRIES)
             .map(|entries| {
                 entries
                     .into_iter()
@@ -53,7 +58,7 @@ pub(crate) fn parse(text: &str, format: Format) -> Result<Vec<Pair>, String> {
                     .collect()
             })
             .map_err(|e| e.to_string()),
-        Format::Json => json::parse(text).map(|entries| {
+        Format::Json => json::parse(text, MAX_ENTRIES).map(|entries| {
             entries
                 .into_iter()
                 .map(|(key, value)| Pair {

@@ -31,11 +31,11 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 use zeroize::{Zeroize as _, Zeroizing};
 use zlayer_secrets::registry_credentials::{
-    RegistryAuthType, RegistryCredential, RegistryCredentialStore,
+    RegistryAuthType, RegistryCredential, RegistryCredentialStore, normalize_registry,
 };
 use zlayer_secrets::{SecretsError, SecretsStore};
 
-use super::{open_store, read_input};
+use super::{open_store, read_request};
 use crate::backend::Location;
 
 /// The helper's program name (docker finds it as `docker-credential-` + `credsStore`).
@@ -48,6 +48,8 @@ const TOKEN_USER: &str = "<token>";
 pub(crate) const NOT_FOUND: &str = "credentials not found in native keychain";
 const MISSING_URL: &str = "no credentials server URL";
 const MISSING_USERNAME: &str = "no credentials username";
+const USERINFO: &str = "the server URL holds user information (`user:password@`), which is not \
+     allowed: give the user name as Username and the password as Secret";
 
 /// Whether this process was started under the helper's name: by the
 /// `docker-credential-zlayer` launcher, or as a link to or copy of `zlayer-secret` with
@@ -114,16 +116,16 @@ async fn serve(action: &str) -> Result<Zeroizing<String>, Failure> {
     let location = Location::from_env()?;
     match action {
         "store" => {
-            let input = read_input(std::io::stdin().lock())?;
+            let input = read_request()?;
             store(&location, &input).await?;
             Ok(Zeroizing::new(String::new()))
         }
         "get" => {
-            let input = read_input(std::io::stdin().lock())?;
+            let input = read_request()?;
             get(&location, &server_url(&input)?).await
         }
         "erase" => {
-            let input = read_input(std::io::stdin().lock())?;
+            let input = read_request()?;
             erase(&location, &server_url(&input)?).await?;
             Ok(Zeroizing::new(String::new()))
         }
@@ -137,14 +139,27 @@ async fn serve(action: &str) -> Result<Zeroizing<String>, Failure> {
 }
 
 /// The server URL of a `get` or `erase` request: the whole input, without surrounding
-/// white space.
+/// white space, [checked](check_server_url).
 fn server_url(input: &[u8]) -> Result<String, Failure> {
     let text = std::str::from_utf8(input).map_err(|_| fail("the server URL is not UTF-8"))?;
     let url = text.trim();
     if url.is_empty() {
         return Err(fail(MISSING_URL));
     }
+    check_server_url(url)?;
     Ok(url.to_owned())
+}
+
+/// Refuses a server URL that is not a registry, before any look-up. One with user
+/// information (`https://user:password@host`) is refused without being shown: the password
+/// belongs in `Secret`, and it must not reach an error message.
+fn check_server_url(url: &str) -> Result<(), Failure> {
+    if url.contains('@') {
+        return Err(fail(USERINFO));
+    }
+    normalize_registry(url)
+        .map(drop)
+        .map_err(|e| Failure(e.to_string()))
 }
 
 /// The JSON docker exchanges for one credential.
@@ -200,6 +215,7 @@ async fn store(location: &Location, input: &[u8]) -> Result<(), Failure> {
     if creds.server_url.is_empty() {
         return Err(fail(MISSING_URL));
     }
+    check_server_url(&creds.server_url)?;
     if creds.username.is_empty() {
         return Err(fail(MISSING_USERNAME));
     }
@@ -322,6 +338,10 @@ mod tests {
         );
         assert_eq!(server_url(b"\n").unwrap_err().0, MISSING_URL);
         assert!(server_url(b"\xff").is_err());
+        let err = server_url(b"https://bob:hunter2@ghcr.io").unwrap_err().0;
+        assert_eq!(err, USERINFO);
+        let err = server_url(b"ghcr.io\\x").unwrap_err().0;
+        assert!(err.contains("invalid registry"), "{err}");
     }
 
     #[test]

@@ -10,10 +10,17 @@
 //!
 //! A credential is kept as one Git credential of kind PAT whose host is the URL
 //! `protocol://host[/path]` (the path percent-encoded) and whose user name is git's
-//! `username`. A request matches a credential when the protocol is the same, the host
-//! compares equal through `normalize_git_host` (so case and default ports do not matter),
-//! and, only when the request has them, the path and the user name are the same. A
+//! `username`. A request matches a credential when the protocol is the same, the host and
+//! port compare equal through `normalize_git_host_fields` (so case and default ports do not
+//! matter), and, only when the request has them, the path and the user name are the same. A
 //! credential created without a scheme (`github.com`) counts as `https` with no path.
+//!
+//! The protocol and host are compared as the fields git sent, never through a URL made of
+//! them: a `host` holding `/`, `?`, `#`, `@`, `\`, whitespace or a control character (git
+//! percent-decodes `https://github.com%2f.evil.example/` into `host=github.com/.evil.example`)
+//! is refused with an error, so it can neither receive nor replace `github.com`'s token.
+//! Requests for protocols a Git host cannot have (`smtp` from `git send-email`, `cert`) are
+//! ignored.
 
 use std::fmt;
 use std::io::Write as _;
@@ -23,11 +30,12 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 use zlayer_secrets::git_credentials::{
-    GitCredentialDetails, GitCredentialKind, GitCredentialStore, normalize_git_host,
+    GitCredentialDetails, GitCredentialKind, GitCredentialStore, is_git_scheme, normalize_git_host,
+    normalize_git_host_fields,
 };
 use zlayer_secrets::{SecretsError, SecretsStore};
 
-use super::{open_store, read_input};
+use super::{open_store, read_request};
 use crate::backend::Location;
 
 /// Bytes escaped in the stored path: everything but letters, digits and `-._~/`.
@@ -115,8 +123,9 @@ pub(crate) fn parse(input: &[u8]) -> anyhow::Result<Request> {
     Ok(request)
 }
 
-/// The attributes of a `url=` line: `protocol://[user[:password]@]host[:port][/path]`, the
-/// user, password and path percent-decoded (as git does).
+/// The attributes of a `url=` line: `protocol://[user[:password]@]host[:port][/path]`, each
+/// part but the protocol percent-decoded (as git does; a host that decodes into `/`, `@`
+/// and the like is refused later, when it is used).
 fn from_url(url: &str) -> anyhow::Result<Request> {
     let Some((protocol, rest)) = url.split_once("://") else {
         bail!("the URL has no `://`");
@@ -144,7 +153,7 @@ fn from_url(url: &str) -> anyhow::Result<Request> {
     };
     Ok(Request {
         protocol: Some(protocol.to_owned()),
-        host: Some(host.to_owned()),
+        host: Some(decode(host)?),
         path: path.map(decode).transpose()?,
         username,
         password,
@@ -176,31 +185,39 @@ fn stored_location(host: &str) -> (String, Option<String>) {
     (scheme.to_ascii_lowercase(), path)
 }
 
-/// What a look-up compares: protocol, normalised host, and optionally path and user name.
+/// What a look-up compares: protocol, the host's comparison key, and optionally path and
+/// user name.
 struct Wanted<'a> {
     protocol: String,
-    host_url: String,
+    host: &'a str,
+    host_key: String,
     path: Option<&'a str>,
     username: Option<&'a str>,
 }
 
 impl<'a> Wanted<'a> {
-    /// `None` when the request lacks a protocol or host, or names a host that cannot hold
-    /// a Git credential (git also asks helpers about, e.g., `cert` passwords).
-    fn of(request: &'a Request) -> Option<Self> {
-        let protocol = request.protocol.as_deref()?.to_ascii_lowercase();
-        let host = request.host.as_deref()?;
-        let host_url = location_url(&protocol, host, None);
-        if let Err(e) = normalize_git_host(&host_url) {
-            tracing::debug!(error = %e, "not a host this helper keeps credentials for");
-            return None;
+    /// `None` when the request lacks a protocol or host, or is for a protocol no Git host
+    /// has (git also asks helpers about `smtp` and `cert` passwords). An error when the
+    /// host is not a host name with an optional port.
+    fn of(request: &'a Request) -> anyhow::Result<Option<Self>> {
+        let (Some(protocol), Some(host)) = (request.protocol.as_deref(), request.host.as_deref())
+        else {
+            return Ok(None);
+        };
+        if !is_git_scheme(protocol) {
+            tracing::debug!(protocol, "not a protocol this helper keeps credentials for");
+            return Ok(None);
         }
-        Some(Self {
+        let protocol = protocol.to_ascii_lowercase();
+        let host_key = normalize_git_host_fields(&protocol, host)
+            .context("git sent a host this helper refuses")?;
+        Ok(Some(Self {
             protocol,
-            host_url,
+            host,
+            host_key,
             path: request.path.as_deref(),
             username: request.username.as_deref(),
-        })
+        }))
     }
 
     /// Whether a credential of the host matches (the host itself is already compared).
@@ -225,7 +242,7 @@ impl<'a> Wanted<'a> {
         git: &GitCredentialStore<std::sync::Arc<dyn SecretsStore>>,
     ) -> anyhow::Result<Vec<GitCredentialDetails>> {
         Ok(git
-            .find_by_host(&self.host_url)
+            .find_by_host_key(&self.host_key)
             .await
             .context("cannot look up the Git credentials")?
             .into_iter()
@@ -237,7 +254,7 @@ impl<'a> Wanted<'a> {
 /// Runs one operation: reads the request from stdin, answers on stdout. Operations other
 /// than `get`, `store` and `erase` are ignored, as git asks of helpers.
 pub(crate) async fn run(location: &Location, operation: &str) -> anyhow::Result<()> {
-    let input = read_input(std::io::stdin().lock())?;
+    let input = read_request()?;
     let request = parse(&input)?;
     drop(input);
     match operation {
@@ -261,7 +278,7 @@ pub(crate) async fn get(
     location: &Location,
     request: &Request,
 ) -> anyhow::Result<Option<Zeroizing<String>>> {
-    let Some(wanted) = Wanted::of(request) else {
+    let Some(wanted) = Wanted::of(request)? else {
         return Ok(None);
     };
     let Some(store) = open_store(location, false).await? else {
@@ -311,8 +328,6 @@ pub(crate) async fn store(location: &Location, request: &Request) -> anyhow::Res
         tracing::debug!("store without protocol, host, user name or password: ignored");
         return Ok(());
     };
-    let url = location_url(protocol, host, request.path.as_deref());
-    normalize_git_host(&url).context("git asked to store a credential for an unusable host")?;
     let exact = Request {
         protocol: Some(protocol.to_owned()),
         host: Some(host.to_owned()),
@@ -320,9 +335,15 @@ pub(crate) async fn store(location: &Location, request: &Request) -> anyhow::Res
         username: Some(username.to_owned()),
         password: None,
     };
-    let Some(wanted) = Wanted::of(&exact) else {
-        bail!("git asked to store a credential for an unusable host");
+    let Some(wanted) = Wanted::of(&exact)? else {
+        tracing::debug!("store for a protocol no Git host has: ignored");
+        return Ok(());
     };
+    // The stored URL is made of checked fields; it must read back as the same host.
+    let url = location_url(&wanted.protocol, wanted.host, request.path.as_deref());
+    if normalize_git_host(&url).ok().as_deref() != Some(wanted.host_key.as_str()) {
+        bail!("git asked to store a credential for a host that cannot be stored unambiguously");
+    }
     let store = open_store(location, true)
         .await?
         .context("the store could not be created")?;
@@ -359,7 +380,7 @@ pub(crate) async fn store(location: &Location, request: &Request) -> anyhow::Res
 /// `erase`: deletes the credentials that match (with `password` given, only those holding
 /// that password). Needs at least a protocol and host: an empty request erases nothing.
 pub(crate) async fn erase(location: &Location, request: &Request) -> anyhow::Result<()> {
-    let Some(wanted) = Wanted::of(request) else {
+    let Some(wanted) = Wanted::of(request)? else {
         return Ok(());
     };
     let Some(store) = open_store(location, false).await? else {

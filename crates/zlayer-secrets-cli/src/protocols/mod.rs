@@ -4,29 +4,26 @@
 pub(crate) mod docker;
 pub(crate) mod git;
 
-use std::io::Read;
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 use zlayer_secrets::SecretsStore;
 
 use crate::backend::Location;
+use crate::value::{read_limited_to, unbuffered_stdin};
 
 /// The most a helper reads from its standard input. Real requests are a few hundred bytes.
-const MAX_INPUT: u64 = 1024 * 1024;
+const MAX_INPUT: usize = 1024 * 1024;
 
-/// Reads all of `input` (at most [`MAX_INPUT`] bytes) into a buffer wiped on drop.
-fn read_input(input: impl Read) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::new());
-    input
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut buf)
-        .context("cannot read standard input")?;
-    if buf.len() as u64 > MAX_INPUT {
-        bail!("the request on standard input is larger than {MAX_INPUT} bytes");
-    }
-    Ok(buf)
+/// Reads the whole request on standard input (at most [`MAX_INPUT`] bytes) with the reader
+/// of `--from-stdin`: unbuffered, into a buffer wiped on drop (as is every buffer it
+/// outgrows).
+fn read_request() -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    read_limited_to(
+        unbuffered_stdin()?,
+        "the request on standard input",
+        MAX_INPUT,
+    )
 }
 
 /// The store at `location` for a helper: `None` when there is no local store yet and

@@ -214,3 +214,105 @@ fn version_and_the_multi_call_name() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{}\n");
 }
+
+/// A server URL with user information (`https://bob:pw@host`) is refused, and the error
+/// shows neither the user nor the password.
+#[test]
+fn user_information_in_a_server_url_is_refused_and_never_echoed() {
+    let s = Store::new();
+    helper(
+        &s,
+        &["store"],
+        r#"{"ServerURL":"registry.example.com","Username":"alice","Secret":"real-pass"}"#,
+    )
+    .ok();
+    for url in [
+        "https://bob:pw-secret-1@registry.example.com",
+        "bob:pw-secret-1@registry.example.com",
+        "https://bob:pw/secret-1@registry.example.com/v2/",
+        "https://bob:pw-secret-1@registry.example.com:5000",
+        "https://registry.example.com\\@evil.example",
+    ] {
+        for (action, stdin) in [
+            ("get", url.to_owned()),
+            ("erase", url.to_owned()),
+            (
+                "store",
+                serde_json::json!({"ServerURL": url, "Username": "u", "Secret": "s"}).to_string(),
+            ),
+        ] {
+            let r = helper(&s, &[action], &stdin);
+            r.code(1);
+            let shown = format!("{}{}", r.out(), r.err());
+            assert!(
+                shown.contains("user information"),
+                "{action} {url}: {shown}"
+            );
+            for part in ["pw-secret", "pw/secret", "bob", "evil"] {
+                assert!(!shown.contains(part), "{action} {url}: {shown}");
+            }
+        }
+    }
+    // Also without a store (nothing to look up): refused, not "not found".
+    let empty = Store::new();
+    let r = helper(
+        &empty,
+        &["get"],
+        "https://bob:pw-secret-1@registry.example.com",
+    );
+    r.code(1);
+    assert!(r.out().contains("user information"), "{}", r.out());
+    assert!(!r.out().contains("pw-secret"), "{}", r.out());
+    // Nothing was replaced or erased.
+    assert!(
+        helper(&s, &["get"], "registry.example.com")
+            .ok()
+            .out()
+            .contains("\"Secret\":\"real-pass\"")
+    );
+}
+
+/// Server URLs whose host holds URL syntax after decoding or a backslash are refused, not
+/// read as another registry.
+#[test]
+fn server_urls_with_odd_hosts_are_refused() {
+    let s = Store::new();
+    helper(
+        &s,
+        &["store"],
+        r#"{"ServerURL":"ghcr.io","Username":"alice","Secret":"real-pass"}"#,
+    )
+    .ok();
+    for url in [
+        "ghcr.io%2f.evil.example",
+        "https://ghcr.io%2F.evil.example/v2/",
+        "ghcr.io\\.evil.example",
+        "https://ghcr.io\\.evil.example",
+        "ghcr.io .evil.example",
+    ] {
+        let r = helper(&s, &["get"], url);
+        r.code(1);
+        assert!(r.out().contains("invalid registry"), "{url}: {}", r.out());
+        assert!(!r.out().contains("real-pass"), "{url}: {}", r.out());
+    }
+}
+
+/// The request is read whole however docker writes it, and its size is bounded.
+#[test]
+fn requests_are_read_in_pieces_and_bounded() {
+    let s = Store::new();
+    let secret = "s".repeat(100_000);
+    let body =
+        serde_json::json!({"ServerURL": "ghcr.io", "Username": "u", "Secret": secret}).to_string();
+    helper(&s, &["store"], &body).ok();
+    let got = helper(&s, &["get"], "ghcr.io").ok().out();
+    assert!(got.contains(&secret));
+
+    let huge = format!("ghcr.io{}", " ".repeat(1024 * 1024));
+    let r = helper(&s, &["get"], &huge);
+    r.code(1);
+    assert_eq!(
+        r.out(),
+        "the request on standard input holds more than 1048576 bytes, the limit here\n"
+    );
+}

@@ -300,3 +300,221 @@ fn assert_not_in_file(file: &Path, needle: &[u8]) {
         file.display()
     );
 }
+
+/// git percent-decodes the host of a URL: `https://github.com%2f.evil.example/x` reaches the
+/// helper as `host=github.com/.evil.example`. Such hosts are refused: they never get
+/// github.com's token, and storing for them never replaces it.
+#[test]
+fn hosts_that_git_decoded_into_url_syntax_are_refused() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    git.approve(
+        "protocol=https\nhost=github.com\nusername=alice\npassword=ghp_real-token\n",
+        &[],
+    );
+    for encoded in ["%2f", "%3f", "%23", "%40", "%5c", "%20", "%09"] {
+        let url = format!("https://github.com{encoded}.evil.example/org/repo.git");
+        let r = git.credential("fill", &format!("url={url}\n"), &[]);
+        assert!(!r.out().contains("ghp_real-token"), "{url}: {}", r.out());
+        assert_ne!(r.code, Some(0), "{url}: {}", r.out());
+        // An approve for that URL (git only asks after the server accepted it) replaces
+        // nothing.
+        git.credential(
+            "approve",
+            &format!("url={url}\nusername=alice\npassword=ghp_evil-token\n"),
+            &[],
+        );
+        let real = git
+            .fill("protocol=https\nhost=github.com\n", &[])
+            .expect("github.com's credential is still there");
+        assert_eq!(password(&real), Some("ghp_real-token"), "{url}");
+    }
+    // The helper, asked directly, says what is wrong with the host and changes nothing.
+    for host in [
+        "github.com/.evil.example",
+        "github.com?x",
+        "github.com#x",
+        "evil@github.com",
+        "github.com\\x",
+        "github.com x",
+        "github.com\tx",
+        "github.com:x",
+    ] {
+        let helper = |op: &str, extra: &str| {
+            s.run_with(
+                &["git-credential", op],
+                Some(format!("protocol=https\nhost={host}\n{extra}").as_bytes()),
+                &[],
+            )
+        };
+        for (op, extra) in [
+            ("get", ""),
+            ("store", "username=alice\npassword=ghp_evil-token\n"),
+            ("erase", ""),
+        ] {
+            let r = helper(op, extra);
+            r.code(1);
+            assert_eq!(r.out(), "", "{op} {host:?}");
+            assert!(r.err().contains("host"), "{op} {host:?}: {}", r.err());
+            assert!(!r.err().contains("ghp_"), "{}", r.err());
+        }
+    }
+    let real = git.fill("protocol=https\nhost=github.com\n", &[]).unwrap();
+    assert_eq!(password(&real), Some("ghp_real-token"));
+}
+
+/// A port is compared as a number of the protocol, not through a URL made from the
+/// fields: `http` on port 443 is not `https`, and neither is the default port of the other.
+#[test]
+fn protocol_host_and_port_are_compared_as_fields() {
+    let s = Store::new();
+    let git = Git::new(&s);
+    git.approve(
+        "protocol=http\nhost=h.example:443\nusername=u\npassword=http-on-443\n",
+        &[],
+    );
+    git.approve(
+        "protocol=https\nhost=h.example\nusername=u\npassword=https-default\n",
+        &[],
+    );
+    let got = git
+        .fill("protocol=http\nhost=h.example:443\n", &[])
+        .unwrap();
+    assert_eq!(password(&got), Some("http-on-443"));
+    let got = git
+        .fill("protocol=https\nhost=H.example:443\n", &[])
+        .unwrap();
+    assert_eq!(password(&got), Some("https-default"));
+    assert_eq!(git.fill("protocol=http\nhost=h.example\n", &[]), None);
+}
+
+/// The request (a refresh token git sends that this helper ignores) leaves no copy in the
+/// helper's memory once it is parsed: it is read unbuffered into a buffer wiped after use,
+/// not through std's process-wide stdin buffer. The helper is paused while it writes an
+/// answer larger than the pipe holds, and its writable memory searched.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_request_leaves_no_copy_in_the_helpers_memory() {
+    use std::io::Read as _;
+
+    let s = Store::new();
+    let token = "t".repeat(256 * 1024);
+    s.run_with(
+        &["git-credential", "store"],
+        Some(format!("protocol=https\nhost=h.example\nusername=u\npassword={token}\n").as_bytes()),
+        &[],
+    )
+    .ok();
+    let marker = "gho_refresh-MARKER-5f1d0c9a7b3e";
+    let mut helper = s
+        .command(&["git-credential", "get"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    helper
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!("protocol=https\nhost=h.example\noauth_refresh_token={marker}\n\n").as_bytes(),
+        )
+        .unwrap();
+    let pid = helper.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+        .unwrap_or_default()
+        .contains("pipe_write")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the helper never blocked writing its answer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let found = memory_contains(pid, marker.as_bytes());
+    let mut answer = String::new();
+    helper
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut answer)
+        .unwrap();
+    assert!(helper.wait().unwrap().success());
+    assert_eq!(password(&answer), Some(token.as_str()));
+    assert!(!found, "the request is still in the helper's memory");
+}
+
+/// Whether the writable memory of process `pid` holds `needle`.
+#[cfg(target_os = "linux")]
+fn memory_contains(pid: u32, needle: &[u8]) -> bool {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if !perms.starts_with("rw") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut region = vec![0u8; usize::try_from(end - start).unwrap()];
+        if mem.seek(SeekFrom::Start(start)).is_err() || mem.read_exact(&mut region).is_err() {
+            continue;
+        }
+        if contains(&region, needle) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The request is read whole however git writes it, and its size is bounded.
+#[test]
+fn requests_are_read_in_pieces_and_bounded() {
+    let s = Store::new();
+    s.run_with(
+        &["git-credential", "store"],
+        Some(b"protocol=https\nhost=h.example\nusername=u\npassword=pw-one\n"),
+        &[],
+    )
+    .ok();
+    // Longer than one read, arriving in small writes.
+    let padding = "wwwauth[]=Basic realm=\"x\"\n".repeat(1000);
+    let request = format!("{padding}protocol=https\nhost=h.example\n\n");
+    let mut helper = s
+        .command(&["git-credential", "get"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = helper.stdin.take().unwrap();
+    for piece in request.as_bytes().chunks(997) {
+        stdin.write_all(piece).unwrap();
+        stdin.flush().unwrap();
+    }
+    drop(stdin);
+    let r: Run = helper.wait_with_output().unwrap().into();
+    assert_eq!(r.ok().out(), "username=u\npassword=pw-one\n");
+
+    let huge = format!(
+        "protocol=https\nhost=h.example\n{}",
+        "x".repeat(1024 * 1024)
+    );
+    let r = s.run_with(&["git-credential", "get"], Some(huge.as_bytes()), &[]);
+    r.code(1);
+    assert!(
+        r.err()
+            .contains("the request on standard input holds more than 1048576 bytes"),
+        "{}",
+        r.err()
+    );
+    assert_eq!(r.out(), "");
+}

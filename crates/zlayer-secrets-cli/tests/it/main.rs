@@ -6,6 +6,7 @@ mod git_credential;
 mod grants;
 mod keys;
 mod leak;
+mod memory;
 mod mount_dir;
 mod run;
 mod secrets;

@@ -118,6 +118,29 @@ fn sigint_to_zlayer_secret_reaches_the_program_and_removes_the_files() {
     signal_removes_the_files("INT", 130);
 }
 
+/// Every catchable signal whose default action ends a process: each is forwarded, and the
+/// files are removed once the program has died of it.
+#[test]
+fn every_fatal_catchable_signal_reaches_the_program_and_removes_the_files() {
+    let mut signals = vec![
+        ("HUP", 1),
+        ("QUIT", 3),
+        ("USR1", 10),
+        ("USR2", 12),
+        ("ALRM", 14),
+        ("VTALRM", 26),
+        ("PROF", 27),
+        ("XCPU", 24),
+        ("XFSZ", 25),
+    ];
+    if cfg!(target_os = "linux") {
+        signals.extend([("STKFLT", 16), ("IO", 29), ("PWR", 30)]);
+    }
+    for (signal, number) in signals {
+        signal_removes_the_files(signal, 128 + number);
+    }
+}
+
 /// Sends `signal` to `zlayer-secret run --mount-dir` while its program runs; the program
 /// dies of it (exit code `code` = 128 + signal) and the files are gone.
 fn signal_removes_the_files(signal: &str, code: i32) {
@@ -132,7 +155,8 @@ fn signal_removes_the_files(signal: &str, code: i32) {
             "--",
             "sh",
             "-c",
-            "echo \"$DB_FILE\"; exec sleep 600",
+            // No core files from the signals whose default action dumps core.
+            "ulimit -c 0; echo \"$DB_FILE\"; exec sleep 600",
         ])
         .env("DB", "$S:db-password")
         .stdin(Stdio::null())
@@ -153,7 +177,7 @@ fn signal_removes_the_files(signal: &str, code: i32) {
         .unwrap();
     assert!(status.success());
     // The program died of the forwarded signal.
-    assert_eq!(child.wait().unwrap().code(), Some(code));
+    assert_eq!(child.wait().unwrap().code(), Some(code), "SIG{signal}");
     assert!(!Path::new(&file).exists());
     assert!(!dir.exists());
 }
@@ -218,4 +242,59 @@ fn an_existing_directory_must_be_empty() {
     );
     r.code(1);
     assert!(r.err().contains("not a directory"), "{}", r.err());
+}
+
+/// The program has ended but a process it left behind keeps the output pipes open: a
+/// signal ends the wait, and the files are removed.
+#[test]
+fn a_signal_ends_the_wait_for_output_held_by_a_left_behind_process() {
+    let s = setup();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("secrets");
+    let mut child = s
+        .command(&[
+            "run",
+            "--mount-dir",
+            dir.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "sleep 600 & echo $!; exit 5",
+        ])
+        .env("DB", "$S:db-password")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let left_behind: u32 = lines.next().unwrap().unwrap().parse().unwrap();
+    let kill = |signal: &str, pid: u32| {
+        std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    // The program has exited; zlayer-secret still waits for the pipe `sleep` holds.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none());
+    assert!(kill("-TERM", child.id()).success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    kill("-KILL", left_behind);
+    let Some(status) = status else {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        panic!("zlayer-secret kept waiting after SIGTERM");
+    };
+    assert_eq!(status.code(), Some(5));
+    assert!(!dir.exists());
 }

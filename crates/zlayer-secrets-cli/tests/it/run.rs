@@ -207,3 +207,165 @@ fn the_store_key_is_not_passed_on() {
     );
     assert_eq!(r.ok().out(), "unset|unset|x");
 }
+
+/// Credentials `zlayer-secret` reads that the local backend does not need, with values a
+/// test can recognise (the store key and password are covered above).
+const OWN_CREDENTIALS: [(&str, &str); 3] = [
+    ("VAULT_TOKEN", "hvs.parent-vault-token"),
+    ("ZLAYER_SECRETS_API_KEY", "zsk_parent-api-key"),
+    ("ZLAYER_SECRETS_API_SECRET", "parent-api-secret"),
+];
+
+/// Prints each credential variable as the program sees it (`unset` if absent).
+const PRINT_OWN_CREDENTIALS: &str = r#"for v in VAULT_TOKEN ZLAYER_SECRETS_KEY ZLAYER_SECRETS_PASSWORD ZLAYER_SECRETS_API_KEY ZLAYER_SECRETS_API_SECRET; do eval "printf '%s=%s|' \$v \"\${$v-unset}\""; done; printf '%s' "${A_FILE-}""#;
+
+#[test]
+fn credentials_of_zlayer_secret_never_reach_the_program_in_any_mode() {
+    let s = Store::new();
+    s.put("a", "value-of-a", &[]);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("m");
+    let dir = dir.to_str().unwrap();
+    let mut env: Vec<(&str, &str)> = vec![("A", "$S:a")];
+    env.extend_from_slice(&OWN_CREDENTIALS);
+    let all_unset = "VAULT_TOKEN=unset|ZLAYER_SECRETS_KEY=unset|ZLAYER_SECRETS_PASSWORD=unset|ZLAYER_SECRETS_API_KEY=unset|ZLAYER_SECRETS_API_SECRET=unset|";
+    for (mode, flags) in [
+        ("masked", &[][..]),
+        ("--no-masking", &["--no-masking"][..]),
+        ("--mount-dir", &["--mount-dir", dir][..]),
+        (
+            "--mount-dir --no-masking",
+            &["--mount-dir", dir, "--no-masking"][..],
+        ),
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--", "sh", "-c", PRINT_OWN_CREDENTIALS]);
+        let r = s.run_with(&args, None, &env);
+        let out = r.ok().out();
+        assert!(out.starts_with(all_unset), "{mode}: {out}");
+        for (_, value) in OWN_CREDENTIALS {
+            assert!(!out.contains(value), "{mode}: {out}");
+        }
+    }
+}
+
+#[test]
+fn keep_env_passes_a_credential_on_on_purpose() {
+    let s = Store::new();
+    let env = [
+        ("VAULT_TOKEN", "hvs.parent-vault-token"),
+        ("ZLAYER_SECRETS_API_KEY", "zsk_parent-api-key"),
+    ];
+    let script = r#"printf '%s|%s' "${VAULT_TOKEN-unset}" "${ZLAYER_SECRETS_API_KEY-unset}""#;
+    let r = s.run_with(
+        &[
+            "run",
+            "--no-masking",
+            "--keep-env",
+            "VAULT_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "hvs.parent-vault-token|unset");
+    // Passed on, it is still a credential: masked in the program's output.
+    let r = s.run_with(
+        &[
+            "run",
+            "--keep-env",
+            "VAULT_TOKEN",
+            "--keep-env",
+            "ZLAYER_SECRETS_API_KEY",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "<concealed>|<concealed>");
+    // Only the variables `run` removes can be kept: anything else is a mistake.
+    let r = s.run(&["run", "--keep-env", "HOME", "--", "true"]);
+    r.code(2);
+    assert!(r.err().contains("--keep-env HOME"), "{}", r.err());
+}
+
+#[test]
+fn short_values_are_not_masked_and_named_in_one_warning() {
+    let s = Store::new();
+    s.put("pin", "x1z", &[]);
+    s.put("ok", "long-enough", &[]);
+    let env = [("PIN", "$S:pin"), ("PIN2", "$S:pin"), ("OK", "$S:ok")];
+    let r = s.run_with(
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            r#"printf 'x1z %s %s' "$PIN" "$OK""#,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "x1z x1z <concealed>");
+    let err = r.err();
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(
+        err.contains("PIN, PIN2") && err.contains("shorter than 4"),
+        "{err}"
+    );
+    assert!(!err.contains("x1z"), "{err}");
+    // Escape sequences around a value stay intact; the value is masked.
+    let r = s.run_with(
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            r#"printf '\033[1;31m%s\033[0m\033]0;title\007' "$OK""#,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(r.ok().out(), "\x1b[1;31m<concealed>\x1b[0m\x1b]0;title\x07");
+}
+
+#[test]
+fn a_signal_the_program_handles_leaves_both_running() {
+    let s = setup();
+    let mut child = s
+        .command(&[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            // Ends by itself after about a minute, should the test fail half-way.
+            "trap 'echo got-usr1' USR1; trap 'echo got-alrm' ALRM; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let kill = |signal: &str| {
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill("-USR1");
+    assert_eq!(lines.next().unwrap().unwrap(), "got-usr1");
+    kill("-ALRM");
+    assert_eq!(lines.next().unwrap().unwrap(), "got-alrm");
+    kill("-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+}

@@ -196,3 +196,37 @@ fn export_to_a_new_private_file() {
     // Never overwrites.
     s.run(&["export", "--to", target.to_str().unwrap()]).code(1);
 }
+
+#[test]
+fn files_larger_than_16_mib_are_refused_clearly() {
+    let s = Store::new();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    // Sparse: its size is all that is looked at.
+    file.as_file().set_len(16 * 1024 * 1024 + 1).unwrap();
+    let shown = file.path().to_str().unwrap();
+    for args in [
+        vec!["import", shown],
+        vec!["run", "--env-file", shown, "--", "true"],
+    ] {
+        let r = s.run(&args);
+        r.code(1);
+        assert!(
+            r.err()
+                .contains("is 16777217 bytes, more than the limit of 16777216 bytes (16 MiB)"),
+            "{args:?}: {}",
+            r.err()
+        );
+    }
+    let r = s.run_with(
+        &["import", "-"],
+        Some(&vec![b'#'; 16 * 1024 * 1024 + 1]),
+        &[],
+    );
+    r.code(1);
+    assert!(
+        r.err()
+            .contains("standard input holds more than 16777216 bytes"),
+        "{}",
+        r.err()
+    );
+}

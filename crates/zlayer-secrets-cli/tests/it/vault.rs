@@ -614,3 +614,46 @@ fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
     );
     assert!(!r.err().contains(&token), "{}", r.err());
 }
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn run_on_vault_does_not_pass_the_token_on() {
+    let v = Vault::new();
+    let dep = unique("cli-run-token");
+    v.put("db-password", "abcdef", &["--deployment", &dep]);
+    let script = r#"printf '%s|%s' "${VAULT_TOKEN-unset}" "$DB""#;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("m");
+    let dir = dir.to_str().unwrap();
+    for flags in [
+        &[][..],
+        &["--no-masking"][..],
+        &["--mount-dir", dir][..],
+        &["--mount-dir", dir, "--no-masking"][..],
+    ] {
+        let mut args = vec!["run", "--deployment", &dep];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--", "sh", "-c", script]);
+        let r = v.run_with(&args, None, &[("DB", "$S:db-password")]);
+        let out = r.ok().out();
+        assert!(out.starts_with("unset|"), "{flags:?}: {out}");
+        assert!(!out.contains(&v.token), "{flags:?}: {out}");
+    }
+    let r = v.run_with(
+        &[
+            "run",
+            "--deployment",
+            &dep,
+            "--no-masking",
+            "--keep-env",
+            "VAULT_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+        &[("DB", "$S:db-password")],
+    );
+    assert_eq!(r.ok().out(), format!("{}|abcdef", v.token));
+}

@@ -4,7 +4,7 @@ use zeroize::Zeroizing;
 use super::{parse, write_entry};
 
 fn pairs(text: &str) -> Vec<(String, String, usize)> {
-    parse(text)
+    parse(text, usize::MAX)
         .unwrap()
         .into_iter()
         .map(|e| (e.key, e.value.expose().to_owned(), e.line))
@@ -70,7 +70,7 @@ fn errors_name_the_line_and_not_the_content() {
         ("A=\"line1\nline2 \\x\"", 2),
     ];
     for (text, line) in cases {
-        let err = parse(text).unwrap_err();
+        let err = parse(text, usize::MAX).unwrap_err();
         assert_eq!(err.line, line, "{text:?}: {err}");
         let shown = err.to_string();
         assert!(shown.starts_with(&format!("line {line}: ")), "{shown}");
@@ -149,7 +149,7 @@ proptest! {
         for (k, v) in &entries {
             write_entry(&mut out, k, v);
         }
-        let back = parse(&out).unwrap();
+        let back = parse(&out, usize::MAX).unwrap();
         prop_assert_eq!(back.len(), entries.len());
         for (entry, (k, v)) in back.iter().zip(&entries) {
             prop_assert_eq!(&entry.key, k);
@@ -183,6 +183,17 @@ proptest! {
 
     #[test]
     fn parse_never_panics(text in any::<String>()) {
-        let _ = parse(&text);
+        let _ = parse(&text, usize::MAX);
     }
+}
+
+#[test]
+fn more_entries_than_the_limit_are_refused_at_the_first_one_too_many() {
+    assert_eq!(parse("A=1\n# c\nB=2\n", 2).unwrap().len(), 2);
+    let err = parse("A=1\n# c\nB=2\n\nC=3\nD=4\n", 2).unwrap_err();
+    assert_eq!(err.line, 5);
+    assert_eq!(
+        err.to_string(),
+        "line 5: more than 2 entries, the most one file may hold"
+    );
 }
