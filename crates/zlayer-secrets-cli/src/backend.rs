@@ -127,7 +127,7 @@ impl Backend {
     /// Opens the local store of `data_dir`.
     pub(crate) async fn open(data_dir: PathBuf, access: Access) -> anyhow::Result<Self> {
         let db = database_path(&data_dir);
-        if access == Access::Read && !db.exists() {
+        if access == Access::Read && !store_exists(&db) {
             note!(
                 "note: there is no store in {} yet; nothing is stored",
                 data_dir.display()
@@ -161,6 +161,13 @@ pub(crate) fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join(zlayer_secrets::sqlite::DB_FILE_NAME)
 }
 
+/// Whether something is at the database path. A symbolic link counts, even a dangling one:
+/// the store refuses it with an error, instead of the command treating the directory as
+/// empty or making a new key for it.
+pub(crate) fn store_exists(db: &Path) -> bool {
+    db.symlink_metadata().is_ok()
+}
+
 /// Opens (creating if needed) the SQLite store of `data_dir` with its key.
 pub(crate) async fn open_local(data_dir: &Path) -> anyhow::Result<PersistentSecretsStore> {
     Ok(open_local_with_key(data_dir).await?.0)
@@ -177,7 +184,7 @@ pub(crate) async fn open_local_with_key(
 ) -> anyhow::Result<(PersistentSecretsStore, ResolvedKey)> {
     let manager = KeyManager::with_base_dir(data_dir);
     let db = database_path(data_dir);
-    let resolved = if db.exists() {
+    let resolved = if store_exists(&db) {
         match manager
             .find_key(KEY_NAME)
             .context("cannot read the key of the store")?

@@ -7,7 +7,7 @@ use serde_json::json;
 use zlayer_secrets::KeyManager;
 use zlayer_secrets::crypto::KeySource;
 
-use crate::backend::{KEY_NAME, database_path, open_local_with_key};
+use crate::backend::{KEY_NAME, database_path, open_local_with_key, store_exists};
 use crate::cli::Output;
 use crate::output;
 use crate::output::note;
@@ -32,7 +32,7 @@ pub(crate) async fn status(data_dir: &Path, out: Output) -> anyhow::Result<()> {
         .pending_rotation(KEY_NAME)
         .context("cannot read the pending key file")?
         .map(|r| r.pending_path().display().to_string());
-    let (key, store) = if db.exists() {
+    let (key, store) = if store_exists(&db) {
         let (store, key) = open_local_with_key(data_dir).await?;
         let info = store.key_info().await?;
         (Some(key), Some(info))
@@ -127,7 +127,7 @@ pub(crate) async fn status(data_dir: &Path, out: Output) -> anyhow::Result<()> {
 /// next command finishes the rotation.
 pub(crate) async fn rotate(data_dir: &Path, reencrypt: bool) -> anyhow::Result<()> {
     let db = database_path(data_dir);
-    if !db.exists() {
+    if !store_exists(&db) {
         anyhow::bail!(
             "there is no store in {} yet: nothing to rotate",
             data_dir.display()
