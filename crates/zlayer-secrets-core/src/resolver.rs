@@ -406,5 +406,6 @@ fn add_context(error: SecretsError, context: &str) -> SecretsError {
         SecretsError::Provider(m) => SecretsError::Provider(join(m)),
         SecretsError::WrongKey(m) => SecretsError::WrongKey(join(m)),
         SecretsError::InvalidInput(m) => SecretsError::InvalidInput(join(m)),
+        SecretsError::Tampered(m) => SecretsError::Tampered(join(m)),
     }
 }
