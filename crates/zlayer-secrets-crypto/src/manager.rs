@@ -302,10 +302,12 @@ impl KeyManager {
     /// 4. `rotation.commit()?`: the new key atomically replaces the key file.
     ///
     /// If the process dies between 3 and 4, the data needs the pending key while the key file
-    /// still holds the old one: on the next start, when the data does not open with the key
-    /// file's key, try [`pending_rotation`](Self::pending_rotation)'s key and, if it opens the
-    /// data, commit it. If it dies before 3 finished, open with the old key and call
-    /// `begin_rotation` again (which resumes with the same pending key) or
+    /// still holds the old one: when the data does not open with the **key file's** key, try
+    /// [`pending_rotation`](Self::pending_rotation)'s key and, if it opens the data, commit
+    /// it — from the code that rotates (`zlayer-secret key rotate`), not from every reader.
+    /// Never do so when the refused key came from [`ENV_KEY`] or [`ENV_PASSWORD`]: that key
+    /// is not the one the rotation started from. If it dies before 3 finished, open with the
+    /// old key and call `begin_rotation` again (which resumes with the same pending key) or
     /// [`KeyRotation::abort`].
     pub fn begin_rotation(&self, deployment: &str) -> Result<KeyRotation> {
         validate_deployment(deployment)?;
