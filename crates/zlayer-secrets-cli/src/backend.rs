@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use zlayer_secrets::crypto::ResolvedKey;
+use zlayer_secrets::crypto::{KeySource, ResolvedKey};
 use zlayer_secrets::{
     BatchSecretsStore, KeyManager, MemoryStore, PersistentSecretsStore, SecretsError,
     SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
@@ -127,7 +127,7 @@ impl Backend {
     /// Opens the local store of `data_dir`.
     pub(crate) async fn open(data_dir: PathBuf, access: Access) -> anyhow::Result<Self> {
         let db = database_path(&data_dir);
-        if access == Access::Read && !db.exists() {
+        if access == Access::Read && !store_exists(&db) {
             note!(
                 "note: there is no store in {} yet; nothing is stored",
                 data_dir.display()
@@ -161,23 +161,110 @@ pub(crate) fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join(zlayer_secrets::sqlite::DB_FILE_NAME)
 }
 
+/// Whether something is at the database path. A symbolic link counts, even a dangling one:
+/// the store refuses it with an error, instead of the command treating the directory as
+/// empty or making a new key for it.
+pub(crate) fn store_exists(db: &Path) -> bool {
+    db.symlink_metadata().is_ok()
+}
+
 /// Opens (creating if needed) the SQLite store of `data_dir` with its key.
 pub(crate) async fn open_local(data_dir: &Path) -> anyhow::Result<PersistentSecretsStore> {
-    Ok(open_local_with_key(data_dir).await?.0)
+    Ok(open_local_with_key(data_dir, Pending::Refuse).await?.store)
+}
+
+/// What opening the store does about an unfinished key rotation: a pending key file
+/// (`secrets_default.key.new`) left by a `key rotate` that did not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pending {
+    /// Every verb but `key status` and `key rotate`: a store that still opens with the key
+    /// in use opens (with a note); one that only the pending key opens is refused, telling
+    /// the user to run `key rotate`. Nothing is committed.
+    Refuse,
+    /// `key status`: a store that only the pending key opens is opened with it, to report
+    /// on; nothing is committed.
+    Inspect,
+    /// `key rotate`: a store that only the pending key opens, while the key in use comes
+    /// from the key file the rotation started from, has the rotation finished (the pending
+    /// file replaces the key file).
+    Finish,
+}
+
+/// An open local store and the key it was opened with.
+pub(crate) struct Opened {
+    /// The store.
+    pub(crate) store: PersistentSecretsStore,
+    /// The key in use (from the environment or the key file) and where it came from.
+    pub(crate) key: ResolvedKey,
+    /// With [`Pending::Inspect`]: the pending key file whose key opened the store, when the
+    /// key in use no longer does (a rotation that re-keyed the store but did not finish).
+    pub(crate) locked_with_pending: Option<PathBuf>,
 }
 
 /// Opens the SQLite store of `data_dir` and says which key opened it.
 ///
 /// A store that exists is never given a freshly generated key (that would only lock it out):
-/// its key must come from the environment or its key file. If the key file's key does not
-/// open the store but the key of an interrupted `key rotate` does, the rotation is finished
-/// (the pending key becomes the key file) and the store opens.
+/// its key must come from the environment or its key file. Only `key rotate`
+/// ([`Pending::Finish`]) finishes an interrupted rotation, and only when the key in use
+/// comes from the key file and the pending key demonstrably opens the store; a key from
+/// `ZLAYER_SECRETS_KEY` or `ZLAYER_SECRETS_PASSWORD` that does not open the store is an
+/// error, whatever pending file lies beside it.
 pub(crate) async fn open_local_with_key(
     data_dir: &Path,
-) -> anyhow::Result<(PersistentSecretsStore, ResolvedKey)> {
+    pending: Pending,
+) -> anyhow::Result<Opened> {
     let manager = KeyManager::with_base_dir(data_dir);
     let db = database_path(data_dir);
-    let resolved = if db.exists() {
+    let resolved = key_in_use(&manager, &db)?;
+    let pending_path = manager.pending_key_file_path(KEY_NAME);
+    let pending_exists = pending_path.symlink_metadata().is_ok();
+    let why = match PersistentSecretsStore::open(&db, resolved.key.clone()).await {
+        Ok(store) => {
+            if pending_exists && pending == Pending::Refuse {
+                note!(
+                    "note: a key rotation was started and not finished ({} exists); the store \
+                     still opens with the {}; run `zlayer-secret key rotate` to finish it",
+                    pending_path.display(),
+                    resolved.source
+                );
+            }
+            return Ok(Opened {
+                store,
+                key: resolved,
+                locked_with_pending: None,
+            });
+        }
+        Err(SecretsError::WrongKey(why)) => why,
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot open the store {}", db.display()));
+        }
+    };
+    let from_key_file = matches!(resolved.source, KeySource::File(_));
+    if !from_key_file || !pending_exists {
+        // A rotation replaces the key file; a key from the environment is not the one it
+        // started from, so a pending key is never tried (nor committed) for it.
+        let hint = if pending_exists {
+            format!(
+                "; a rotation of the key file is unfinished ({}), which only `zlayer-secret \
+                 key rotate` with the key from the key file finishes",
+                pending_path.display()
+            )
+        } else {
+            String::new()
+        };
+        bail!(
+            "the key from the {} does not open the store {}: {why}{hint}",
+            resolved.source,
+            db.display()
+        );
+    }
+    open_half_done(&manager, &db, resolved, pending).await
+}
+
+/// The key of the store: from the environment or the key file, and for a new store a new key
+/// file. Its warnings are printed.
+fn key_in_use(manager: &KeyManager, db: &Path) -> anyhow::Result<ResolvedKey> {
+    let resolved = if store_exists(db) {
         match manager
             .find_key(KEY_NAME)
             .context("cannot read the key of the store")?
@@ -198,29 +285,45 @@ pub(crate) async fn open_local_with_key(
     for warning in &resolved.warnings {
         note!("warning: {warning}");
     }
-    match PersistentSecretsStore::open(&db, resolved.key.clone()).await {
-        Ok(store) => Ok((store, resolved)),
-        Err(SecretsError::WrongKey(why)) => {
-            let pending = manager
-                .pending_rotation(KEY_NAME)
-                .context("cannot read the pending key of an interrupted rotation")?;
-            let Some(rotation) = pending else {
-                bail!(
-                    "the key from the {} does not open the store {}: {why}",
-                    resolved.source,
-                    db.display()
-                );
-            };
-            let store = PersistentSecretsStore::open(&db, rotation.new_key().clone())
-                .await
-                .with_context(|| {
-                    format!(
-                        "neither the key from the {} nor the pending key {} opens the store {}",
-                        resolved.source,
-                        rotation.pending_path().display(),
-                        db.display()
-                    )
-                })?;
+    Ok(resolved)
+}
+
+/// A store the key file's key (`resolved`) did not open, with a pending key file beside it:
+/// opened with the pending key, then refused, reported or finished as `pending` says.
+async fn open_half_done(
+    manager: &KeyManager,
+    db: &Path,
+    resolved: ResolvedKey,
+    pending: Pending,
+) -> anyhow::Result<Opened> {
+    let rotation = manager
+        .pending_rotation(KEY_NAME)
+        .context("cannot read the pending key of an interrupted rotation")?
+        .context("the pending key file disappeared while opening the store")?;
+    let store = PersistentSecretsStore::open(db, rotation.new_key().clone())
+        .await
+        .with_context(|| {
+            format!(
+                "neither the key from the {} nor the pending key {} opens the store {}",
+                resolved.source,
+                rotation.pending_path().display(),
+                db.display()
+            )
+        })?;
+    match pending {
+        Pending::Refuse => bail!(
+            "the store {} is locked with the new key of an unfinished key rotation ({}), not \
+             with the {}: run `zlayer-secret key rotate` to finish the rotation",
+            db.display(),
+            rotation.pending_path().display(),
+            resolved.source
+        ),
+        Pending::Inspect => Ok(Opened {
+            store,
+            key: resolved,
+            locked_with_pending: Some(rotation.pending_path().to_path_buf()),
+        }),
+        Pending::Finish => {
             let key_path = rotation.key_path().to_path_buf();
             let key = rotation
                 .commit()
@@ -234,9 +337,12 @@ pub(crate) async fn open_local_with_key(
                 .context("cannot read the key of the store")?
                 .filter(|r| r.key.fingerprint() == key.fingerprint())
                 .context("the key file changed while finishing the rotation")?;
-            Ok((store, resolved))
+            Ok(Opened {
+                store,
+                key: resolved,
+                locked_with_pending: None,
+            })
         }
-        Err(e) => Err(e).with_context(|| format!("cannot open the store {}", db.display())),
     }
 }
 

@@ -72,14 +72,16 @@ pub(crate) struct OutputArgs {
     pub(crate) output: Output,
 }
 
-/// What a grant allows.
+/// What a grant allows. Each level includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Level {
-    /// Read secrets of the environment.
+    /// List the environment's secrets and see their metadata (versions, times); never a
+    /// value.
     Read,
-    /// Run workloads with the environment's secrets, without reading them.
+    /// Also obtain the values (resolve them for `run`, reveal, export), as a workload or CI
+    /// job needs. This gives access to the values: whatever injects a value can print it.
     Execute,
-    /// Read and change secrets of the environment.
+    /// Also create, set, rotate, roll back, delete and import secrets.
     Write,
 }
 
@@ -255,6 +257,11 @@ pub(crate) enum Command {
     },
 
     /// Give a user or group access to an environment at a level.
+    ///
+    /// `read` lists names and metadata, never values; `execute` also obtains the values
+    /// (for `run`, `get --reveal`, `export`): it gives access to the values, since whatever
+    /// injects a value can print it; `write` also changes secrets. The CLI records grants;
+    /// services that authenticate users enforce them.
     #[command(
         after_help = "Examples:\n  zlayer-secret grant alice --env prod --level read\n  zlayer-secret grant ci-bot --env prod --project shop --level execute"
     )]

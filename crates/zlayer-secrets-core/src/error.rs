@@ -68,6 +68,12 @@ pub enum SecretsError {
         /// What the backend holds instead (a kind, never the data itself).
         reason: String,
     },
+    /// The store's own records fail their authentication: they were changed outside
+    /// zlayer-secrets (for example a secret's current version rolled back to an older one).
+    /// Nothing is read or written through a record that fails; the message names the
+    /// record, never a value.
+    #[error("the store was tampered with: {0}")]
+    Tampered(String),
 }
 
 /// `Result` with [`SecretsError`].

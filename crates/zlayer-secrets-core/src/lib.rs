@@ -13,7 +13,8 @@
 //! - [`SecretsProvider`] (read) and [`SecretsStore`] (write) are what every backend
 //!   implements; [`VersionedSecretsStore`] adds history and rollback,
 //!   [`BatchSecretsStore`] several writes at once. Names and scopes follow
-//!   [`validate_name`] and [`validate_scope`].
+//!   [`validate_name`] and [`validate_scope`]; scopes starting with `_zlayer` are
+//!   zlayer-secrets' own ([`is_reserved_scope`]).
 //! - [`SecretsResolver`] turns references ([`SecretRef`], grammar in [`reference`](mod@reference)) into
 //!   values; [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the
 //!   plain local mapping).
@@ -40,7 +41,10 @@ pub use history::{
 };
 pub use memory::MemoryStore;
 pub use metadata::{RotationResult, SecretMetadata, unix_now};
-pub use names::{MAX_NAME_LEN, MAX_SCOPE_LEN, validate_name, validate_scope};
+pub use names::{
+    MAX_NAME_LEN, MAX_SCOPE_LEN, RESERVED_SCOPE_PREFIX, is_reserved_scope, validate_name,
+    validate_scope,
+};
 pub use provider::{SecretsProvider, SecretsStore};
 pub use resolver::SecretsResolver;
 pub use scope::{EnvScopeProvider, LocalEnvScopes};

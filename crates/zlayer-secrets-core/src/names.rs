@@ -6,6 +6,12 @@
 //!   is nearly always a mistake that would make the secret impossible to type back.
 //! - A **scope** is 1 to [`MAX_SCOPE_LEN`] bytes: one or more segments separated by `/`
 //!   (a service scope is `deployment/service`). Each segment follows the name rules.
+//! - A **reserved scope** is one whose first segment is exactly [`RESERVED_SCOPE_PREFIX`]
+//!   (`_zlayer`): zlayer-secrets keeps its own records there (API-key hashes, registry and
+//!   Git credentials, grants). Stores hold such scopes like any other, but nothing that acts
+//!   for a user or a workload may name one: the resolver refuses references that lead to
+//!   one, and the CLI refuses them as deployments and hides them from listings
+//!   ([`is_reserved_scope`]).
 
 use crate::{Result, SecretsError};
 
@@ -13,6 +19,18 @@ use crate::{Result, SecretsError};
 pub const MAX_NAME_LEN: usize = 256;
 /// Longest scope accepted, in bytes.
 pub const MAX_SCOPE_LEN: usize = 512;
+
+/// The first scope segment of every reserved scope: zlayer-secrets' own records.
+pub const RESERVED_SCOPE_PREFIX: &str = "_zlayer";
+
+/// Whether `scope` belongs to zlayer-secrets itself: its first segment is exactly
+/// [`RESERVED_SCOPE_PREFIX`] (`_zlayer`, `_zlayer/api_keys`; not `_zlayerx` or
+/// `app/_zlayer`). The resolver refuses to read such scopes, and user-facing tools refuse
+/// to write them on a user's behalf and leave them out of listings.
+#[must_use]
+pub fn is_reserved_scope(scope: &str) -> bool {
+    scope.split('/').next() == Some(RESERVED_SCOPE_PREFIX)
+}
 
 /// Printable form of a rejected input: long inputs are cut and control characters escaped,
 /// so that an error message stays one readable line.
@@ -141,6 +159,31 @@ mod tests {
         }
         for s in ["", "/", "a/", "/a", "a//b", "a/../b", "a/./b", "a\0"] {
             assert!(validate_scope(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn reserved_scopes_are_those_whose_first_segment_is_the_prefix() {
+        for scope in [
+            "_zlayer",
+            "_zlayer/api_keys",
+            "_zlayer/grants",
+            "_zlayer/a/b",
+        ] {
+            assert!(is_reserved_scope(scope), "{scope}");
+        }
+        for scope in [
+            "default",
+            "default/api",
+            "env:prod",
+            "project:p:env:e",
+            "_zlayerx",
+            "_ZLAYER",
+            "zlayer",
+            "app/_zlayer",
+            "",
+        ] {
+            assert!(!is_reserved_scope(scope), "{scope}");
         }
     }
 }

@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 use zlayer_secrets_ref::ParseError;
 
 use crate::{
-    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, validate_name,
-    validate_scope,
+    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, is_reserved_scope,
+    validate_name, validate_scope,
 };
 
 /// Resolves secret references in configuration values and environment maps.
@@ -28,6 +28,11 @@ use crate::{
 /// error. With a `/field`, the secret's value must be a JSON object: strings come out as
 /// they are, numbers and booleans as text, `null` as the empty string, objects and arrays
 /// as compact JSON.
+///
+/// A reference never reads a reserved scope ([`is_reserved_scope`]: `_zlayer`, where
+/// API-key hashes, registry and Git credentials and grants are kept): a deployment scope,
+/// service scope or environment mapping that leads to one fails with
+/// [`SecretsError::AccessDenied`] before anything is read.
 ///
 /// Values that do not start with `$S:` or `$secret://` pass through unchanged; a value that
 /// starts like a reference but is malformed is an error, never passed through. Errors name
@@ -250,6 +255,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             None => self.scope.clone(),
         };
         validate_scope(&scope).map_err(|e| add_context(e, &format!("{site}")))?;
+        refuse_reserved(&scope, site)?;
         Ok(scope)
     }
 
@@ -272,6 +278,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             .map_err(|e| add_context(e, &format!("resolving {what} for {site}")))?;
         validate_scope(&scope)
             .map_err(|e| add_context(e, &format!("the scope given for {what} (for {site})")))?;
+        refuse_reserved(&scope, site)?;
         tracing::debug!(scope = %scope, "mapped an environment to its scope");
         Ok(scope)
     }
@@ -347,6 +354,19 @@ fn not_found(site: &Site<'_>, scope: &str) -> SecretsError {
     }
 }
 
+/// Refuses a scope that holds zlayer-secrets' own records: no reference may read them.
+fn refuse_reserved(scope: &str, site: &Site<'_>) -> Result<()> {
+    if is_reserved_scope(scope) {
+        return Err(SecretsError::AccessDenied {
+            name: format!(
+                "{site}: scope `{scope}` is reserved for zlayer-secrets' own records \
+                 (credentials and grants); references cannot read it"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn check_name(reference: &SecretRef, site: &Site<'_>) -> Result<()> {
     validate_name(&reference.name).map_err(|e| add_context(e, &format!("{site}")))
 }
@@ -390,5 +410,6 @@ fn add_context(error: SecretsError, context: &str) -> SecretsError {
             name: join(name),
             reason,
         },
+        SecretsError::Tampered(m) => SecretsError::Tampered(join(m)),
     }
 }

@@ -29,7 +29,7 @@ fn run<S: SecretsStore>(
 ) {
     rt.block_on(creds.create_api_key("present", "the-right-secret", &["reader"]))
         .expect("creating the benchmark key works");
-    // Make the process's dummy hash before measuring: it is computed once, on first need.
+    // The store made the process's dummy hash when it was built; one call warms the rest.
     rt.block_on(creds.validate("warm-up-missing", "x"))
         .expect("validating works");
 

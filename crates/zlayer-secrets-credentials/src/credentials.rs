@@ -7,7 +7,11 @@
 //!
 //! [`CredentialStore::validate`] costs the same Argon2id work whether or not the key exists:
 //! for a missing key it verifies against a fixed dummy hash with the same parameters, so the
-//! response time does not tell which keys exist. Hash outputs are compared in constant time.
+//! response time does not tell which keys exist. The dummy hash is computed when the first
+//! store of the process is built, never during a validation. A stored hash made with older
+//! (cheaper) parameters is replaced by one with the current parameters the first time its
+//! key validates, so every key soon costs the same. Hash outputs are compared in constant
+//! time.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -26,6 +30,8 @@
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 use zlayer_secrets_core::{Result, Secret, SecretsError, SecretsStore, validate_name};
+
+use subtle::ConstantTimeEq;
 
 use crate::blocking::run_blocking;
 use crate::scopes::API_KEYS_SCOPE;
@@ -151,7 +157,18 @@ async fn hash_secret(secret: &str) -> Result<String> {
 
 impl<S: SecretsStore> CredentialStore<S> {
     /// A credential store keeping its records in `store`.
+    ///
+    /// The first store built in a process computes the dummy hash that
+    /// [`validate`](Self::validate) checks unknown keys against (one Argon2id hash, tens of
+    /// milliseconds of CPU, on the calling thread), so that no validation pays for it and the
+    /// first unknown key of a short-lived process costs no more than any other. Later stores
+    /// reuse it.
     pub fn new(store: S) -> Self {
+        if let Err(e) = hashing::dummy_hash() {
+            // Only the operating system's random number generator can fail here; validation
+            // tries again, and fails with this error rather than skip the verification.
+            tracing::warn!(error = %e, "cannot prepare the dummy hash for unknown API keys");
+        }
         Self {
             store,
             #[cfg(test)]
@@ -178,9 +195,13 @@ impl<S: SecretsStore> CredentialStore<S> {
     /// does not exist, or when the key is not a valid name (it cannot exist). Errors only
     /// for storage failures and corrupt records.
     ///
-    /// Both `None` cases run the same Argon2id verification (a missing key verifies against
-    /// a dummy hash), so timing does not reveal which keys exist. The first missing-key call
-    /// of a process also computes that dummy hash once.
+    /// Every call runs exactly one Argon2id verification: against the stored hash, or for a
+    /// missing key against the dummy hash prepared by [`new`](Self::new), so timing does not
+    /// reveal which keys exist. When the right secret matches a hash made with older
+    /// parameters, the record is rewritten with a hash of the current parameters (one more
+    /// Argon2id hash, once per key), so that old keys do not stay cheaper to try. The
+    /// rewrite is skipped if the record changed meanwhile; if it fails, the validation still
+    /// succeeds and the failure is logged.
     pub async fn validate(&self, api_key: &str, api_secret: &str) -> Result<Option<Vec<String>>> {
         let found = if validate_name(api_key).is_ok() {
             self.read(api_key).await?
@@ -197,7 +218,7 @@ impl<S: SecretsStore> CredentialStore<S> {
             let dummy = if let Some(h) = hashing::dummy_hash_if_ready() {
                 h
             } else {
-                // First use in this process: one Argon2id hash, off the async threads.
+                // Only if `new` could not prepare it (no randomness then): try again.
                 run_blocking(hashing::dummy_hash).await??
             };
             (dummy.to_owned(), None, true)
@@ -206,16 +227,61 @@ impl<S: SecretsStore> CredentialStore<S> {
         let secret = Zeroizing::new(api_secret.as_bytes().to_vec());
         #[cfg(test)]
         self.verifications.record(is_dummy);
-        #[cfg(not(test))]
-        let _ = is_dummy;
-        let matched = run_blocking(move || hashing::verify(&phc, &secret)).await?;
+        let (phc, matched, upgraded) = run_blocking(move || {
+            let matched = hashing::verify(&phc, &secret);
+            let upgraded = match matched {
+                Ok(true) if !is_dummy && !hashing::has_current_parameters(&phc) => {
+                    Some(hashing::hash(&secret))
+                }
+                _ => None,
+            };
+            (phc, matched, upgraded)
+        })
+        .await?;
         match matched {
-            Ok(true) => Ok(roles),
+            Ok(true) => {
+                if let Some(upgraded) = upgraded {
+                    self.upgrade_hash(api_key, &phc, upgraded).await;
+                }
+                Ok(roles)
+            }
             Ok(false) => Ok(None),
             Err(hashing::MalformedHash(why)) => Err(record::corrupt(
                 &what(api_key),
                 &format!("stored hash: {why}"),
             )),
+        }
+    }
+
+    /// Replaces the hash `old` of `api_key` by `new` (a hash of the same secret with the
+    /// current parameters), unless the record changed since `old` was read. Best effort: a
+    /// failure is logged, never returned (the validation it follows has succeeded).
+    async fn upgrade_hash(&self, api_key: &str, old: &str, new: Result<String>) {
+        let result = async {
+            let new = new?;
+            let Some(mut rec) = self.read(api_key).await? else {
+                return Ok(false);
+            };
+            // Another writer may have changed the secret since the validation read it; a
+            // rewrite then would put the old secret back.
+            if !bool::from(rec.hash.as_bytes().ct_eq(old.as_bytes())) {
+                return Ok(false);
+            }
+            rec.hash = new;
+            self.rewrite(api_key, &rec).await.map(|()| true)
+        }
+        .await;
+        match result {
+            Ok(true) => tracing::info!(
+                api_key,
+                "replaced the hash of API key with one of the current Argon2id parameters"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                api_key,
+                error = %e,
+                "cannot replace the hash of API key made with older Argon2id parameters"
+            ),
         }
     }
 

@@ -6,9 +6,19 @@
 //! | level | allows |
 //! |---|---|
 //! | `none` | nothing (the level of a subject without a grant) |
-//! | `read` | list the environment's secrets and reveal their values |
-//! | `execute` | also run processes with the environment's secrets injected |
-//! | `write` | also create, change, rotate and delete them |
+//! | `read` | list the environment's secrets and see their metadata (versions, times); never a value |
+//! | `execute` | also obtain the values: resolve references to start a workload (`run`), reveal, export |
+//! | `write` | also create, set, rotate, roll back, delete and import secrets |
+//!
+//! **`execute` gives access to the values.** Whatever injects a value into a process can
+//! print it, so no level can run workloads with the secrets and yet keep their values from
+//! the subject: `execute` is what a workload or a CI job needs, and it is a grant to read
+//! the values. A subject that must not see values gets `read`.
+//!
+//! **Ask by operation.** A service that enforces grants should ask
+//! [`GrantStore::allows`] / [`GrantStore::allows_member`] with the [`Operation`] it is about
+//! to perform, rather than compare levels itself: [`Operation::required_level`] is the one
+//! place that maps operations to levels.
 //!
 //! **Groups.** The store does not know who belongs to which group: the caller (which has
 //! authenticated the user) passes the user's groups to [`GrantStore::check_member`] or
@@ -27,14 +37,22 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! use zlayer_secrets_credentials::grants::{GrantStore, PermissionLevel, Subject};
+//! use zlayer_secrets_credentials::grants::{GrantStore, Operation, PermissionLevel, Subject};
 //!
 //! let grants = GrantStore::new(zlayer_secrets_core::MemoryStore::new());
 //! let ops: Subject = "group:ops".parse()?;
 //! grants.grant(&ops, "env:prod", PermissionLevel::Execute).await?;
-//! assert!(grants.check_member("alice", &["ops"], "env:prod", PermissionLevel::Read).await?);
-//! assert!(!grants.check_member("alice", &["ops"], "env:prod", PermissionLevel::Write).await?);
-//! assert!(!grants.check(&Subject::user("alice"), "env:prod", PermissionLevel::Read).await?);
+//! // A CI job in group `ops` may obtain the values to run a workload, but not change them.
+//! assert!(grants.allows_member("ci", &["ops"], "env:prod", Operation::Resolve).await?);
+//! assert!(grants.allows_member("ci", &["ops"], "env:prod", Operation::Reveal).await?);
+//! assert!(!grants.allows_member("ci", &["ops"], "env:prod", Operation::Set).await?);
+//!
+//! // `read` lists names and metadata, never values.
+//! let alice = Subject::user("alice");
+//! grants.grant(&alice, "env:prod", PermissionLevel::Read).await?;
+//! assert!(grants.allows(&alice, "env:prod", Operation::List).await?);
+//! assert!(!grants.allows(&alice, "env:prod", Operation::Reveal).await?);
+//! assert!(!grants.allows(&Subject::user("bob"), "env:prod", Operation::List).await?);
 //! # Ok::<(), zlayer_secrets_core::SecretsError>(())
 //! # }).unwrap();
 //! ```
@@ -49,7 +67,9 @@ use zlayer_secrets_core::{Result, SecretsError, SecretsStore, validate_name};
 use crate::record;
 use crate::scopes::GRANTS_SCOPE;
 
-/// What a subject may do with an environment; ordered `None < Read < Execute < Write`.
+/// What a subject may do with an environment; ordered `None < Read < Execute < Write`, each
+/// level allowing everything the levels below it allow. Which operations need which level is
+/// [`Operation::required_level`].
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
@@ -58,11 +78,14 @@ pub enum PermissionLevel {
     /// No access.
     #[default]
     None,
-    /// List and reveal secrets.
+    /// List the secrets' names and see their metadata (versions, creation and update
+    /// times); never a value.
     Read,
-    /// Also run processes with the secrets injected.
+    /// Also obtain the values: resolve references to start a workload, reveal, export. This
+    /// is access to the values (whatever injects a value can print it); it is what a
+    /// workload or a CI job needs.
     Execute,
-    /// Also create, change and delete secrets.
+    /// Also create, set, rotate, roll back, delete and import secrets.
     Write,
 }
 
@@ -79,6 +102,104 @@ impl PermissionLevel {
             Self::Execute => "execute",
             Self::Write => "write",
         }
+    }
+
+    /// Whether this level allows `operation` (it is at least
+    /// [`operation.required_level()`](Operation::required_level)).
+    #[must_use]
+    pub fn allows(self, operation: Operation) -> bool {
+        self >= operation.required_level()
+    }
+}
+
+/// An operation on an environment's secrets, as a service enforcing grants asks about it
+/// ([`GrantStore::allows`]). Each maps to the lowest [`PermissionLevel`] that allows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// List the names of the secrets (`ls`). Needs [`PermissionLevel::Read`].
+    List,
+    /// See a secret's metadata or history: versions, creation and update times, never the
+    /// value (`get` without `--reveal`, `history`). Needs [`PermissionLevel::Read`].
+    Metadata,
+    /// Resolve references into values to start a workload (`run`, a container's start).
+    /// Needs [`PermissionLevel::Execute`].
+    Resolve,
+    /// Print or return a value, current or past (`get --reveal`). Needs
+    /// [`PermissionLevel::Execute`].
+    Reveal,
+    /// Export values (`export`). Needs [`PermissionLevel::Execute`].
+    Export,
+    /// Create a new secret. Needs [`PermissionLevel::Write`].
+    Create,
+    /// Set a secret's value, creating it if needed. Needs [`PermissionLevel::Write`].
+    Set,
+    /// Give an existing secret a new value. Needs [`PermissionLevel::Write`].
+    Rotate,
+    /// Write an old version again as the current one. Needs [`PermissionLevel::Write`].
+    Rollback,
+    /// Delete a secret with its history. Needs [`PermissionLevel::Write`].
+    Delete,
+    /// Import many secrets at once. Needs [`PermissionLevel::Write`].
+    Import,
+}
+
+impl Operation {
+    /// Every operation, in the order of their required level.
+    pub const ALL: [Self; 11] = [
+        Self::List,
+        Self::Metadata,
+        Self::Resolve,
+        Self::Reveal,
+        Self::Export,
+        Self::Create,
+        Self::Set,
+        Self::Rotate,
+        Self::Rollback,
+        Self::Delete,
+        Self::Import,
+    ];
+
+    /// The lowest level that allows this operation: listing and metadata need `read`;
+    /// anything that yields a value (resolve, reveal, export) needs `execute`; anything that
+    /// changes secrets needs `write`.
+    #[must_use]
+    pub fn required_level(self) -> PermissionLevel {
+        match self {
+            Self::List | Self::Metadata => PermissionLevel::Read,
+            Self::Resolve | Self::Reveal | Self::Export => PermissionLevel::Execute,
+            Self::Create
+            | Self::Set
+            | Self::Rotate
+            | Self::Rollback
+            | Self::Delete
+            | Self::Import => PermissionLevel::Write,
+        }
+    }
+
+    /// The operation's name: `list`, `metadata`, `resolve`, `reveal`, `export`, `create`,
+    /// `set`, `rotate`, `rollback`, `delete` or `import`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Metadata => "metadata",
+            Self::Resolve => "resolve",
+            Self::Reveal => "reveal",
+            Self::Export => "export",
+            Self::Create => "create",
+            Self::Set => "set",
+            Self::Rotate => "rotate",
+            Self::Rollback => "rollback",
+            Self::Delete => "delete",
+            Self::Import => "import",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -416,6 +537,30 @@ impl<S: SecretsStore> GrantStore<S> {
         Ok(self.effective_level(&subjects, environment).await? >= needed)
     }
 
+    /// Whether `subject` may perform `operation` on `environment` by its own grant: its
+    /// level is at least [`operation.required_level()`](Operation::required_level).
+    pub async fn allows(
+        &self,
+        subject: &Subject,
+        environment: &str,
+        operation: Operation,
+    ) -> Result<bool> {
+        Ok(self.level(subject, environment).await?.allows(operation))
+    }
+
+    /// Whether user `user`, member of `groups` (as the caller knows them), may perform
+    /// `operation` on `environment` through a grant to the user or to any of the groups.
+    pub async fn allows_member(
+        &self,
+        user: &str,
+        groups: &[&str],
+        environment: &str,
+        operation: Operation,
+    ) -> Result<bool> {
+        self.check_member(user, groups, environment, operation.required_level())
+            .await
+    }
+
     /// The grants on `environment`, ordered by subject (users, then groups, each by id).
     pub async fn list_for_environment(&self, environment: &str) -> Result<Vec<Grant>> {
         check_environment(environment)?;
@@ -468,6 +613,40 @@ mod tests {
         use PermissionLevel::*;
         assert!(None < Read && Read < Execute && Execute < Write);
         assert_eq!(PermissionLevel::default(), None);
+    }
+
+    #[test]
+    fn operations_map_to_the_lowest_level_that_allows_them() {
+        use Operation::*;
+        use PermissionLevel as L;
+        let expected = [
+            (List, L::Read),
+            (Metadata, L::Read),
+            (Resolve, L::Execute),
+            (Reveal, L::Execute),
+            (Export, L::Execute),
+            (Create, L::Write),
+            (Set, L::Write),
+            (Rotate, L::Write),
+            (Rollback, L::Write),
+            (Delete, L::Write),
+            (Import, L::Write),
+        ];
+        assert_eq!(expected.len(), Operation::ALL.len());
+        for (op, level) in expected {
+            assert_eq!(op.required_level(), level, "{op}");
+            for granted in PermissionLevel::ALL {
+                assert_eq!(granted.allows(op), granted >= level, "{granted} {op}");
+            }
+        }
+        // The promise the levels make: `read` never yields a value, and every operation
+        // that yields one needs `execute`.
+        for op in [Resolve, Reveal, Export] {
+            assert!(!L::Read.allows(op), "{op}");
+            assert!(L::Execute.allows(op), "{op}");
+        }
+        assert!(!L::None.allows(List));
+        assert!(!L::Execute.allows(Set));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! 16-byte random salt and a 32-byte output, e.g.
 //! `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. Verification reads the parameters from
 //! the stored string (so hashes made by older settings keep working), recomputes the output
-//! and compares it with [`subtle`] in constant time.
+//! and compares it with [`subtle`] in constant time; [`has_current_parameters`] tells a hash
+//! made by older settings, which a successful validation replaces.
 
 use std::sync::OnceLock;
 
@@ -25,6 +26,17 @@ pub(crate) const P_COST: u32 = 1;
 const OUTPUT_LEN: usize = 32;
 const SALT_LEN: usize = 16;
 
+/// Argon2id computations (hashes and verifications) started by this process, for tests that
+/// check how many a call costs.
+#[cfg(test)]
+pub(crate) static ARGON2_RUNS: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+fn count_run() {
+    #[cfg(test)]
+    ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
 fn hasher() -> Argon2<'static> {
     let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN))
         .expect("constant Argon2id parameters are within the algorithm's limits");
@@ -38,6 +50,7 @@ pub(crate) fn hash(secret: &[u8]) -> Result<String> {
     random::fill(&mut salt)?;
     let salt = SaltString::encode_b64(&salt)
         .map_err(|e| SecretsError::Encryption(format!("could not encode an Argon2 salt: {e}")))?;
+    count_run();
     hasher()
         .hash_password(secret, &salt)
         .map(|h| h.to_string())
@@ -69,10 +82,30 @@ pub(crate) fn verify(phc: &str, secret: &[u8]) -> Result<bool, MalformedHash> {
         .decode_b64(&mut salt_buf)
         .map_err(|_| MalformedHash("invalid salt"))?;
     let mut actual = Zeroizing::new(vec![0u8; expected.len()]);
+    count_run();
     Argon2::new(Algorithm::Argon2id, version, params)
         .hash_password_into(secret, salt, &mut actual)
         .map_err(|_| MalformedHash("parameters the hasher refuses"))?;
     Ok(bool::from(actual.as_slice().ct_eq(expected.as_bytes())))
+}
+
+/// Whether `phc` was made with the parameters of new hashes (Argon2id v0x13, m, t and p as
+/// above, a 16-byte salt and a 32-byte output). `false` for anything else, including strings
+/// that do not parse (those fail verification anyway).
+pub(crate) fn has_current_parameters(phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    parsed.algorithm == argon2::ARGON2ID_IDENT
+        && parsed.version.unwrap_or(0x13) == 0x13
+        && Params::try_from(&parsed)
+            .is_ok_and(|p| p.m_cost() == M_COST_KIB && p.t_cost() == T_COST && p.p_cost() == P_COST)
+        && parsed.hash.is_some_and(|h| h.len() == OUTPUT_LEN)
+        && parsed
+            .salt
+            .and_then(|salt| salt.decode_b64(&mut salt_buf).ok())
+            .is_some_and(|salt| salt.len() == SALT_LEN)
 }
 
 static DUMMY: OnceLock<String> = OnceLock::new();
@@ -85,7 +118,9 @@ pub(crate) fn dummy_hash_if_ready() -> Option<&'static str> {
 /// A valid Argon2id PHC string, made with the same parameters as real hashes, of a random
 /// secret nobody knows. [`CredentialStore::validate`](crate::credentials::CredentialStore::validate)
 /// verifies against it when the asked key does not exist, so that a missing key costs the
-/// same Argon2id work as a wrong secret. Computed once per process, on first need.
+/// same Argon2id work as a wrong secret. Computed once per process, by the first
+/// [`CredentialStore::new`](crate::credentials::CredentialStore::new), so that no validation
+/// pays for it.
 pub(crate) fn dummy_hash() -> Result<&'static str> {
     if let Some(h) = DUMMY.get() {
         return Ok(h);
@@ -116,6 +151,39 @@ mod tests {
         assert!(dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert_eq!(dummy_hash().unwrap(), dummy, "computed once");
         assert!(!verify(dummy, b"").unwrap());
+    }
+
+    #[test]
+    fn hashes_with_older_parameters_are_told_apart() {
+        assert!(has_current_parameters(&hash(b"x").unwrap()));
+        let salt = SaltString::encode_b64(&[7u8; SALT_LEN]).unwrap();
+        for (m, t, p, len) in [
+            (4096, 2, 1, 32),
+            (M_COST_KIB, 1, 1, 32),
+            (M_COST_KIB, 2, 2, 32),
+            (M_COST_KIB, 2, 1, 16),
+        ] {
+            let params = Params::new(m, t, p, Some(len)).unwrap();
+            let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"x", &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify(&old, b"x").unwrap(), "{old}");
+            assert!(!has_current_parameters(&old), "{old}");
+        }
+        let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN)).unwrap();
+        let short_salt = SaltString::encode_b64(&[7u8; 8]).unwrap();
+        let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password(b"x", &short_salt)
+            .unwrap()
+            .to_string();
+        assert!(!has_current_parameters(&old), "8-byte salt: {old}");
+        let old = Argon2::new(Algorithm::Argon2id, Version::V0x10, params)
+            .hash_password(b"x", &salt)
+            .unwrap()
+            .to_string();
+        assert!(!has_current_parameters(&old), "version 0x10: {old}");
+        assert!(!has_current_parameters("garbage"));
     }
 
     #[test]

@@ -70,5 +70,5 @@ pub mod scopes;
 
 pub use credentials::CredentialStore;
 pub use git_credentials::{GitCredential, GitCredentialKind, GitCredentialStore};
-pub use grants::{Grant, GrantStore, PermissionLevel, Subject};
+pub use grants::{Grant, GrantStore, Operation, PermissionLevel, Subject};
 pub use registry_credentials::{RegistryAuthType, RegistryCredential, RegistryCredentialStore};

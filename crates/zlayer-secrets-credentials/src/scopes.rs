@@ -1,12 +1,12 @@
 //! The reserved scopes the typed stores keep their records in.
 //!
-//! Every scope starts with the segment [`RESERVED_SCOPE_PREFIX`] (`_zlayer`). Deployment,
-//! service and environment scopes chosen by users never start with that segment when they
-//! go through the CLI (it refuses them and hides reserved scopes from `ls`), so the typed
-//! stores cannot collide with user secrets on any backend.
+//! Every scope starts with the segment [`RESERVED_SCOPE_PREFIX`] (`_zlayer`). The rule is
+//! defined once, in `zlayer-secrets-core` ([`is_reserved_scope`]), and re-exported here:
+//! the resolver refuses references that lead into a reserved scope, and the CLI refuses
+//! reserved deployments and hides reserved scopes from `ls`, so the typed stores cannot
+//! collide with user secrets on any backend and no workload reads their records.
 
-/// The first scope segment of every reserved scope.
-pub const RESERVED_SCOPE_PREFIX: &str = "_zlayer";
+pub use zlayer_secrets_core::{RESERVED_SCOPE_PREFIX, is_reserved_scope};
 
 /// API keys of [`CredentialStore`](crate::credentials::CredentialStore): one record per key,
 /// named by the key.
@@ -33,14 +33,6 @@ pub const RESERVED_SCOPES: [&str; 4] = [
     GRANTS_SCOPE,
 ];
 
-/// Whether `scope` belongs to zlayer-secrets itself: its first segment is exactly
-/// [`RESERVED_SCOPE_PREFIX`]. User-facing tools refuse to write such scopes on a user's
-/// behalf and leave them out of listings.
-#[must_use]
-pub fn is_reserved_scope(scope: &str) -> bool {
-    scope.split('/').next() == Some(RESERVED_SCOPE_PREFIX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,21 +43,5 @@ mod tests {
             zlayer_secrets_core::validate_scope(scope).unwrap();
             assert!(is_reserved_scope(scope), "{scope}");
         }
-    }
-
-    #[test]
-    fn user_scopes_are_not_reserved() {
-        for scope in [
-            "default",
-            "default/api",
-            "env:prod",
-            "project:p:env:e",
-            "_zlayerx",
-            "zlayer",
-            "app/_zlayer",
-        ] {
-            assert!(!is_reserved_scope(scope), "{scope}");
-        }
-        assert!(is_reserved_scope("_zlayer"));
     }
 }

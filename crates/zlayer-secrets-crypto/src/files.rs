@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use zlayer_secrets_core::{Result, SecretsError};
 
 use crate::key::{EncryptionKey, KEY_SIZE, SALT_LEN, fill_random};
+use crate::ownership;
 
 /// Files larger than this are not key or salt files; reading stops here.
 const MAX_FILE_LEN: u64 = 4096;
@@ -75,39 +76,24 @@ pub(crate) fn read_limited(path: &Path, what: &str) -> Result<ReadOutcome> {
     Ok(ReadOutcome::Found(bytes, warnings))
 }
 
-/// Refuses files that others may write (whoever can write the key file can swap in a key
-/// they know); warns about files that others may read.
+/// Refuses files, and directories holding them, that are not owned by the effective user
+/// (or root) or that others may write ([`ownership`]: whoever can write the key file or its
+/// directory can swap in a key they know); warns about files that others may read.
 #[cfg(unix)]
 fn check_permissions(path: &Path, what: &str, metadata: &fs::Metadata) -> Result<Vec<String>> {
     use std::os::unix::fs::PermissionsExt;
+    ownership::check_dir(
+        parent_dir(path),
+        &format!("the directory of {what} {}", path.display()),
+    )?;
+    ownership::check_file(path, metadata, what)?;
     let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        return Err(SecretsError::Storage(format!(
-            "{what} {} has mode {mode:04o}: it is writable by group or others, so anyone could \
-             replace the key; refusing to use it (run `chmod 600` on it after checking it)",
-            path.display()
-        )));
-    }
     let mut warnings = Vec::new();
     if mode & 0o044 != 0 {
         warnings.push(format!(
             "{what} {} has mode {mode:04o}: it is readable by group or others (expected 0600)",
             path.display()
         ));
-    }
-    // In a directory others may write to (without the sticky bit), they can rename another
-    // file over the key file whatever the key file's own mode.
-    let dir = parent_dir(path);
-    if let Ok(dir_metadata) = fs::metadata(dir) {
-        let dir_mode = dir_metadata.permissions().mode() & 0o7777;
-        if dir_mode & 0o022 != 0 && dir_mode & 0o1000 == 0 {
-            warnings.push(format!(
-                "the directory {} of {what} {} has mode {dir_mode:04o}: group or others could \
-                 replace the file (expected 0700)",
-                dir.display(),
-                path.display()
-            ));
-        }
     }
     for warning in &warnings {
         tracing::warn!("{warning}");
@@ -195,7 +181,8 @@ fn strip_line_ending(bytes: &[u8]) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-/// Creates `dir` (and its parents) with mode 0700 if it does not exist.
+/// Creates `dir` (and its parents) with mode 0700 if it does not exist, and checks that it
+/// is ours alone ([`ownership::check_dir`]).
 pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -209,7 +196,8 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
             &format!("cannot create the key directory {}", dir.display()),
             &e,
         )
-    })
+    })?;
+    ownership::check_dir(dir, "the key directory")
 }
 
 /// Places a file holding `contents` at `path` unless one exists already.

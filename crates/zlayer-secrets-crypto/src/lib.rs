@@ -9,6 +9,8 @@
 //! - [`KeyManager`] finds the key of a deployment (environment, password, key file) or
 //!   creates its key file, says where the key came from ([`KeySource`]), and rotates key
 //!   files ([`KeyRotation`]).
+//! - [`ownership`] refuses directories and files holding keys or secrets that another user
+//!   owns or that group or others can write; the SQLite store uses it too.
 //!
 //! ```
 //! use zlayer_secrets_crypto::KeyManager;
@@ -36,6 +38,7 @@
 mod files;
 mod key;
 mod manager;
+pub mod ownership;
 
 pub use key::{
     ARGON2_ITERATIONS, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, EncryptionKey, KEY_SIZE,

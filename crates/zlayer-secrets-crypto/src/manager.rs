@@ -10,9 +10,10 @@
 //! 4. Otherwise a new random key, written to that key file.
 //!
 //! A variable that is set but empty or not UTF-8, a key file or salt file that is malformed,
-//! unreadable or writable by others, or a deployment name that could leave the directory:
-//! each is an error naming its source. Nothing is ever generated in place of a key that exists
-//! but cannot be read.
+//! unreadable, writable by others or owned by another user (or in a directory that is), or a
+//! deployment name that could leave the directory: each is an error naming its source
+//! ([`ownership`](crate::ownership) has the file rules). Nothing is ever generated in place
+//! of a key that exists but cannot be read.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -82,8 +83,7 @@ pub struct ResolvedKey {
     /// Where it came from.
     pub source: KeySource,
     /// Things the user should fix that did not stop the key from loading (a key or salt file
-    /// that others can read, or in a directory that others can write to). Each is also logged
-    /// with `tracing::warn!`.
+    /// that others can read). Each is also logged with `tracing::warn!`.
     pub warnings: Vec<String>,
 }
 
@@ -110,9 +110,10 @@ type EnvLookup = Arc<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
 /// 4. Otherwise a new random key, written to that key file (0600, fsynced, created
 ///    exclusively so that concurrent first calls agree on one key).
 ///
-/// A variable that is set but empty or not UTF-8, a key or salt file that is malformed,
-/// unreadable or writable by others, or a deployment name that could leave the directory
-/// ([`validate_deployment`]): each is an error naming its source. Nothing is ever generated
+/// A variable that is set but empty or not UTF-8, a key, salt or pending key file that is
+/// malformed, unreadable, writable by others or owned by another user (or in a directory
+/// that is: see [`ownership`](crate::ownership)), or a deployment name that could leave the
+/// directory ([`validate_deployment`]): each is an error naming its source. Nothing is ever generated
 /// in place of a key that exists but cannot be read.
 ///
 /// By default it reads the process environment; [`with_env_vars`](Self::with_env_vars) and
@@ -301,10 +302,12 @@ impl KeyManager {
     /// 4. `rotation.commit()?`: the new key atomically replaces the key file.
     ///
     /// If the process dies between 3 and 4, the data needs the pending key while the key file
-    /// still holds the old one: on the next start, when the data does not open with the key
-    /// file's key, try [`pending_rotation`](Self::pending_rotation)'s key and, if it opens the
-    /// data, commit it. If it dies before 3 finished, open with the old key and call
-    /// `begin_rotation` again (which resumes with the same pending key) or
+    /// still holds the old one: when the data does not open with the **key file's** key, try
+    /// [`pending_rotation`](Self::pending_rotation)'s key and, if it opens the data, commit
+    /// it — from the code that rotates (`zlayer-secret key rotate`), not from every reader.
+    /// Never do so when the refused key came from [`ENV_KEY`] or [`ENV_PASSWORD`]: that key
+    /// is not the one the rotation started from. If it dies before 3 finished, open with the
+    /// old key and call `begin_rotation` again (which resumes with the same pending key) or
     /// [`KeyRotation::abort`].
     pub fn begin_rotation(&self, deployment: &str) -> Result<KeyRotation> {
         validate_deployment(deployment)?;

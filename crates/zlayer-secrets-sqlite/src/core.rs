@@ -50,20 +50,59 @@ fn check_value(scope: &str, name: &str, value: &Secret) -> Result<()> {
 struct Current {
     id: i64,
     version: u32,
+    /// The authenticator of `version` as the current version ([`Keys::seal_current`]).
+    mac: Vec<u8>,
 }
 
-fn current(tx: &Connection, scope: &str, name: &str) -> Result<Option<Current>> {
-    tx.prepare_cached("SELECT id, version FROM secrets WHERE scope = ?1 AND name = ?2")
+/// The row of a secret as stored, its pointer not yet checked: only for what does not
+/// depend on which version is current (existence, deletion).
+fn current_unchecked(tx: &Connection, scope: &str, name: &str) -> Result<Option<Current>> {
+    tx.prepare_cached("SELECT id, version, version_mac FROM secrets WHERE scope = ?1 AND name = ?2")
         .and_then(|mut stmt| {
             stmt.query_row(params![scope, name], |row| {
                 Ok(Current {
                     id: row.get(0)?,
                     version: row.get(1)?,
+                    mac: row.get(2)?,
                 })
             })
             .optional()
         })
         .map_err(|e| storage("looking up a secret", &e))
+}
+
+/// The row of a secret, its current version authenticated: [`SecretsError::Tampered`] if the
+/// pointer was changed outside zlayer-secrets.
+fn current(tx: &Connection, keys: &Keys, scope: &str, name: &str) -> Result<Option<Current>> {
+    let cur = current_unchecked(tx, scope, name)?;
+    if let Some(cur) = &cur {
+        keys.check_current(scope, name, cur.version, &cur.mac)?;
+    }
+    Ok(cur)
+}
+
+/// The error for a current version whose stored value is missing (the store never prunes the
+/// current version, so only a change outside zlayer-secrets can remove it).
+fn current_value_missing(scope: &str, name: &str, version: u32) -> SecretsError {
+    SecretsError::Tampered(format!(
+        "version {version}, the current version of {}, is missing from the database: it was \
+         changed outside zlayer-secrets",
+        shown(scope, name)
+    ))
+}
+
+/// Metadata from a row of `name, created_at, updated_at, version, version_mac`, with the
+/// authenticator.
+fn metadata_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(SecretMetadata, Vec<u8>)> {
+    Ok((
+        SecretMetadata {
+            name: row.get(0)?,
+            created_at: row.get(1)?,
+            updated_at: row.get(2)?,
+            version: row.get(3)?,
+        },
+        row.get(4)?,
+    ))
 }
 
 /// The blocking store.
@@ -99,8 +138,11 @@ impl Core {
         let mut conn = Connection::open(&path).map_err(|e| in_file(storage("opening", &e)))?;
         schema::preflight(&conn, options).map_err(in_file)?;
         schema::configure(&conn, options).map_err(in_file)?;
-        schema::migrate(&mut conn).map_err(in_file)?;
-        let keys = Keys::load_or_init(&mut conn, kek).map_err(in_file)?;
+        // The steps that need no key, then (once the key has unlocked the data key, so a
+        // wrong key writes nothing) the ones that compute authenticators.
+        schema::migrate(&mut conn, None).map_err(in_file)?;
+        let mut keys = Keys::load_or_init(&mut conn, kek).map_err(in_file)?;
+        schema::migrate(&mut conn, Some(&mut keys)).map_err(in_file)?;
         tracing::debug!(path = %path.display(), "opened the secrets store");
         Ok(Self {
             conn,
@@ -164,18 +206,22 @@ impl Core {
     pub(crate) fn get(&mut self, scope: &str, name: &str) -> Result<Secret> {
         check_target(scope, name)?;
         let (tx, keys) = self.read()?;
-        let row: Option<(u32, Vec<u8>)> = tx
+        let row: Option<(u32, Vec<u8>, Option<Vec<u8>>)> = tx
             .prepare_cached(
-                "SELECT s.version, v.ciphertext FROM secrets s
-                 JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+                "SELECT s.version, s.version_mac, v.ciphertext FROM secrets s
+                 LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
                  WHERE s.scope = ?1 AND s.name = ?2",
             )
             .and_then(|mut stmt| {
-                stmt.query_row(params![scope, name], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
+                stmt.query_row(params![scope, name], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()
             })
             .map_err(|e| storage("reading a secret", &e))?;
-        let (version, ciphertext) = row.ok_or_else(|| not_found(scope, name))?;
+        let (version, mac, ciphertext) = row.ok_or_else(|| not_found(scope, name))?;
+        keys.check_current(scope, name, version, &mac)?;
+        let ciphertext = ciphertext.ok_or_else(|| current_value_missing(scope, name, version))?;
         Self::decrypt(keys, scope, name, version, &ciphertext)
     }
 
@@ -197,8 +243,8 @@ impl Core {
         let (tx, keys) = self.read()?;
         let mut stmt = tx
             .prepare_cached(
-                "SELECT s.name, s.version, v.ciphertext FROM secrets s
-                 JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+                "SELECT s.name, s.version, s.version_mac, v.ciphertext FROM secrets s
+                 LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
                  WHERE s.scope = ?1 AND s.name IN (SELECT value FROM json_each(?2))",
             )
             .map_err(|e| storage("preparing a batch read", &e))?;
@@ -208,75 +254,72 @@ impl Core {
                     row.get::<_, String>(0)?,
                     row.get::<_, u32>(1)?,
                     row.get::<_, Vec<u8>>(2)?,
+                    row.get::<_, Option<Vec<u8>>>(3)?,
                 ))
             })
             .map_err(|e| storage("reading secrets", &e))?;
         let mut out = HashMap::with_capacity(names.len());
         for row in rows {
-            let (name, version, ciphertext) = row.map_err(|e| storage("reading secrets", &e))?;
+            let (name, version, mac, ciphertext) =
+                row.map_err(|e| storage("reading secrets", &e))?;
+            keys.check_current(scope, &name, version, &mac)?;
+            let ciphertext =
+                ciphertext.ok_or_else(|| current_value_missing(scope, &name, version))?;
             let value = Self::decrypt(keys, scope, &name, version, &ciphertext)?;
             out.insert(name, value);
         }
         Ok(out)
     }
 
+    /// The secrets of `scope`, each one's current version authenticated.
     pub(crate) fn list(&mut self, scope: &str) -> Result<Vec<SecretMetadata>> {
         validate_scope(scope)?;
-        let mut stmt = self
-            .conn
+        let (tx, keys) = self.read()?;
+        let mut stmt = tx
             .prepare_cached(
-                "SELECT name, created_at, updated_at, version FROM secrets
+                "SELECT name, created_at, updated_at, version, version_mac FROM secrets
                  WHERE scope = ?1 ORDER BY name",
             )
             .map_err(|e| storage("preparing a listing", &e))?;
         let rows = stmt
-            .query_map(params![scope], |row| {
-                Ok(SecretMetadata {
-                    name: row.get(0)?,
-                    created_at: row.get(1)?,
-                    updated_at: row.get(2)?,
-                    version: row.get(3)?,
-                })
-            })
+            .query_map(params![scope], metadata_row)
             .map_err(|e| storage("listing secrets", &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| storage("listing secrets", &e))
+        let mut out = Vec::new();
+        for row in rows {
+            let (meta, mac) = row.map_err(|e| storage("listing secrets", &e))?;
+            keys.check_current(scope, &meta.name, meta.version, &mac)?;
+            out.push(meta);
+        }
+        Ok(out)
     }
 
     pub(crate) fn metadata(&mut self, scope: &str, name: &str) -> Result<SecretMetadata> {
         check_target(scope, name)?;
-        self.conn
+        let (tx, keys) = self.read()?;
+        let (meta, mac) = tx
             .prepare_cached(
-                "SELECT name, created_at, updated_at, version FROM secrets
+                "SELECT name, created_at, updated_at, version, version_mac FROM secrets
                  WHERE scope = ?1 AND name = ?2",
             )
             .and_then(|mut stmt| {
-                stmt.query_row(params![scope, name], |row| {
-                    Ok(SecretMetadata {
-                        name: row.get(0)?,
-                        created_at: row.get(1)?,
-                        updated_at: row.get(2)?,
-                        version: row.get(3)?,
-                    })
-                })
-                .optional()
+                stmt.query_row(params![scope, name], metadata_row)
+                    .optional()
             })
             .map_err(|e| storage("reading a secret's metadata", &e))?
-            .ok_or_else(|| not_found(scope, name))
+            .ok_or_else(|| not_found(scope, name))?;
+        keys.check_current(scope, name, meta.version, &mac)?;
+        Ok(meta)
     }
 
     pub(crate) fn exists(&mut self, scope: &str, name: &str) -> Result<bool> {
         check_target(scope, name)?;
-        Ok(current(&self.conn, scope, name)?.is_some())
+        Ok(current_unchecked(&self.conn, scope, name)?.is_some())
     }
 
     pub(crate) fn list_versions(&mut self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
         check_target(scope, name)?;
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| storage("starting a read", &e))?;
-        let cur = current(&tx, scope, name)?.ok_or_else(|| not_found(scope, name))?;
+        let (tx, keys) = self.read()?;
+        let cur = current(&tx, keys, scope, name)?.ok_or_else(|| not_found(scope, name))?;
         let mut stmt = tx
             .prepare_cached(
                 "SELECT version, created_at FROM secret_versions
@@ -298,7 +341,7 @@ impl Core {
     pub(crate) fn get_version(&mut self, scope: &str, name: &str, version: u32) -> Result<Secret> {
         check_target(scope, name)?;
         let (tx, keys) = self.read()?;
-        let ciphertext = stored_version(&tx, scope, name, version)?;
+        let ciphertext = stored_version(&tx, keys, scope, name, version)?;
         Self::decrypt(keys, scope, name, version, &ciphertext)
     }
 
@@ -312,23 +355,29 @@ impl Core {
         value: &[u8],
     ) -> Result<(Option<u32>, u32)> {
         let now = unix_now();
-        let (id, previous, version) = if let Some(cur) = current(tx, scope, name)? {
+        // A pointer rolled back outside zlayer-secrets fails here, as the tamper error, and
+        // never reaches the insert below (whose version would already exist).
+        let (id, previous, version) = if let Some(cur) = current(tx, keys, scope, name)? {
             let next = cur.version.checked_add(1).ok_or_else(|| {
                 SecretsError::Storage(format!(
                     "{} has reached the highest version number",
                     shown(scope, name)
                 ))
             })?;
-            tx.prepare_cached("UPDATE secrets SET version = ?1, updated_at = ?2 WHERE id = ?3")
-                .and_then(|mut stmt| stmt.execute(params![next, now, cur.id]))
-                .map_err(|e| storage("updating a secret", &e))?;
+            let mac = keys.seal_current(scope, name, next)?;
+            tx.prepare_cached(
+                "UPDATE secrets SET version = ?1, updated_at = ?2, version_mac = ?3 WHERE id = ?4",
+            )
+            .and_then(|mut stmt| stmt.execute(params![next, now, mac, cur.id]))
+            .map_err(|e| storage("updating a secret", &e))?;
             (cur.id, Some(cur.version), next)
         } else {
+            let mac = keys.seal_current(scope, name, 1)?;
             tx.prepare_cached(
-                "INSERT INTO secrets (scope, name, version, created_at, updated_at)
-                 VALUES (?1, ?2, 1, ?3, ?3)",
+                "INSERT INTO secrets (scope, name, version, created_at, updated_at, version_mac)
+                 VALUES (?1, ?2, 1, ?3, ?3, ?4)",
             )
-            .and_then(|mut stmt| stmt.execute(params![scope, name, now]))
+            .and_then(|mut stmt| stmt.execute(params![scope, name, now, mac]))
             .map_err(|e| storage("creating a secret", &e))?;
             (tx.last_insert_rowid(), None, 1)
         };
@@ -371,7 +420,7 @@ impl Core {
         check_value(scope, name, value)?;
         let retention = self.retention;
         let (tx, keys) = self.write()?;
-        if current(&tx, scope, name)?.is_none() {
+        if current(&tx, keys, scope, name)?.is_none() {
             return Err(not_found(scope, name));
         }
         let (previous, new_version) =
@@ -387,7 +436,7 @@ impl Core {
         check_target(scope, name)?;
         let retention = self.retention;
         let (tx, keys) = self.write()?;
-        let ciphertext = stored_version(&tx, scope, name, to)?;
+        let ciphertext = stored_version(&tx, keys, scope, name, to)?;
         let old = Self::decrypt(keys, scope, name, to, &ciphertext)?;
         let (previous, new_version) =
             Self::put(&tx, keys, retention, scope, name, old.expose().as_bytes())?;
@@ -512,8 +561,14 @@ impl Core {
 }
 
 /// The ciphertext of one retained version, or a `NotFound` naming what is retained.
-fn stored_version(tx: &Transaction<'_>, scope: &str, name: &str, version: u32) -> Result<Vec<u8>> {
-    let cur = current(tx, scope, name)?.ok_or_else(|| not_found(scope, name))?;
+fn stored_version(
+    tx: &Transaction<'_>,
+    keys: &Keys,
+    scope: &str,
+    name: &str,
+    version: u32,
+) -> Result<Vec<u8>> {
+    let cur = current(tx, keys, scope, name)?.ok_or_else(|| not_found(scope, name))?;
     let ciphertext: Option<Vec<u8>> = tx
         .prepare_cached(
             "SELECT ciphertext FROM secret_versions WHERE secret_id = ?1 AND version = ?2",

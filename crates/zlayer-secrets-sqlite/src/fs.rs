@@ -1,8 +1,10 @@
-//! Where the database file lives, and creating it private from the first byte.
+//! Where the database file lives, creating it private from the first byte, and refusing
+//! locations that others could tamper with.
 
 use std::path::{Path, PathBuf};
 
 use zlayer_secrets_core::{Result, SecretsError};
+use zlayer_secrets_crypto::ownership;
 
 use crate::DB_FILE_NAME;
 
@@ -22,33 +24,60 @@ pub(crate) fn resolve(path: &Path) -> Result<PathBuf> {
 }
 
 /// Creates the parent directories (mode 0700) and the database file (mode 0600) if they do
-/// not exist, before SQLite opens anything.
+/// not exist, before SQLite opens anything, and refuses a location others could tamper with.
 ///
 /// SQLite gives the `-wal` and `-shm` files it creates the permission bits of the database
 /// file, so they are private too, whatever the process umask. Existing directories and files
-/// keep the permissions they have.
+/// keep the permissions they have, but the directory holding the database and the database
+/// itself must be owned by the effective user (or root) and not writable by group or others,
+/// and the database path (and its `-wal` and `-shm` files) must not be a symbolic link,
+/// dangling or not ([`ownership`]): each is refused with an error naming the path, its owner
+/// and its mode.
 pub(crate) fn prepare(db_path: &Path) -> Result<()> {
-    if let Some(parent) = db_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(parent).map_err(|e| {
-            SecretsError::Storage(format!(
-                "creating the directory {} for the secrets store: {e}",
-                parent.display()
-            ))
-        })?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true);
+    let parent = db_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(db_path).map_err(|e| {
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(parent).map_err(|e| {
         SecretsError::Storage(format!(
-            "creating or opening the secrets store {}: {e}",
-            db_path.display()
+            "creating the directory {} for the secrets store: {e}",
+            parent.display()
         ))
     })?;
+    ownership::check_dir(parent, "the directory of the secrets store")?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db_path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        if let Ok(metadata) = std::fs::symlink_metadata(&side) {
+            if metadata.file_type().is_symlink() {
+                return Err(SecretsError::Storage(format!(
+                    "the secrets store's file {} is a symbolic link; refusing to follow it",
+                    side.display()
+                )));
+            }
+            ownership::check_file(&side, &metadata, "the secrets store's file")?;
+        }
+    }
+    let file = ownership::open_private_file(db_path, "the secrets store", true)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file
+            .metadata()
+            .map_or(0o600, |m| m.permissions().mode() & 0o777);
+        if mode & 0o044 != 0 {
+            tracing::warn!(
+                "the secrets store {} has mode {mode:04o}: group or others can read it \
+                 (expected 0600)",
+                db_path.display()
+            );
+        }
+    }
+    drop(file);
     Ok(())
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use zlayer_secrets_core::{Result, SecretsError, unix_now};
 use zlayer_secrets_crypto::EncryptionKey;
 
-use crate::aad::{data_key_aad, value_aad};
+use crate::aad::{current_version_aad, data_key_aad, value_aad};
 use crate::error::storage;
 use crate::seal;
 
@@ -168,6 +168,47 @@ impl Keys {
         &self.dek
     }
 
+    /// The authenticator of a secret's current version: a sealed box of nothing under the
+    /// data key whose associated data says that `version` is the current version of
+    /// `scope`/`name` in this store. Kept beside the pointer (`secrets.version_mac`), so that
+    /// a pointer changed outside zlayer-secrets (rolled back to a version whose value still
+    /// decrypts) is detected.
+    pub(crate) fn seal_current(&self, scope: &str, name: &str, version: u32) -> Result<Vec<u8>> {
+        seal_current_with(&self.dek, &self.store_id, scope, name, version)
+    }
+
+    /// Refuses, with [`SecretsError::Tampered`], a current-version pointer that `mac` does
+    /// not authenticate.
+    pub(crate) fn check_current(
+        &self,
+        scope: &str,
+        name: &str,
+        version: u32,
+        mac: &[u8],
+    ) -> Result<()> {
+        if is_current_with(&self.dek, &self.store_id, scope, name, version, mac) {
+            Ok(())
+        } else {
+            Err(tampered_pointer(scope, name, version))
+        }
+    }
+
+    /// Authenticates the current version of every secret, as it is, with the current data
+    /// key: the schema step that introduces the authenticators. Returns how many secrets.
+    pub(crate) fn authenticate_all(&self, tx: &Connection) -> Result<u64> {
+        let pointers = read_pointers(tx)?;
+        let mut update = tx
+            .prepare_cached("UPDATE secrets SET version_mac = ?1 WHERE id = ?2")
+            .map_err(|e| storage("preparing to authenticate current versions", &e))?;
+        for p in &pointers {
+            let mac = self.seal_current(&p.scope, &p.name, p.version)?;
+            update
+                .execute(params![mac, p.id])
+                .map_err(|e| storage("authenticating a current version", &e))?;
+        }
+        Ok(pointers.len() as u64)
+    }
+
     /// Writes the data key wrapped under `new_kek` in place of the current wrapping: one row
     /// update inside `tx`. After `tx` commits, the caller adopts the key with
     /// [`adopt_kek`](Self::adopt_kek).
@@ -212,6 +253,18 @@ impl Keys {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<(u64, Self)> {
         self.refresh(tx)?;
+        // Every current-version pointer must be authentic before it is re-authenticated
+        // under the new data key: re-encrypting must not launder a rolled-back pointer.
+        let pointers = read_pointers(tx)?;
+        for p in &pointers {
+            self.check_current(&p.scope, &p.name, p.version, &p.mac)
+                .map_err(|e| match e {
+                    SecretsError::Tampered(m) => {
+                        SecretsError::Tampered(format!("{m}; nothing was re-encrypted"))
+                    }
+                    other => other,
+                })?;
+        }
         let total: u64 = tx
             .query_row("SELECT count(*) FROM secret_versions", [], |row| row.get(0))
             .map_err(|e| storage("counting stored versions", &e))?;
@@ -248,6 +301,15 @@ impl Keys {
             }
             progress(done, total);
         }
+        let mut update = tx
+            .prepare_cached("UPDATE secrets SET version_mac = ?1 WHERE id = ?2")
+            .map_err(|e| storage("preparing the re-encryption", &e))?;
+        for p in &pointers {
+            let mac = seal_current_with(&fresh_dek, &self.store_id, &p.scope, &p.name, p.version)?;
+            update
+                .execute(params![mac, p.id])
+                .map_err(|e| storage("re-authenticating a current version", &e))?;
+        }
         let wrapped = seal::wrap_key(
             &new_kek,
             &fresh_dek,
@@ -273,11 +335,81 @@ impl Keys {
     }
 }
 
+fn seal_current_with(
+    dek: &EncryptionKey,
+    store_id: &[u8],
+    scope: &str,
+    name: &str,
+    version: u32,
+) -> Result<Vec<u8>> {
+    seal::seal(
+        dek,
+        &current_version_aad(store_id, scope, name, version),
+        b"",
+    )
+}
+
+fn is_current_with(
+    dek: &EncryptionKey,
+    store_id: &[u8],
+    scope: &str,
+    name: &str,
+    version: u32,
+    mac: &[u8],
+) -> bool {
+    seal::open(
+        dek,
+        &current_version_aad(store_id, scope, name, version),
+        mac,
+    )
+    .is_some_and(|plain| plain.is_empty())
+}
+
+/// The error for a current-version pointer that does not authenticate. Says what is wrong
+/// and what to do; holds no value.
+pub(crate) fn tampered_pointer(scope: &str, name: &str, version: u32) -> SecretsError {
+    SecretsError::Tampered(format!(
+        "the current version of {scope}/{name} is recorded as {version}, but that record does \
+         not authenticate: the database was changed outside zlayer-secrets (a version number \
+         rolled back or altered); the secret is not read or written until the database is \
+         restored from a backup (or the secret deleted and set again)"
+    ))
+}
+
 fn missing_record() -> SecretsError {
     SecretsError::Storage(
         "the store's key record is missing; the database was altered outside zlayer-secrets"
             .to_owned(),
     )
+}
+
+/// One secret's current-version pointer and its authenticator.
+struct Pointer {
+    id: i64,
+    scope: String,
+    name: String,
+    version: u32,
+    mac: Vec<u8>,
+}
+
+/// Every secret's pointer (metadata only: a few dozen bytes per secret).
+fn read_pointers(tx: &Connection) -> Result<Vec<Pointer>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT id, scope, name, version, version_mac FROM secrets ORDER BY id")
+        .map_err(|e| storage("reading the current versions", &e))?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(Pointer {
+                id: row.get(0)?,
+                scope: row.get(1)?,
+                name: row.get(2)?,
+                version: row.get(3)?,
+                mac: row.get(4)?,
+            })
+        })
+        .map_err(|e| storage("reading the current versions", &e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| storage("reading the current versions", &e))
 }
 
 /// One stored version, as read for re-encryption.

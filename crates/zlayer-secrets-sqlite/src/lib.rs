@@ -43,7 +43,12 @@
 //!   XChaCha20-Poly1305 under a random data key. The associated data binds each ciphertext
 //!   to its scope, name and version: a ciphertext copied to another secret, or to another
 //!   version of the same one, fails to decrypt with [`SecretsError::Decryption`]. Scopes,
-//!   names, version numbers and timestamps are stored in clear (listing needs no key).
+//!   names, version numbers and timestamps are stored in clear.
+//! - **Authenticated current versions.** Which version of a secret is current is
+//!   authenticated under the data key (with the store, scope and name): a version number
+//!   changed outside zlayer-secrets, e.g. rolled back to a version whose value still
+//!   decrypts, makes every read and write of that secret fail with
+//!   [`SecretsError::Tampered`] instead of returning the old value.
 //! - **Envelope keys.** The data key is stored wrapped (encrypted) by the key given to
 //!   [`PersistentSecretsStore::open`]. Opening with any other key fails at once with
 //!   [`SecretsError::WrongKey`]. [`PersistentSecretsStore::rekey`] changes the outer key by
@@ -79,6 +84,7 @@
 //! `docs/format.md`.
 //!
 //! [`SecretsError::Decryption`]: zlayer_secrets_core::SecretsError::Decryption
+//! [`SecretsError::Tampered`]: zlayer_secrets_core::SecretsError::Tampered
 //! [`SecretsError::WrongKey`]: zlayer_secrets_core::SecretsError::WrongKey
 //! [`SecretsError::InvalidInput`]: zlayer_secrets_core::SecretsError::InvalidInput
 //! [`BatchSecretsStore::apply_batch`]: zlayer_secrets_core::BatchSecretsStore::apply_batch

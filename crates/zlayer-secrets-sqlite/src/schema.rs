@@ -5,15 +5,24 @@
 //! `user_version` update, so a crash leaves the database at one version or the next. The
 //! connection pragmas (WAL, `synchronous`, foreign keys) are set outside any transaction by
 //! [`configure`]. The tables are described in `docs/format.md` ("SQLite schema").
+//!
+//! Steps from [`FIRST_KEYED_STEP`] on compute authenticators with the store's data key, so
+//! opening runs [`migrate`] twice: without keys (the steps before, which also create the
+//! key record's table), then, once the key given has unlocked the data key, with them. A
+//! wrong key therefore stops an upgrade before any keyed step writes anything.
 
 use rusqlite::{Connection, TransactionBehavior};
 use zlayer_secrets_core::{Result, SecretsError};
 
 use crate::StoreOptions;
 use crate::error::storage;
+use crate::keys::Keys;
 
 /// The schema version this crate writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The first step ([`upgrade_from`] of this version) that needs the store's keys.
+const FIRST_KEYED_STEP: u32 = 2;
 
 /// Version 1: the store's key record, the secrets and their versions.
 const V1: &str = "
@@ -51,12 +60,37 @@ ALTER TABLE store_meta ADD COLUMN rekeyed_at INTEGER;
 ALTER TABLE store_meta ADD COLUMN reencrypted_at INTEGER;
 ";
 
-/// The one step from schema version `from` to `from + 1`.
-fn upgrade_from(conn: &Connection, from: u32) -> rusqlite::Result<()> {
+/// Version 3: an authenticator of each secret's current version (see
+/// [`Keys::seal_current`]), filled in for every existing secret by the step itself.
+const V3: &str = "
+ALTER TABLE secrets ADD COLUMN version_mac BLOB NOT NULL DEFAULT x'';
+";
+
+/// The one step from schema version `from` to `from + 1`. Steps from
+/// [`FIRST_KEYED_STEP`] on need `keys`.
+fn upgrade_from(conn: &Connection, from: u32, keys: Option<&Keys>) -> Result<()> {
+    let step = |e: rusqlite::Error| {
+        storage(
+            &format!("upgrading the schema from version {from} to {}", from + 1),
+            &e,
+        )
+    };
     match from {
-        0 => conn.execute_batch(V1),
-        1 => conn.execute_batch(V2),
-        _ => Err(rusqlite::Error::InvalidParameterName(format!(
+        0 => conn.execute_batch(V1).map_err(step),
+        1 => conn.execute_batch(V2).map_err(step),
+        2 => {
+            let keys = keys.ok_or_else(|| {
+                SecretsError::Storage(
+                    "the schema step to version 3 needs the store's key (internal error)"
+                        .to_owned(),
+                )
+            })?;
+            conn.execute_batch(V3).map_err(step)?;
+            let secrets = keys.authenticate_all(conn)?;
+            tracing::debug!(secrets, "authenticated the current version of every secret");
+            Ok(())
+        }
+        _ => Err(SecretsError::Storage(format!(
             "no migration from schema version {from}"
         ))),
     }
@@ -141,11 +175,12 @@ fn too_new(found: u32) -> SecretsError {
     ))
 }
 
-/// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+/// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction. Without `keys`
+/// it stops before [`FIRST_KEYED_STEP`] (the caller runs it again once it has the keys).
+pub(crate) fn migrate(conn: &mut Connection, mut keys: Option<&mut Keys>) -> Result<()> {
     // A store already at the current version needs no write lock to open.
     let found = user_version(conn)?;
-    if found == SCHEMA_VERSION {
+    if found == SCHEMA_VERSION || (found >= FIRST_KEYED_STEP && keys.is_none()) {
         return Ok(());
     }
     if found > SCHEMA_VERSION {
@@ -163,15 +198,18 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
         if from > SCHEMA_VERSION {
             return Err(too_new(from));
         }
+        if from >= FIRST_KEYED_STEP && keys.is_none() {
+            // Nothing written; the transaction rolls back as it is dropped.
+            return Ok(());
+        }
         if from == 0 {
             ensure_empty(&tx)?;
         }
-        upgrade_from(&tx, from).map_err(|e| {
-            storage(
-                &format!("upgrading the schema from version {from} to {}", from + 1),
-                &e,
-            )
-        })?;
+        if let Some(keys) = keys.as_deref_mut() {
+            // Another process may have re-encrypted the store since the keys were loaded.
+            keys.refresh(&tx)?;
+        }
+        upgrade_from(&tx, from, keys.as_deref())?;
         tx.pragma_update(None, "user_version", from + 1)
             .map_err(|e| storage("recording the schema version", &e))?;
         tx.commit()
@@ -232,19 +270,26 @@ mod tests {
             .execute_batch(include_str!("../tests/data/v1.sql"))
             .unwrap();
         let fresh = Connection::open_in_memory().unwrap();
-        upgrade_from(&fresh, 0).unwrap();
+        upgrade_from(&fresh, 0, None).unwrap();
         assert_eq!(schema_sql(&fixture), schema_sql(&fresh));
     }
 
     #[test]
     fn migrations_step_one_version_at_a_time_to_the_latest() {
         let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
+        // Without keys, the upgrade stops before the first keyed step.
+        migrate(&mut conn, None).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), FIRST_KEYED_STEP);
+        let kek = zlayer_secrets_crypto::EncryptionKey::generate();
+        let mut keys = Keys::load_or_init(&mut conn, kek).unwrap();
+        migrate(&mut conn, Some(&mut keys)).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
-        // Running again is a no-op.
-        migrate(&mut conn).unwrap();
+        // Running again is a no-op, with or without keys.
+        migrate(&mut conn, Some(&mut keys)).unwrap();
+        migrate(&mut conn, None).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
-        assert!(upgrade_from(&conn, SCHEMA_VERSION).is_err());
+        assert!(upgrade_from(&conn, SCHEMA_VERSION, Some(&keys)).is_err());
+        assert!(upgrade_from(&conn, FIRST_KEYED_STEP, None).is_err());
     }
 
     #[test]
@@ -255,7 +300,7 @@ mod tests {
         // Make step 1 -> 2 fail half-way: its second column already exists.
         conn.execute_batch("ALTER TABLE store_meta ADD COLUMN reencrypted_at INTEGER;")
             .unwrap();
-        let err = migrate(&mut conn).unwrap_err().to_string();
+        let err = migrate(&mut conn, None).unwrap_err().to_string();
         assert!(err.contains("from version 1 to 2"), "{err}");
         assert_eq!(user_version(&conn).unwrap(), 1);
         let columns: Vec<String> = conn

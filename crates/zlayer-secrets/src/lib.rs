@@ -130,9 +130,10 @@ pub use secrecy;
 
 pub use zlayer_secrets_core::{
     BatchSecretsStore, EnvScopeProvider, LocalEnvScopes, MAX_NAME_LEN, MAX_SCOPE_LEN, MemoryStore,
-    Result, RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion,
-    SecretsError, SecretsProvider, SecretsResolver, SecretsStore, VersionHistory, VersionState,
-    VersionedSecretsStore, WriteOp, reference, unix_now, validate_name, validate_scope,
+    RESERVED_SCOPE_PREFIX, Result, RotationResult, Secret, SecretMetadata, SecretRef, SecretScope,
+    SecretVersion, SecretsError, SecretsProvider, SecretsResolver, SecretsStore, VersionHistory,
+    VersionState, VersionedSecretsStore, WriteOp, is_reserved_scope, reference, unix_now,
+    validate_name, validate_scope,
 };
 
 /// Encryption keys: [`EncryptionKey`], [`KeyManager`] and key files (the
@@ -152,10 +153,6 @@ pub use zlayer_secrets_sqlite as sqlite;
 #[cfg_attr(docsrs, doc(cfg(feature = "persistent")))]
 pub use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-/// Whether a scope belongs to zlayer-secrets' own records (the typed stores and grants).
-#[cfg(feature = "persistent")]
-#[cfg_attr(docsrs, doc(cfg(feature = "persistent")))]
-pub use zlayer_secrets_credentials::scopes::is_reserved_scope;
 #[cfg(feature = "persistent")]
 #[cfg_attr(docsrs, doc(cfg(feature = "persistent")))]
 pub use zlayer_secrets_credentials::{

@@ -81,3 +81,16 @@ fn reserved_scopes_stay_hidden() {
         assert!(r.err().contains("reserved"), "{args:?}: {}", r.err());
     }
 }
+
+/// The help of `grant` defines the levels by what they give: `read` never a value, `execute`
+/// the values (there is no "run without reading").
+#[test]
+fn the_help_says_execute_gives_access_to_values() {
+    let s = Store::new();
+    let help = s.run(&["grant", "--help"]).ok().out();
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(!flat.contains("without reading"), "{help}");
+    assert!(flat.contains("gives access to the values"), "{help}");
+    assert!(flat.contains("never a value"), "{help}");
+    assert!(flat.contains("`run`, reveal, export"), "{help}");
+}

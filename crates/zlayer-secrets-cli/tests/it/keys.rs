@@ -124,12 +124,9 @@ fn a_wrong_key_is_reported() {
     assert!(r.err().contains("does not open"), "{}", r.err());
 }
 
-/// A rotation that died after re-keying the store but before replacing the key file is
-/// finished by the next command.
-#[test]
-fn an_interrupted_rotation_is_finished() {
-    let s = Store::new();
-    s.put("a", "survives", &[]);
+/// Leaves the rotation `key rotate` would leave if it died after re-keying the store but
+/// before replacing the key file: the store opens only with the pending key.
+fn half_done_rotation(s: &Store) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -146,9 +143,135 @@ fn an_interrupted_rotation_is_finished() {
         // The process "dies" here: the pending key file stays, the key file is the old one.
         drop(rotation);
     });
+}
+
+fn pending_file(s: &Store) -> std::path::PathBuf {
+    s.path().join("secrets_default.key.new")
+}
+
+/// A rotation that died after re-keying the store but before replacing the key file is
+/// finished by `key rotate` only: other verbs refuse and say so, `key status` reports it.
+#[test]
+fn an_interrupted_rotation_is_finished_only_by_key_rotate() {
+    let s = Store::new();
+    s.put("a", "survives", &[]);
+    half_done_rotation(&s);
+    let key_before = std::fs::read(key_file(&s)).unwrap();
+    let pending_before = std::fs::read(pending_file(&s)).unwrap();
+
+    for args in [
+        &["get", "a", "--reveal"][..],
+        &["ls"],
+        &["set", "b", "--value", "x"],
+    ] {
+        let r = s.run(args);
+        r.code(1);
+        assert!(r.out().is_empty(), "{args:?}: {}", r.out());
+        assert!(
+            r.err().contains("unfinished key rotation"),
+            "{args:?}: {}",
+            r.err()
+        );
+        assert!(
+            r.err().contains("zlayer-secret key rotate"),
+            "{args:?}: {}",
+            r.err()
+        );
+    }
+    let doc = status(&s);
+    assert_eq!(doc["store_locked_with_pending_key"], true);
+    assert!(
+        doc["pending_rotation"]
+            .as_str()
+            .unwrap()
+            .ends_with(".key.new")
+    );
+    let table = s.run(&["key", "status"]);
+    assert!(table.ok().out().contains("key rotate"), "{}", table.out());
+    assert_eq!(
+        std::fs::read(key_file(&s)).unwrap(),
+        key_before,
+        "nothing committed"
+    );
+    assert_eq!(std::fs::read(pending_file(&s)).unwrap(), pending_before);
+
+    let r = s.run(&["key", "rotate"]);
+    assert!(
+        r.ok()
+            .err()
+            .contains("finished an interrupted key rotation"),
+        "{}",
+        r.err()
+    );
+    assert!(!pending_file(&s).exists());
+    assert_ne!(std::fs::read(key_file(&s)).unwrap(), key_before);
+    assert_eq!(status(&s)["store_locked_with_pending_key"], false);
+    assert_eq!(s.reveal("a", &[]), "survives");
+}
+
+/// A wrong key from the environment, with a pending key file beside the key file, is an
+/// error naming the variable: the pending key is neither tried nor committed (by any verb,
+/// `key status` included).
+#[test]
+fn a_wrong_environment_key_never_commits_a_pending_rotation() {
+    let s = Store::new();
+    s.put("a", "survives", &[]);
+    let old_key = std::fs::read_to_string(key_file(&s)).unwrap();
+    half_done_rotation(&s);
+    let key_before = std::fs::read(key_file(&s)).unwrap();
+    let wrong = "33".repeat(32);
+    for env_key in [wrong.as_str(), old_key.trim()] {
+        for args in [
+            &["get", "a", "--reveal"][..],
+            &["key", "status"],
+            &["key", "rotate"],
+        ] {
+            let r = s.run_with(args, None, &[("ZLAYER_SECRETS_KEY", env_key)]);
+            r.code(1);
+            assert!(r.out().is_empty(), "{args:?}: {}", r.out());
+            assert!(
+                r.err().contains("ZLAYER_SECRETS_KEY"),
+                "{args:?}: {}",
+                r.err()
+            );
+            assert!(!r.err().contains("finished an"), "{args:?}: {}", r.err());
+            assert!(pending_file(&s).exists(), "{args:?}: the pending key stays");
+            assert_eq!(std::fs::read(key_file(&s)).unwrap(), key_before, "{args:?}");
+        }
+    }
+    // `get` with the key file then refuses (the rotation is unfinished), and `key rotate`
+    // finishes it.
+    s.run(&["get", "a", "--reveal"]).code(1);
+    s.run(&["key", "rotate"]).ok();
+    assert_eq!(s.reveal("a", &[]), "survives");
+}
+
+/// A rotation that died before re-keying the store: the store still opens with the key
+/// file (with a note), and `key rotate` resumes with the same pending key.
+#[test]
+fn a_rotation_that_had_not_rekeyed_the_store_leaves_it_usable() {
+    let s = Store::new();
+    s.put("a", "survives", &[]);
+    let manager = KeyManager::with_base_dir(s.path()).with_env_vars(Vec::<(String, String)>::new());
+    let pending = manager.begin_rotation("default").unwrap();
+    let new_fingerprint = pending.new_key().fingerprint();
+    drop(pending);
     let r = s.run(&["get", "a", "--reveal"]);
     assert_eq!(r.ok().out(), "survives");
-    assert!(r.err().contains("interrupted key rotation"), "{}", r.err());
-    assert!(!s.path().join("secrets_default.key.new").exists());
+    assert!(
+        r.err()
+            .contains("key rotation was started and not finished"),
+        "{}",
+        r.err()
+    );
+    assert!(pending_file(&s).exists());
+    let r = s.run(&["key", "rotate"]);
+    assert!(r.ok().err().contains("resuming"), "{}", r.err());
+    assert!(
+        r.out().ends_with(&format!("→ {new_fingerprint}\n")),
+        "{}",
+        r.out()
+    );
+    assert!(!pending_file(&s).exists());
     assert_eq!(s.reveal("a", &[]), "survives");
 }

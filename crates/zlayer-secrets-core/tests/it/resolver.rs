@@ -556,3 +556,71 @@ fn an_invalid_deployment_scope_is_reported_not_looked_up() {
         assert_eq!(r.resolve_value("plain").await.unwrap(), "plain");
     });
 }
+
+/// An `EnvScopeProvider` that maps every environment to one fixed scope.
+struct FixedScope(&'static str);
+
+#[async_trait]
+impl EnvScopeProvider for FixedScope {
+    async fn resolve_env_scope(&self, _: &str) -> Result<String> {
+        Ok(self.0.to_owned())
+    }
+
+    async fn resolve_project_env_scope(&self, _: Option<&str>, _: &str) -> Result<String> {
+        Ok(self.0.to_owned())
+    }
+}
+
+#[test]
+fn references_never_read_reserved_scopes() {
+    block_on(async {
+        const RECORD: &str = r#"{"hash":"$argon2id$v=19$stored-hash-5e1c","roles":["admin"]}"#;
+        let store = Arc::new(MemoryStore::new());
+        for (scope, name) in [
+            ("_zlayer/api_keys", "zk_1"),
+            ("_zlayer", "top"),
+            ("_zlayer/grants", "prod"),
+        ] {
+            store
+                .set_secret(scope, name, &Secret::new(RECORD))
+                .await
+                .unwrap();
+        }
+        let denied = |result: Result<String>, what: &str| match result {
+            Err(SecretsError::AccessDenied { name }) => {
+                assert!(name.contains("reserved"), "{what}: {name}");
+                assert!(!name.contains("stored-hash"), "{what}: no value in {name}");
+            }
+            other => panic!("{what}: expected AccessDenied, got {other:?}"),
+        };
+
+        // A deployment called `_zlayer`: its own and its services' scopes are reserved.
+        let r = SecretsResolver::new(Arc::clone(&store), "_zlayer");
+        denied(r.resolve_value("$S:@api_keys/zk_1").await, "service ref");
+        denied(r.resolve_value("$S:top").await, "deployment ref");
+        let err = r
+            .resolve_env(&env(&[("K", "$S:@api_keys/zk_1/hash"), ("P", "plain")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SecretsError::AccessDenied { .. }), "{err}");
+        assert!(err.to_string().contains('K'), "names the variable: {err}");
+
+        // An environment mapped into a reserved scope.
+        let r = SecretsResolver::new(Arc::clone(&store), "shop")
+            .with_env_resolver(Arc::new(FixedScope("_zlayer/grants")));
+        denied(r.resolve_value("$secret://prod/prod").await, "env ref");
+        let err = r
+            .resolve_env(&env(&[("G", "$S::prod/prod")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SecretsError::AccessDenied { .. }), "{err}");
+
+        // Scopes that only look alike are ordinary.
+        store
+            .set_secret("_zlayerx", "n", &Secret::new("ordinary"))
+            .await
+            .unwrap();
+        let r = SecretsResolver::new(store, "_zlayerx");
+        assert_eq!(r.resolve_value("$S:n").await.unwrap(), "ordinary");
+    });
+}

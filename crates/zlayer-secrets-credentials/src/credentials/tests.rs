@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use argon2::password_hash::{PasswordHasher, SaltString};
+
 use zlayer_secrets_core::{MemoryStore, SecretsProvider};
 
 use super::*;
@@ -76,6 +78,120 @@ async fn dummy_and_real_hashes_use_the_same_parameters() {
         params(&rec.hash).as_deref(),
         Some("$argon2id$v=19$m=19456,t=2,p=1")
     );
+}
+
+/// Set in the child process of [`the_dummy_hash_is_ready_once_a_store_is_built`].
+const FRESH_PROCESS_VAR: &str = "ZLAYER_TEST_FRESH_PROCESS_DUMMY_HASH";
+
+/// Runs in a fresh process (the dummy hash is per process, and other tests of this binary
+/// compute it): building a store computes the dummy hash, and the first validation of an
+/// unknown key then runs exactly one Argon2id computation. Returns at once unless
+/// [`FRESH_PROCESS_VAR`] is set.
+#[tokio::test]
+async fn child_first_unknown_key_costs_one_argon2_run() {
+    if std::env::var_os(FRESH_PROCESS_VAR).is_none() {
+        return;
+    }
+    assert!(
+        hashing::dummy_hash_if_ready().is_none(),
+        "a fresh process has no dummy hash yet"
+    );
+    let creds = store();
+    assert!(
+        hashing::dummy_hash_if_ready().is_some(),
+        "building the store computed the dummy hash"
+    );
+    let before = hashing::ARGON2_RUNS.load(Ordering::SeqCst);
+    assert_eq!(
+        creds.validate("never-created", "guess").await.unwrap(),
+        None
+    );
+    let runs = hashing::ARGON2_RUNS.load(Ordering::SeqCst) - before;
+    assert_eq!(
+        runs, 1,
+        "the first unknown key costs one Argon2id run, not {runs}"
+    );
+    println!("CHILD-OK");
+}
+
+#[test]
+fn the_dummy_hash_is_ready_once_a_store_is_built() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "credentials::tests::child_first_unknown_key_costs_one_argon2_run",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(FRESH_PROCESS_VAR, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("CHILD-OK"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A PHC string of `secret` made with cheaper parameters than new hashes use.
+fn old_hash(secret: &str) -> String {
+    let params = argon2::Params::new(4096, 1, 1, Some(32)).unwrap();
+    let salt = SaltString::encode_b64(&[3u8; 16]).unwrap();
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(secret.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+async fn stored_hash(creds: &CredentialStore<Arc<MemoryStore>>, key: &str) -> String {
+    let stored = creds.store.get_secret(API_KEYS_SCOPE, key).await.unwrap();
+    let rec: ApiKeyRecord = record::decode("t", &stored).unwrap();
+    rec.hash.clone()
+}
+
+#[tokio::test]
+async fn a_hash_with_older_parameters_is_replaced_on_successful_validation() {
+    let creds = store();
+    let old = old_hash("right");
+    let value = format!(r#"{{"hash":"{old}","roles":["r"]}}"#);
+    creds
+        .store
+        .set_secret(API_KEYS_SCOPE, "k", &Secret::new(value))
+        .await
+        .unwrap();
+
+    // A wrong secret changes nothing.
+    assert_eq!(creds.validate("k", "wrong").await.unwrap(), None);
+    assert_eq!(stored_hash(&creds, "k").await, old);
+
+    // The right one is accepted and the hash rewritten with the current parameters.
+    assert_eq!(
+        creds.validate("k", "right").await.unwrap(),
+        Some(vec!["r".to_owned()])
+    );
+    let new = stored_hash(&creds, "k").await;
+    assert_ne!(new, old);
+    assert!(hashing::has_current_parameters(&new), "{new}");
+    assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
+    assert_eq!(creds.roles("k").await.unwrap(), Some(vec!["r".to_owned()]));
+
+    // It still validates, and is not rewritten again.
+    assert_eq!(
+        creds.validate("k", "right").await.unwrap(),
+        Some(vec!["r".to_owned()])
+    );
+    assert_eq!(stored_hash(&creds, "k").await, new);
+    assert_eq!(creds.validate("k", "wrong").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_hash_with_current_parameters_is_left_alone() {
+    let creds = store();
+    creds.create_api_key("k", "right", &[]).await.unwrap();
+    let before = stored_hash(&creds, "k").await;
+    assert!(creds.validate("k", "right").await.unwrap().is_some());
+    assert_eq!(stored_hash(&creds, "k").await, before);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use zlayer_secrets_core::{Secret, SecretsError};
 use zlayer_secrets_credentials::scopes::GRANTS_SCOPE;
-use zlayer_secrets_credentials::{Grant, GrantStore, PermissionLevel, Subject};
+use zlayer_secrets_credentials::{Grant, GrantStore, Operation, PermissionLevel, Subject};
 
 use crate::support::{backends, reserved_contents};
 
@@ -358,5 +358,56 @@ async fn concurrent_grants_on_one_store_all_land() {
             "{}",
             b.name
         );
+    }
+}
+
+/// `read` lists names and metadata and never yields a value; `execute` yields values
+/// (resolve, reveal, export) and changes nothing; `write` changes.
+#[tokio::test]
+async fn grants_allow_operations_by_their_required_level() {
+    for b in backends().await {
+        let grants = GrantStore::new(b.store.clone());
+        let (reader, runner, writer) = (
+            Subject::user("reader"),
+            Subject::user("ci"),
+            Subject::group("ops"),
+        );
+        grants.grant(&reader, "env:prod", Read).await.unwrap();
+        grants.grant(&runner, "env:prod", Execute).await.unwrap();
+        grants.grant(&writer, "env:prod", Write).await.unwrap();
+        for op in Operation::ALL {
+            let yields_value = matches!(
+                op,
+                Operation::Resolve | Operation::Reveal | Operation::Export
+            );
+            let lists = matches!(op, Operation::List | Operation::Metadata);
+            assert_eq!(
+                grants.allows(&reader, "env:prod", op).await.unwrap(),
+                lists,
+                "{}: read and {op}",
+                b.name
+            );
+            assert_eq!(
+                grants.allows(&runner, "env:prod", op).await.unwrap(),
+                lists || yields_value,
+                "{}: execute and {op}",
+                b.name
+            );
+            assert!(
+                grants
+                    .allows_member("anyone", &["ops"], "env:prod", op)
+                    .await
+                    .unwrap(),
+                "{}: write and {op}",
+                b.name
+            );
+            assert!(
+                !grants
+                    .allows(&Subject::user("stranger"), "env:prod", op)
+                    .await
+                    .unwrap()
+            );
+            assert!(!grants.allows(&writer, "env:staging", op).await.unwrap());
+        }
     }
 }

@@ -163,20 +163,48 @@ fn permissions_writable_by_others_refuse_and_readable_by_others_warn() {
 }
 
 #[test]
-fn a_directory_others_can_write_to_is_warned_about_unless_sticky() {
+fn a_directory_others_can_write_to_is_refused_even_when_sticky() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets_a.key");
     fs::write(&path, b"x").unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    for (dir_mode, expected) in [(0o700, 0), (0o770, 1), (0o777, 1), (0o1777, 0), (0o755, 0)] {
+    for (dir_mode, refused) in [
+        (0o700, false),
+        (0o755, false),
+        (0o770, true),
+        (0o777, true),
+        (0o1777, true),
+        (0o1730, true),
+    ] {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(dir_mode)).unwrap();
-        let ReadOutcome::Found(_, warnings) = read_limited(&path, "key file").unwrap() else {
-            panic!("the file exists");
-        };
-        assert_eq!(warnings.len(), expected, "{dir_mode:o}: {warnings:?}");
-        if expected == 1 {
-            assert!(warnings[0].contains("could replace"), "{warnings:?}");
+        match read_limited(&path, "key file") {
+            Ok(ReadOutcome::Found(_, warnings)) => {
+                assert!(!refused, "{dir_mode:o} accepted");
+                assert!(warnings.is_empty(), "{warnings:?}");
+            }
+            Ok(ReadOutcome::Missing) => panic!("the file exists"),
+            Err(e) => {
+                assert!(refused, "{dir_mode:o}: {e}");
+                let message = e.to_string();
+                assert!(
+                    message.contains(&format!("mode {dir_mode:04o}")),
+                    "{message}"
+                );
+                assert!(
+                    message.contains(&dir.path().display().to_string()),
+                    "{message}"
+                );
+            }
         }
+        // Creating a file there is refused the same way, before anything is written.
+        let new = dir.path().join("secrets_b.key");
+        assert_eq!(
+            create_exclusive(&new, b"y", "key file").is_err(),
+            refused,
+            "{dir_mode:o}"
+        );
+        assert_eq!(new.exists(), !refused);
+        let _ = fs::remove_file(&new);
     }
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
 }

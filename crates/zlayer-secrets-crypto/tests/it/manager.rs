@@ -440,3 +440,107 @@ fn temporary_files_left_by_a_crash_do_not_disturb_resolution() {
         [".secrets_prod.key.tmp-0011223344556677", "secrets_prod.key"]
     );
 }
+
+/// A uid that is neither this user's nor root's (tests run as root, which may chown).
+const OTHER_UID: u32 = 65534;
+
+/// Gives `path` to [`OTHER_UID`]; `false` (and the test checks nothing more) where this
+/// process may not chown, i.e. when it does not run as root.
+fn give_away(path: &Path) -> bool {
+    match std::os::unix::fs::lchown(path, Some(OTHER_UID), None) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("not root: cannot chown {}, skipping", path.display());
+            false
+        }
+        Err(e) => panic!("chown {}: {e}", path.display()),
+    }
+}
+
+fn assert_refused_naming(message: &str, path: &Path, owner: u32, mode: u32) {
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains(&format!("owner uid {owner}")), "{message}");
+    assert!(message.contains(&format!("mode {mode:04o}")), "{message}");
+    assert!(message.contains("refusing"), "{message}");
+}
+
+/// Files planted by another user (a key file, a salt file, the pending key of a rotation
+/// that the next `key rotate` would "resume") are refused, even with mode 0600.
+#[test]
+fn key_salt_and_pending_files_owned_by_another_user_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path(), &[]);
+    let key = m.get_or_create_key("prod").unwrap();
+
+    // A pending key planted beside the real key file.
+    let planted = m.pending_key_file_path("prod");
+    fs::write(&planted, format!("{}\n", "ab".repeat(32))).unwrap();
+    fs::set_permissions(&planted, fs::Permissions::from_mode(0o600)).unwrap();
+    if !give_away(&planted) {
+        return;
+    }
+    let message = error_message(m.begin_rotation("prod"));
+    assert_refused_naming(&message, &planted, OTHER_UID, 0o600);
+    let message = error_message(m.pending_rotation("prod"));
+    assert_refused_naming(&message, &planted, OTHER_UID, 0o600);
+    fs::remove_file(&planted).unwrap();
+    assert_eq!(m.get_or_create_key("prod").unwrap(), key);
+
+    // The key file itself.
+    let path = m.key_file_path("prod");
+    assert!(give_away(&path));
+    let message = error_message(m.resolve("prod"));
+    assert_refused_naming(&message, &path, OTHER_UID, 0o600);
+    let message = error_message(m.find_key("prod"));
+    assert_refused_naming(&message, &path, OTHER_UID, 0o600);
+    assert_eq!(
+        fs::read_to_string(&path).unwrap().trim(),
+        key.to_hex().as_str()
+    );
+
+    // The salt file of a password.
+    let pw = manager(dir.path(), &[(ENV_PASSWORD, "correct horse")]);
+    pw.resolve("pw").unwrap();
+    let salt = pw.salt_file_path("pw");
+    assert!(give_away(&salt));
+    let message = error_message(pw.resolve("pw"));
+    assert_refused_naming(&message, &salt, OTHER_UID, 0o600);
+}
+
+/// A key directory another user owns, or that group or others can write to (also with the
+/// sticky bit, as `/tmp`), is refused for reading an existing key and for creating one.
+#[test]
+fn key_directories_others_can_write_to_or_own_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("keys");
+    let m = manager(&base, &[]);
+    let key = m.get_or_create_key("prod").unwrap();
+    for dir_mode in [0o1777, 0o777, 0o770, 0o730] {
+        fs::set_permissions(&base, fs::Permissions::from_mode(dir_mode)).unwrap();
+        let message = error_message(m.resolve("prod"));
+        assert!(message.contains(&base.display().to_string()), "{message}");
+        assert!(
+            message.contains(&format!("mode {dir_mode:04o}")),
+            "{message}"
+        );
+        let message = error_message(m.resolve("other"));
+        assert!(
+            message.contains(&format!("mode {dir_mode:04o}")),
+            "{message}"
+        );
+        let message = error_message(m.begin_rotation("prod"));
+        assert!(
+            message.contains(&format!("mode {dir_mode:04o}")),
+            "{message}"
+        );
+        assert_eq!(file_names(&base), ["secrets_prod.key"], "nothing created");
+    }
+    fs::set_permissions(&base, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(m.get_or_create_key("prod").unwrap(), key);
+    if !give_away(&base) {
+        return;
+    }
+    let message = error_message(m.resolve("prod"));
+    assert_refused_naming(&message, &base, OTHER_UID, 0o700);
+    assert_eq!(file_names(&base), ["secrets_prod.key"]);
+}

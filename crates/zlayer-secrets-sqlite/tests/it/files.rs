@@ -177,3 +177,133 @@ async fn concurrent_first_opens_create_one_store() {
         .unwrap();
     assert_eq!(rows, 1);
 }
+
+/// A uid that is neither this user's nor root's (tests run as root, which may chown).
+#[cfg(unix)]
+const OTHER_UID: u32 = 65534;
+
+/// Gives `path` to [`OTHER_UID`]; `false` where this process may not chown (not root).
+#[cfg(unix)]
+fn give_away(path: &std::path::Path) -> bool {
+    match std::os::unix::fs::lchown(path, Some(OTHER_UID), None) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("not root: cannot chown {}, skipping", path.display());
+            false
+        }
+        Err(e) => panic!("chown {}: {e}", path.display()),
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A data directory that group or others can write to (sticky or not) or that another user
+/// owns is refused before any file is created in it; so is an existing database file that
+/// another user owns or that group or others can write.
+#[cfg(unix)]
+#[tokio::test]
+async fn stores_others_could_tamper_with_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for dir_mode in [0o1777, 0o777, 0o770, 0o733] {
+        set_mode(&data, dir_mode);
+        let err = PersistentSecretsStore::open(&data, key_a())
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, SecretsError::Storage(_)), "{msg}");
+        assert!(msg.contains(&data.display().to_string()), "{msg}");
+        assert!(msg.contains(&format!("mode {dir_mode:04o}")), "{msg}");
+        assert!(msg.contains("owner uid"), "{msg}");
+        assert_eq!(
+            std::fs::read_dir(&data).unwrap().count(),
+            0,
+            "nothing created"
+        );
+    }
+    set_mode(&data, 0o700);
+    let store = open_a(&data).await;
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    drop(store);
+
+    let db = data.join(DB_FILE_NAME);
+    for file_mode in [0o666, 0o620, 0o602] {
+        set_mode(&db, file_mode);
+        let msg = PersistentSecretsStore::open(&data, key_a())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(&db.display().to_string()), "{msg}");
+        assert!(msg.contains(&format!("mode {file_mode:04o}")), "{msg}");
+    }
+    set_mode(&db, 0o600);
+    if !give_away(&db) {
+        return;
+    }
+    let msg = PersistentSecretsStore::open(&data, key_a())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains(&db.display().to_string()), "{msg}");
+    assert!(msg.contains(&format!("owner uid {OTHER_UID}")), "{msg}");
+    assert!(msg.contains("mode 0600"), "{msg}");
+    std::os::unix::fs::lchown(&db, Some(0), None).unwrap();
+    drop(open_a(&data).await);
+
+    assert!(give_away(&data));
+    let msg = PersistentSecretsStore::open(&data, key_a())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains(&format!("owner uid {OTHER_UID}")), "{msg}");
+    assert!(msg.contains(&data.display().to_string()), "{msg}");
+}
+
+/// A symbolic link at the database path is never followed, whether it points to a store or
+/// to nothing (where following it would create a database wherever it points).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symbolic_link_at_the_database_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.sqlite");
+    let store = open_a(&real).await;
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    drop(store);
+    let before = std::fs::read(&real).unwrap();
+
+    let link = dir.path().join("link.sqlite");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let msg = PersistentSecretsStore::open(&link, key_a())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("symbolic link"), "{msg}");
+    assert!(msg.contains(&link.display().to_string()), "{msg}");
+    assert_eq!(std::fs::read(&real).unwrap(), before);
+
+    let dangling = dir.path().join("dangling.sqlite");
+    let target = dir.path().join("elsewhere.sqlite");
+    std::os::unix::fs::symlink(&target, &dangling).unwrap();
+    let msg = PersistentSecretsStore::open(&dangling, key_a())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("symbolic link"), "{msg}");
+    assert!(!target.exists(), "nothing created where the link points");
+
+    // The same for the default file name inside a data directory.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::symlink(&target, data.join(DB_FILE_NAME)).unwrap();
+    let msg = PersistentSecretsStore::open(&data, key_a())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("symbolic link"), "{msg}");
+    assert!(!target.exists());
+}

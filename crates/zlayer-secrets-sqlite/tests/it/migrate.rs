@@ -123,12 +123,56 @@ async fn a_version_1_store_refuses_the_wrong_key_and_keeps_its_data() {
         .await
         .unwrap_err();
     assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
-    // The schema upgrade ran (it needs no key), the data did not change.
+    // The steps that need no key ran; the one that authenticates the current versions with
+    // the data key did not, and the data did not change.
+    let version: u32 = raw(&path)
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
     let store = PersistentSecretsStore::open(&path, key_a()).await.unwrap();
+    assert_eq!(
+        store.key_info().await.unwrap().schema_version,
+        SCHEMA_VERSION
+    );
     assert_eq!(
         store.get_secret("a:b", "c").await.unwrap().expose(),
         "in scope a:b"
     );
+}
+
+/// The upgrade authenticates the current version of every existing secret: afterwards each
+/// reads as before, and a pointer rolled back in SQL is a tamper error.
+#[tokio::test]
+async fn the_upgrade_authenticates_every_current_version() {
+    let (_dir, path) = temp_db();
+    load_v1(&path);
+    let store = PersistentSecretsStore::open(&path, key_a()).await.unwrap();
+    assert!(columns(&path, "secrets").contains(&"version_mac".to_owned()));
+    let empty: i64 = raw(&path)
+        .query_row(
+            "SELECT count(*) FROM secrets WHERE length(version_mac) = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(empty, 0, "every secret has its authenticator");
+    for scope in ["prod", "a", "a:b", "prod/api", "env:prod"] {
+        store.list_secrets(scope).await.unwrap();
+    }
+    raw(&path)
+        .execute(
+            "UPDATE secrets SET version = 2 WHERE scope = 'prod' AND name = 'db-password'",
+            [],
+        )
+        .unwrap();
+    let err = store.get_secret("prod", "db-password").await.unwrap_err();
+    assert!(matches!(err, SecretsError::Tampered(_)), "{err}");
+    assert!(!err.to_string().contains("second password"), "{err}");
+    let err = store
+        .set_secret("prod", "db-password", &Secret::new("fourth"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SecretsError::Tampered(_)), "{err}");
 }
 
 /// Set to make [`print_v1_fixture_rows`] print the fixture's rows.

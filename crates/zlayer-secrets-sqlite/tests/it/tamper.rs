@@ -4,8 +4,9 @@ use rusqlite::params;
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
+use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-use crate::{open_a, raw, temp_db};
+use crate::{key_b, open_a, raw, temp_db};
 
 fn blob(conn: &rusqlite::Connection, scope: &str, name: &str, version: u32) -> Vec<u8> {
     conn.query_row(
@@ -39,6 +40,197 @@ fn assert_decryption_error<T: std::fmt::Debug>(result: zlayer_secrets_core::Resu
         }
         other => panic!("{what}: expected a decryption error, got {other:?}"),
     }
+}
+
+fn assert_tamper_error<T: std::fmt::Debug>(result: zlayer_secrets_core::Result<T>, what: &str) {
+    match result {
+        Err(SecretsError::Tampered(msg)) => {
+            assert!(
+                !msg.contains("secret-value"),
+                "no value in the error: {msg}"
+            );
+            assert!(msg.contains("outside zlayer-secrets"), "{what}: {msg}");
+        }
+        other => panic!("{what}: expected a tamper error, got {other:?}"),
+    }
+}
+
+fn set_pointer(conn: &rusqlite::Connection, scope: &str, name: &str, version: u32) {
+    let n = conn
+        .execute(
+            "UPDATE secrets SET version = ?3 WHERE scope = ?1 AND name = ?2",
+            params![scope, name, version],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+fn mac_of(conn: &rusqlite::Connection, scope: &str, name: &str) -> Vec<u8> {
+    conn.query_row(
+        "SELECT version_mac FROM secrets WHERE scope = ?1 AND name = ?2",
+        params![scope, name],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// `UPDATE secrets SET version = 1` once made `get` return the rotated-away value (and every
+/// later write fail on a UNIQUE constraint). The current version is authenticated now: every
+/// read and write of that secret is a tamper error until the pointer is put back.
+#[tokio::test]
+async fn a_rolled_back_current_version_is_a_tamper_error() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    for i in 1..=2 {
+        store
+            .set_secret("s", "n", &Secret::new(format!("secret-value-{i}")))
+            .await
+            .unwrap();
+    }
+    store
+        .set_secret("s", "other", &Secret::new("secret-value-other"))
+        .await
+        .unwrap();
+    let conn = raw(&path);
+    set_pointer(&conn, "s", "n", 1);
+
+    assert_tamper_error(store.get_secret("s", "n").await, "get");
+    assert_tamper_error(store.get_secrets("s", &["n", "other"]).await, "get_secrets");
+    assert_tamper_error(store.get_metadata("s", "n").await, "metadata");
+    assert_tamper_error(store.list_secrets("s").await, "list");
+    assert_tamper_error(store.list_versions("s", "n").await, "history");
+    assert_tamper_error(store.get_secret_version("s", "n", 1).await, "old version");
+    // Writes fail with the same error, never with a constraint violation.
+    let value = Secret::new("secret-value-3");
+    assert_tamper_error(store.set_secret("s", "n", &value).await, "set");
+    assert_tamper_error(store.rotate_secret("s", "n", &value).await, "rotate");
+    assert_tamper_error(store.rollback_secret("s", "n", 1).await, "rollback");
+    let batch = [zlayer_secrets_core::WriteOp::Set {
+        scope: "s".to_owned(),
+        name: "n".to_owned(),
+        value: value.clone(),
+    }];
+    assert_tamper_error(
+        zlayer_secrets_core::BatchSecretsStore::apply_batch(&store, &batch).await,
+        "batch",
+    );
+    // Other secrets are unaffected; nothing was written.
+    assert_eq!(
+        store.get_secret("s", "other").await.unwrap().expose(),
+        "secret-value-other"
+    );
+    let versions: i64 = conn
+        .query_row("SELECT count(*) FROM secret_versions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(versions, 3);
+
+    // A pointer moved forward, to a version that does not exist, fails the same way.
+    set_pointer(&conn, "s", "n", 7);
+    assert_tamper_error(store.get_secret("s", "n").await, "forward");
+    assert_tamper_error(store.set_secret("s", "n", &value).await, "forward, set");
+
+    // Put back, everything works again.
+    set_pointer(&conn, "s", "n", 2);
+    assert_eq!(
+        store.get_secret("s", "n").await.unwrap().expose(),
+        "secret-value-2"
+    );
+    store.set_secret("s", "n", &value).await.unwrap();
+    assert_eq!(store.get_metadata("s", "n").await.unwrap().version, 3);
+}
+
+/// The authenticator is bound to its store, secret and version: one copied from another
+/// secret, from an older state of the same secret with its pointer, or emptied, does not
+/// pass.
+#[tokio::test]
+async fn a_current_version_authenticator_cannot_be_moved_or_removed() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    for name in ["a", "b"] {
+        store
+            .set_secret("s", name, &Secret::new("secret-value"))
+            .await
+            .unwrap();
+    }
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = open_a(other_dir.path()).await;
+    other
+        .set_secret("s", "a", &Secret::new("secret-value"))
+        .await
+        .unwrap();
+    drop(other);
+    let other_mac = mac_of(&raw(&other_dir.path().join("secrets.sqlite")), "s", "a");
+
+    let conn = raw(&path);
+    let mac_a = mac_of(&conn, "s", "a");
+    let put_mac = |name: &str, mac: &[u8]| {
+        conn.execute(
+            "UPDATE secrets SET version_mac = ?2 WHERE scope = 's' AND name = ?1",
+            params![name, mac],
+        )
+        .unwrap();
+    };
+    put_mac("b", &mac_a);
+    assert_tamper_error(store.get_secret("s", "b").await, "another secret's");
+    put_mac("a", &other_mac);
+    assert_tamper_error(
+        store.get_secret("s", "a").await,
+        "another store's (same key)",
+    );
+    put_mac("a", b"");
+    assert_tamper_error(store.get_secret("s", "a").await, "empty");
+    put_mac("a", &mac_a);
+    assert_eq!(
+        store.get_secret("s", "a").await.unwrap().expose(),
+        "secret-value"
+    );
+    // A tampered secret can still be deleted (and set again).
+    store.delete_secret("s", "b").await.unwrap();
+    store
+        .set_secret("s", "b", &Secret::new("secret-value-new"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_secret("s", "b").await.unwrap().expose(),
+        "secret-value-new"
+    );
+}
+
+/// Re-encrypting re-authenticates every current version under the new data key, and refuses
+/// (changing nothing) when a pointer does not authenticate: it must not launder one.
+#[tokio::test]
+async fn reencryption_reauthenticates_current_versions_and_refuses_tampered_ones() {
+    let (_dir, path) = temp_db();
+    let store = open_a(&path).await;
+    for i in 1..=2 {
+        store
+            .set_secret("s", "n", &Secret::new(format!("secret-value-{i}")))
+            .await
+            .unwrap();
+    }
+    let conn = raw(&path);
+    let before = mac_of(&conn, "s", "n");
+    set_pointer(&conn, "s", "n", 1);
+    assert_tamper_error(store.reencrypt_all(key_b()).await, "re-encrypt");
+    assert_eq!(store.key_info().await.unwrap().data_key_generation, 1);
+    assert_eq!(mac_of(&conn, "s", "n"), before);
+    set_pointer(&conn, "s", "n", 2);
+
+    store.reencrypt_all(key_b()).await.unwrap();
+    assert_ne!(mac_of(&conn, "s", "n"), before, "re-authenticated");
+    drop(store);
+    let store = PersistentSecretsStore::open(&path, key_b()).await.unwrap();
+    assert_eq!(
+        store.get_secret("s", "n").await.unwrap().expose(),
+        "secret-value-2"
+    );
+    // The old authenticator does not pass under the new data key.
+    conn.execute(
+        "UPDATE secrets SET version_mac = ?1 WHERE name = 'n'",
+        params![before],
+    )
+    .unwrap();
+    assert_tamper_error(store.get_secret("s", "n").await, "old authenticator");
 }
 
 #[tokio::test]
@@ -115,7 +307,7 @@ async fn a_blob_copied_to_another_version_does_not_decrypt() {
 }
 
 #[tokio::test]
-async fn renaming_a_row_breaks_its_ciphertext() {
+async fn renaming_a_row_is_detected() {
     let (_dir, path) = temp_db();
     let store = open_a(&path).await;
     store
@@ -126,7 +318,10 @@ async fn renaming_a_row_breaks_its_ciphertext() {
     conn.execute("UPDATE secrets SET name = 'm' WHERE name = 'n'", [])
         .unwrap();
     drop(conn);
-    assert_decryption_error(store.get_secret("s", "m").await, "renamed");
+    // The current-version record names the secret, so it fails before the value (whose
+    // associated data names it too) is even opened.
+    assert_tamper_error(store.get_secret("s", "m").await, "renamed");
+    assert_tamper_error(store.list_secrets("s").await, "renamed, listed");
 }
 
 #[tokio::test]

@@ -1,0 +1,239 @@
+//! Who may change the directories and files that hold keys and secrets.
+//!
+//! Whoever can write a key file, a salt file, a pending key file or the database, or the
+//! directory holding them, can put in a key they know (every secret stored afterwards is
+//! theirs to read) or a database of their own. So every such directory and file must be
+//! **owned by the effective user or by root**, and **not writable by group or others** —
+//! for directories whatever the sticky bit, since in a sticky directory such as `/tmp` others
+//! can still create the names we have not created yet (a planted `secrets_default.key.new`
+//! is "resumed" by the next rotation). Anything else is refused with an error naming the
+//! path, its owner and its mode; nothing is ever chmod'ed or chown'ed behind the user's back.
+//!
+//! The checks are made on the metadata of what was actually opened (`fstat`) where a file
+//! is opened, so a file swapped in after the check is not used. The key-file code
+//! ([`KeyManager`](crate::KeyManager)) and the SQLite store use these functions; on
+//! platforms without Unix permissions they accept everything.
+
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io;
+use std::path::Path;
+
+use zlayer_secrets_core::{Result, SecretsError};
+
+/// Checks that `dir` is a directory owned by the effective user or root that group and
+/// others cannot write to (the sticky bit does not help). `what` names it in the error,
+/// e.g. "the key directory".
+///
+/// Symbolic links to the directory are followed: the directory itself is checked.
+pub fn check_dir(dir: &Path, what: &str) -> Result<()> {
+    let metadata = fs::metadata(dir).map_err(|e| {
+        SecretsError::Storage(format!("cannot inspect {what} {}: {e}", dir.display()))
+    })?;
+    if !metadata.is_dir() {
+        return Err(SecretsError::Storage(format!(
+            "{what} {} is not a directory",
+            dir.display()
+        )));
+    }
+    check_metadata(dir, &metadata, what, true)
+}
+
+/// Checks the metadata of an opened file (from `File::metadata`, i.e. `fstat`): it must be
+/// owned by the effective user or root and not writable by group or others. `what` names it
+/// in the error, e.g. "key file".
+pub fn check_file(path: &Path, metadata: &Metadata, what: &str) -> Result<()> {
+    check_metadata(path, metadata, what, false)
+}
+
+/// Opens (with `create`, creating with mode 0600 if missing) a file that holds secrets,
+/// for reading and writing, **without following a symbolic link** at `path`: a link,
+/// dangling or not, is refused with an error saying so. The opened file must be a regular
+/// file that passes [`check_file`].
+pub fn open_private_file(path: &Path, what: &str, create: bool) -> Result<File> {
+    if let Ok(link) = fs::symlink_metadata(path)
+        && link.file_type().is_symlink()
+    {
+        let target = fs::read_link(path)
+            .map(|t| format!(" (to {})", t.display()))
+            .unwrap_or_default();
+        return Err(SecretsError::Storage(format!(
+            "{what} {} is a symbolic link{target}; refusing to follow it (use the real path)",
+            path.display()
+        )));
+    }
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(create);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(nix::libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(|e| {
+        if is_symlink_refusal(&e) {
+            SecretsError::Storage(format!(
+                "{what} {} became a symbolic link while it was opened; refusing to follow it",
+                path.display()
+            ))
+        } else {
+            SecretsError::Storage(format!(
+                "creating or opening {what} {}: {e}",
+                path.display()
+            ))
+        }
+    })?;
+    let metadata = file.metadata().map_err(|e| {
+        SecretsError::Storage(format!("cannot inspect {what} {}: {e}", path.display()))
+    })?;
+    if !metadata.is_file() {
+        return Err(SecretsError::Storage(format!(
+            "{what} {} is not a regular file",
+            path.display()
+        )));
+    }
+    check_file(path, &metadata, what)?;
+    Ok(file)
+}
+
+/// `open` refused a symbolic link because of `O_NOFOLLOW` (`ELOOP`).
+fn is_symlink_refusal(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(nix::libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+#[cfg(unix)]
+fn check_metadata(path: &Path, metadata: &Metadata, what: &str, is_dir: bool) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = metadata.uid();
+    let mode = metadata.mode() & 0o7777;
+    let me = nix::unistd::geteuid().as_raw();
+    let why = if owner != me && owner != 0 {
+        format!(
+            "it is owned by uid {owner}, not by this user (uid {me}) or root, so its owner \
+             could replace {}",
+            if is_dir {
+                "the files in it"
+            } else {
+                "what it holds"
+            }
+        )
+    } else if mode & 0o022 != 0 {
+        if is_dir {
+            format!(
+                "group or others can write to it{}, so they could put files of their own \
+                 in it (a key they know)",
+                if mode & 0o1000 == 0 {
+                    ""
+                } else {
+                    " (the sticky bit does not stop them creating names that do not exist yet)"
+                }
+            )
+        } else {
+            "group or others can write to it, so they could replace what it holds".to_owned()
+        }
+    } else {
+        return Ok(());
+    };
+    Err(SecretsError::Storage(format!(
+        "{what} {} (owner uid {owner}, mode {mode:04o}) is not safe: {why}; refusing to use it \
+         (it must be owned by uid {me} or root and not writable by group or others: check it, \
+         then `chown`/`chmod go-w` it, or use another {})",
+        path.display(),
+        if is_dir { "directory" } else { "file" }
+    )))
+}
+
+#[cfg(not(unix))]
+fn check_metadata(_: &Path, _: &Metadata, _: &str, _: bool) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn set_mode(path: &Path, mode: u32) {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn private_directories_pass_and_writable_ones_are_refused_whatever_the_sticky_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o700, 0o755, 0o750, 0o500] {
+            set_mode(dir.path(), mode);
+            check_dir(dir.path(), "the data directory").unwrap();
+        }
+        for mode in [0o770, 0o707, 0o777, 0o1777, 0o1770, 0o720] {
+            set_mode(dir.path(), mode);
+            let message = check_dir(dir.path(), "the data directory")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(&dir.path().display().to_string()),
+                "{message}"
+            );
+            assert!(message.contains(&format!("mode {mode:04o}")), "{message}");
+            assert!(message.contains("owner uid"), "{message}");
+            assert!(message.contains("group or others can write"), "{message}");
+        }
+        set_mode(dir.path(), 0o700);
+    }
+
+    #[test]
+    fn a_file_is_checked_on_what_was_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"x").unwrap();
+        for (mode, ok) in [
+            (0o600, true),
+            (0o644, true),
+            (0o400, true),
+            (0o620, false),
+            (0o606, false),
+        ] {
+            set_mode(&path, mode);
+            let metadata = File::open(&path).unwrap().metadata().unwrap();
+            assert_eq!(
+                check_file(&path, &metadata, "key file").is_ok(),
+                ok,
+                "{mode:o}"
+            );
+        }
+    }
+
+    #[test]
+    fn open_private_file_creates_0600_and_never_follows_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        open_private_file(&path, "secrets store", true).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let message = open_private_file(&link, "secrets store", true)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("symbolic link"), "{message}");
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        let message = open_private_file(&dangling, "secrets store", true)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("symbolic link"), "{message}");
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "nothing created at the target"
+        );
+    }
+}
