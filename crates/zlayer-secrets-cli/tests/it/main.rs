@@ -3,6 +3,7 @@
 
 mod docker_credential;
 mod git_credential;
+mod git_interop;
 mod grants;
 mod keys;
 mod leak;
