@@ -24,10 +24,12 @@
 //!   - **double-quoted** `"..."`: the escapes `\\` `\'` `\"` `\a` `\b` `\f` `\n` `\r` `\t`
 //!     `\v` and (unlike python-dotenv, which keeps the backslash) `\$` are decoded; a
 //!     backslash before any other character is kept as it is (`"^\d+$"` is `^\d+$`); the
-//!     value may span lines. A `\"` is a quote of the value, except in the last `\"` of the
-//!     file when no other quote closes the value;
+//!     value may span lines. It ends where python-dotenv ends it: a `\"` is a quote of the
+//!     value, except the last one of the file when no other quote follows. Where a reader
+//!     that takes every backslash as escaping the next character ends it at another quote
+//!     (`"C:\dir\\"` followed by more quotes), the entry is refused as ambiguous;
 //!   - **single-quoted** `'...'`: `\\` and `\'` are decoded, everything else is literal;
-//!     may span lines, the same rule for `\'`;
+//!     may span lines, and ends by the same rules;
 //!   - **unquoted**: the rest of the line up to a `#` that follows a blank (a comment; a
 //!     warning says so), without trailing blanks; backslashes and quotes are literal.
 //!
@@ -471,24 +473,39 @@ impl<'a> Parser<'a> {
                 Some(_) => i += 1,
             }
         };
-        let raw = &body[..close];
-        if quote == Quote::Double && raw.contains("\\$") {
-            self.warn(
-                self.line,
-                "`\\$` in a double-quoted value is read as `$`, as earlier versions of \
-                 `zlayer-secret export` meant it (python-dotenv keeps the backslash)"
-                    .to_owned(),
-            );
+        // Where a reader that takes every backslash as escaping the next character (dotenvy,
+        // shells, earlier versions of this one) ends the string. Where that is elsewhere
+        // (a `\\"`, as in `"C:\\dir\\"`), the file means one thing to python-dotenv and
+        // another to those: refused rather than read either way.
+        let mut j = 0;
+        let other_close = loop {
+            match bytes.get(j) {
+                None => break None,
+                Some(b'\\') => j += 2,
+                Some(&b) if b == q as u8 => break Some(j),
+                Some(_) => j += 1,
+            }
+        };
+        if other_close != Some(close) {
+            return Err(bad(
+                line,
+                "a backslash right before a quote makes it unclear where this quoted string \
+                 ends (python-dotenv ends it at another quote than other readers do); write \
+                 the value without a backslash right before a quote",
+            ));
         }
+        let raw = &body[..close];
         // Decoded once into a buffer of the raw size: never reallocated (which would leave
         // copies of the value in freed memory).
         let mut out = Zeroizing::new(String::with_capacity(raw.len()));
+        let mut escaped_dollar = false;
         let mut chars = raw.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
                 '\\' => match chars.peek().and_then(|&next| quote.escape(next)) {
                     Some(decoded) => {
                         chars.next();
+                        escaped_dollar |= decoded == '$';
                         out.push(decoded);
                     }
                     None => out.push('\\'),
@@ -497,6 +514,14 @@ impl<'a> Parser<'a> {
                 '\r' if chars.peek() == Some(&'\n') => {}
                 other => out.push(other),
             }
+        }
+        if escaped_dollar {
+            self.warn(
+                self.line,
+                "`\\$` in a double-quoted value is read as `$`, as earlier versions of \
+                 `zlayer-secret export` meant it (python-dotenv keeps the backslash)"
+                    .to_owned(),
+            );
         }
         self.advance(1 + close + 1);
         Ok(out)
