@@ -86,7 +86,14 @@ pub(crate) fn dotenv_version() -> String {
         ])
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {python} ({e}): the dotenv tests need Python with python-dotenv \
+                 {PYTHON_DOTENV_VERSION}; install it with `python3 -m pip install \
+                 python-dotenv=={PYTHON_DOTENV_VERSION}` (cargo xtask ci does), or name the \
+                 interpreter in ZLAYER_TEST_PYTHON"
+            )
+        });
     assert!(
         out.status.success(),
         "{python} has no python-dotenv: install it with `{python} -m pip install \
