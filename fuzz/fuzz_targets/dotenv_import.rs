@@ -1,4 +1,4 @@
-//! Dotenv import: arbitrary text never panics and errors name a line in range; what parses survives export and import again; any secret names and values survive export then import byte for byte, and dotenvy reads the same pairs where the dialect promises it.
+//! Dotenv import: arbitrary text never panics and errors and warnings name a line in range; what parses survives export and import again (or is refused by the writer); any secret names and values the writer accepts survive export then import byte for byte, and dotenvy reads the same pairs.
 #![no_main]
 
 // The CLI's dotenv dialect, compiled here from its source (the CLI crate has no library
@@ -15,53 +15,59 @@ use zlayer_secrets_core::validate_name;
 /// The entry limit of the texts read raw: small, so that inputs reach it.
 const LIMIT: usize = 64;
 
-/// Export as the CLI does, then import.
-fn round_trip(pairs: &[(String, String)]) -> Vec<(String, String)> {
+/// Export as the CLI does (leaving out what the writer refuses), then import: the pairs
+/// written, and what was read back.
+fn round_trip(pairs: &[(String, String)]) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let mut out = Zeroizing::new(String::new());
+    let mut written = Vec::new();
     for (key, value) in pairs {
-        dotenv::write_entry(&mut out, key, value);
+        if dotenv::write_entry(&mut out, key, value).is_ok() {
+            written.push((key.clone(), value.clone()));
+        }
     }
-    let entries = match dotenv::parse(&out, usize::MAX) {
-        Ok(entries) => entries,
-        Err(e) => panic!("exported text does not import: {e}"),
+    let parsed = match dotenv::parse(&out, usize::MAX) {
+        Ok(parsed) => parsed,
+        Err(errors) => panic!("exported text does not import: {}", errors[0]),
     };
-    entries
+    let read = parsed
+        .entries
         .into_iter()
         .map(|e| (e.key, e.value.expose().to_owned()))
-        .collect()
+        .collect();
+    (written, read)
 }
 
-fn is_shell_identifier(key: &str) -> bool {
+fn is_dotenvy_key(key: &str) -> bool {
     let mut chars = key.chars();
     chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
 fn check_text(text: &str) {
+    let lines = text.split('\n').count();
+    let in_range = |line: usize| line >= 1 && line <= lines;
     match dotenv::parse(text, LIMIT) {
-        Ok(entries) => {
-            assert!(entries.len() <= LIMIT, "more entries than the limit");
-            let lines = text.split('\n').count();
-            let mut pairs = Vec::with_capacity(entries.len());
-            for e in entries {
-                assert!(e.line >= 1 && e.line <= lines, "entry line out of range");
+        Ok(parsed) => {
+            assert!(parsed.entries.len() <= LIMIT, "more entries than the limit");
+            assert!(
+                parsed.warnings.iter().all(|w| in_range(w.line)),
+                "warning line out of range"
+            );
+            let mut pairs = Vec::with_capacity(parsed.entries.len());
+            for e in parsed.entries {
+                assert!(in_range(e.line), "entry line out of range");
                 pairs.push((e.key, e.value.expose().to_owned()));
             }
-            assert_eq!(
-                round_trip(&pairs),
-                pairs,
-                "export then import changed entries"
-            );
+            let (written, read) = round_trip(&pairs);
+            assert_eq!(read, written, "export then import changed entries");
         }
-        Err(e) => {
-            let lines = text.split('\n').count();
-            assert!(
-                e.line >= 1 && e.line <= lines,
-                "error line {} outside 1..={lines}",
-                e.line
-            );
+        Err(errors) => {
+            assert!(!errors.is_empty(), "an error without a line");
+            for e in errors {
+                assert!(in_range(e.line), "error line {} outside 1..={lines}", e.line);
+            }
         }
     }
 }
@@ -71,20 +77,16 @@ fn check_pairs(pairs: Vec<(String, String)>) {
         .into_iter()
         .filter(|(key, _)| validate_name(key).is_ok())
         .collect();
-    assert_eq!(
-        round_trip(&pairs),
-        pairs,
-        "export then import changed pairs"
-    );
+    let (written, read) = round_trip(&pairs);
+    assert_eq!(read, written, "export then import changed pairs");
 
-    // The dialect's promise about dotenvy: shell-identifier keys, values without `\r`.
-    let portable: Vec<(String, String)> = pairs
-        .into_iter()
-        .filter(|(k, v)| is_shell_identifier(k) && !v.contains('\r'))
-        .collect();
+    // What the writer writes, dotenvy reads alike (for the keys it accepts).
     let mut out = Zeroizing::new(String::new());
-    for (key, value) in &portable {
-        dotenv::write_entry(&mut out, key, value);
+    let mut portable = Vec::new();
+    for (key, value) in written.into_iter().filter(|(k, _)| is_dotenvy_key(k)) {
+        if dotenv::write_entry(&mut out, &key, &value).is_ok() {
+            portable.push((key, value));
+        }
     }
     let read: Vec<(String, String)> = dotenvy::from_read_iter(out.as_bytes())
         .collect::<Result<_, _>>()

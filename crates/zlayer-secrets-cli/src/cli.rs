@@ -343,11 +343,13 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
 
-    /// A git credential helper: keeps git's HTTPS passwords and tokens in the store.
+    /// A git credential helper: keeps git's passwords and tokens in the store.
     ///
     /// git runs it with the operation (`get`, `store` or `erase`) and the request as
     /// `key=value` lines on stdin; `get` answers with `username=` and `password=` lines, or
-    /// nothing when no credential matches. Other operations are ignored.
+    /// nothing when no credential matches. Other operations are ignored. Credentials are
+    /// kept per protocol (`https`, `smtp` for `git send-email`, ...), host and port; of
+    /// several users of one host, the one stored last is given first.
     #[command(
         after_help = "Configure git with:\n  git config --global credential.helper '!zlayer-secret --data-dir /path/to/dir git-credential'"
     )]

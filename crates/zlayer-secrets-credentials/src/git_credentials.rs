@@ -2,14 +2,21 @@
 //!
 //! Each credential is one record in [`GIT_CREDENTIALS_SCOPE`] (`_zlayer/git_credentials`),
 //! named by its id (a random UUID), whose value is the JSON
-//! `{"id", "name", "kind", "host"?, "username"?, "value"}`: metadata and secret together, so
-//! creating or deleting a credential is a single write and can never leave one without the
-//! other (see the crate docs).
+//! `{"id", "name", "kind", "host"?, "username"?, "value", "stored_at_ns"?}`: metadata and
+//! secret together, so creating or deleting a credential is a single write and can never
+//! leave one without the other (see the crate docs).
 //!
 //! A credential may be bound to a Git host ([`GitCredentialStore::create_for_host`]); the
 //! host look-up [`GitCredentialStore::find_by_host`] accepts a host or any remote URL and
 //! compares through [`normalize_git_host`]. Credentials made with the original
 //! [`GitCredentialStore::create`] have no host and are found by id or label only.
+//!
+//! A credential helper, which git also asks about other protocols (`smtp` for
+//! `git send-email`, ...), binds credentials to a location `scheme://host[:port]` of any
+//! scheme and finds them with [`GitCredentialStore::find_by_location_key`], newest first:
+//! the record keeps when its value was stored (`stored_at_ns`), so that of several
+//! credentials for one place the one stored last is offered first, as git's own
+//! `credential-store` does.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -30,9 +37,12 @@
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
-use zlayer_secrets_core::{Result, Secret, SecretsStore};
+use zlayer_secrets_core::{Result, Secret, SecretMetadata, SecretsStore};
 
-pub use crate::host::{is_git_scheme, normalize_git_host, normalize_git_host_fields};
+pub use crate::host::{
+    is_git_scheme, normalize_git_host, normalize_git_host_fields, normalize_git_location,
+    normalize_git_location_fields,
+};
 use crate::scopes::GIT_CREDENTIALS_SCOPE;
 use crate::typed::{self, CredentialRecord};
 
@@ -78,6 +88,17 @@ struct GitRecord {
     #[serde(flatten)]
     details: GitCredentialDetails,
     value: String,
+    /// When the value was stored (at creation and by each `set_value`), in nanoseconds
+    /// since the Unix epoch; absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stored_at_ns: Option<i64>,
+}
+
+/// Now, in nanoseconds since the Unix epoch (0 before 1970, saturating in 2262).
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 impl std::fmt::Debug for GitRecord {
@@ -85,6 +106,7 @@ impl std::fmt::Debug for GitRecord {
         f.debug_struct("GitRecord")
             .field("details", &self.details)
             .field("value", &"[REDACTED]")
+            .field("stored_at_ns", &self.stored_at_ns)
             .finish()
     }
 }
@@ -139,9 +161,11 @@ impl<S: SecretsStore> GitCredentialStore<S> {
         self.insert(name, value, kind, None, None).await
     }
 
-    /// Like [`create`](Self::create), bound to a Git host (a host or any remote URL that
-    /// [`normalize_git_host`] accepts; kept as given) and optionally a user name to present
-    /// with the secret.
+    /// Like [`create`](Self::create), bound to a host (a host or URL that
+    /// [`normalize_git_location`] accepts: any Git remote, or a URL of another scheme such
+    /// as `smtp://smtp.example.com:587`; kept as given) and optionally a user name to
+    /// present with the secret. With a user name, `value` may be empty: some servers take
+    /// a token as the user name and a blank password, and git stores those too.
     pub async fn create_for_host(
         &self,
         name: &str,
@@ -150,7 +174,7 @@ impl<S: SecretsStore> GitCredentialStore<S> {
         host: &str,
         username: Option<&str>,
     ) -> Result<GitCredential> {
-        normalize_git_host(host)?;
+        normalize_git_location(host)?;
         self.insert(name, value, kind, Some(host.trim()), username)
             .await
     }
@@ -166,8 +190,9 @@ impl<S: SecretsStore> GitCredentialStore<S> {
         typed::check_label("label", name, false)?;
         if let Some(u) = username {
             typed::check_label("user name", u, false)?;
+        } else {
+            typed::check_secret_value("token or key", value)?;
         }
-        typed::check_secret_value("token or key", value)?;
         let rec = GitRecord {
             details: GitCredentialDetails {
                 credential: GitCredential {
@@ -179,6 +204,7 @@ impl<S: SecretsStore> GitCredentialStore<S> {
                 username: username.map(str::to_owned),
             },
             value: value.to_owned(),
+            stored_at_ns: Some(now_ns()),
         };
         typed::insert(&self.store, GIT_CREDENTIALS_SCOPE, &rec).await?;
         tracing::info!(
@@ -214,15 +240,20 @@ impl<S: SecretsStore> GitCredentialStore<S> {
     }
 
     /// Replaces the token or key of an existing credential, keeping everything else (one
-    /// write); [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none
-    /// with this id.
+    /// write; setting the same value again makes it the newest for
+    /// [`find_by_location_key`](Self::find_by_location_key));
+    /// [`NotFound`](zlayer_secrets_core::SecretsError::NotFound) if there is none with this
+    /// id. The value may be empty only for a credential with a user name.
     pub async fn set_value(&self, id: &str, value: &str) -> Result<()> {
-        typed::check_secret_value("token or key", value)?;
         let mut rec: GitRecord = typed::fetch(&self.store, GIT_CREDENTIALS_SCOPE, id)
             .await?
             .ok_or_else(|| typed::not_found::<GitRecord>(id))?;
+        if rec.details.username.is_none() {
+            typed::check_secret_value("token or key", value)?;
+        }
         rec.value.zeroize();
         value.clone_into(&mut rec.value);
+        rec.stored_at_ns = Some(now_ns());
         typed::replace(&self.store, GIT_CREDENTIALS_SCOPE, &rec).await?;
         tracing::info!(id, "changed value of Git credential");
         Ok(())
@@ -275,6 +306,40 @@ impl<S: SecretsStore> GitCredentialStore<S> {
                     .is_some_and(|h| h == key)
             })
             .collect())
+    }
+
+    /// The credentials whose host has exactly the location key `key`, as
+    /// [`normalize_git_location`] or [`normalize_git_location_fields`] return it
+    /// (`https://github.com`, `smtp://smtp.example.com:587`); `key` itself is compared as
+    /// it is, not parsed. Newest first: the credential whose value was stored last (at
+    /// creation or by [`set_value`](Self::set_value)) comes first; records written before
+    /// that time was kept count as stored when the backing store last wrote them (a
+    /// second's precision); ties go by label, then id. Empty if there is none.
+    pub async fn find_by_location_key(&self, key: &str) -> Result<Vec<GitCredentialDetails>> {
+        let recs: Vec<(SecretMetadata, GitRecord)> =
+            typed::fetch_all_with_metadata(&self.store, GIT_CREDENTIALS_SCOPE).await?;
+        let mut found: Vec<(i64, GitCredentialDetails)> = recs
+            .iter()
+            .filter(|(_, r)| {
+                r.details
+                    .host
+                    .as_deref()
+                    .and_then(|h| normalize_git_location(h).ok())
+                    .is_some_and(|h| h == key)
+            })
+            .map(|(meta, r)| {
+                let stored = r
+                    .stored_at_ns
+                    .unwrap_or_else(|| meta.updated_at.saturating_mul(1_000_000_000));
+                (stored, r.details.clone())
+            })
+            .collect();
+        found.sort_by(|(ta, a), (tb, b)| {
+            tb.cmp(ta).then_with(|| {
+                (&a.credential.name, &a.credential.id).cmp(&(&b.credential.name, &b.credential.id))
+            })
+        });
+        Ok(found.into_iter().map(|(_, d)| d).collect())
     }
 
     /// Deletes a credential and its value (one write);
@@ -331,6 +396,7 @@ mod tests {
                 username: None,
             },
             value: "ghp_hunter2".into(),
+            stored_at_ns: Some(1),
         };
         let json = serde_json::to_value(&rec).unwrap();
         assert_eq!(json["value"], "ghp_hunter2");

@@ -15,10 +15,15 @@
 //! - Errors quote the input, except one that holds a `@`: it may carry a password
 //!   (`https://user:password@host`), so it is never shown.
 //!
+//! A Git credential helper keys credentials by location, `scheme://host[:port]`
+//! ([`normalize_git_location`]): git asks helpers about other protocols too (`smtp` for
+//! `git send-email`), and a credential for one protocol is never offered for another.
+//!
 //! Git's credential protocol names the scheme and the host in separate attributes; those
-//! are compared as fields ([`normalize_git_host_fields`]), never by reading a URL made from
-//! them, so a host such as `github.com/.evil.example` (git's decoding of
-//! `github.com%2f.evil.example`) is refused instead of becoming `github.com`.
+//! are compared as fields ([`normalize_git_host_fields`], [`normalize_git_location_fields`]),
+//! never by reading a URL made from them, so a host such as `github.com/.evil.example`
+//! (git's decoding of `github.com%2f.evil.example`) is refused instead of becoming
+//! `github.com`.
 
 use zlayer_secrets_core::{Result, SecretsError};
 
@@ -30,21 +35,50 @@ const DOCKER_HUB_ALIASES: [&str; 4] = [
     "registry.hub.docker.com",
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Scheme {
     Http,
     Https,
     Ssh,
     Git,
+    /// Any other scheme of RFC 3986 syntax, lower-cased (Git credentials only: git asks
+    /// its helpers about `smtp`, `imap`, `ftp`, ...).
+    Other(String),
 }
 
+/// Schemes besides Git's whose default port is dropped from the key, as 443 is for
+/// `https`.
+const OTHER_DEFAULT_PORTS: [(&str, u16); 6] = [
+    ("ftp", 21),
+    ("ftps", 990),
+    ("smtp", 25),
+    ("smtps", 465),
+    ("imap", 143),
+    ("imaps", 993),
+];
+
 impl Scheme {
-    fn default_port(self) -> u16 {
+    fn default_port(&self) -> Option<u16> {
         match self {
-            Self::Http => 80,
-            Self::Https => 443,
-            Self::Ssh => 22,
-            Self::Git => 9418,
+            Self::Http => Some(80),
+            Self::Https => Some(443),
+            Self::Ssh => Some(22),
+            Self::Git => Some(9418),
+            Self::Other(name) => OTHER_DEFAULT_PORTS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| *p),
+        }
+    }
+
+    /// The scheme as written in a location key.
+    fn name(&self) -> &str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+            Self::Ssh => "ssh",
+            Self::Git => "git",
+            Self::Other(name) => name,
         }
     }
 }
@@ -67,14 +101,18 @@ fn invalid(kind: &str, input: &str, why: &str) -> SecretsError {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Registry,
+    /// A Git host: the schemes of Git remotes only.
     Git,
+    /// Where a Git credential is used: any scheme (git asks its credential helpers about
+    /// `smtp`, `imap`, ... too), with the host rules of [`Kind::Git`].
+    GitLocation,
 }
 
 impl Kind {
     fn noun(self) -> &'static str {
         match self {
             Self::Registry => "registry",
-            Self::Git => "Git host or URL",
+            Self::Git | Self::GitLocation => "Git host or URL",
         }
     }
 
@@ -82,11 +120,25 @@ impl Kind {
         match self {
             Self::Registry => "the scheme must be http or https",
             Self::Git => "the scheme must be https, http, ssh or git",
+            Self::GitLocation => {
+                "a scheme is a letter followed by letters, digits, `+`, `-` or `.`"
+            }
         }
+    }
+
+    fn is_git(self) -> bool {
+        matches!(self, Self::Git | Self::GitLocation)
     }
 }
 
-fn normalize(input: &str, kind: Kind) -> Result<String> {
+/// A checked host: its scheme, lower-cased name and port (if one was given).
+struct Parsed {
+    scheme: Scheme,
+    host: String,
+    port: Option<u16>,
+}
+
+fn parse(input: &str, kind: Kind) -> Result<Parsed> {
     let fail = |why: &str| invalid(kind.noun(), input, why);
     let s = input.trim();
     if s.is_empty() {
@@ -108,7 +160,7 @@ fn normalize(input: &str, kind: Kind) -> Result<String> {
         Some((user, _)) if user.contains('\\') => {
             return Err(fail("a backslash is not allowed before the host"));
         }
-        Some((_, after)) if kind == Kind::Git => after,
+        Some((_, after)) if kind.is_git() => after,
         Some(_) => {
             return Err(fail(
                 "user names belong in the credential, not in the registry",
@@ -116,37 +168,63 @@ fn normalize(input: &str, kind: Kind) -> Result<String> {
         }
     };
     let (host, port, scp) =
-        split_host_port(host_port, scheme.is_none() && kind == Kind::Git).map_err(&fail)?;
+        split_host_port(host_port, scheme.is_none() && kind.is_git()).map_err(&fail)?;
     let host = check_host(host).map_err(&fail)?;
     let scheme = match (scheme, scp) {
         (Some(s), _) => s,
         (None, true) => Scheme::Ssh,
         (None, false) => Scheme::Https,
     };
-    Ok(key(kind, scheme, host, port))
+    Ok(Parsed { scheme, host, port })
 }
 
 /// The scheme called `name` (any case), if `kind` accepts it.
 fn scheme_of(name: &str, kind: Kind) -> Option<Scheme> {
-    match (name.to_ascii_lowercase().as_str(), kind) {
+    let lower = name.to_ascii_lowercase();
+    match (lower.as_str(), kind) {
         ("https", _) => Some(Scheme::Https),
         ("http", _) => Some(Scheme::Http),
-        ("ssh" | "git+ssh" | "ssh+git", Kind::Git) => Some(Scheme::Ssh),
-        ("git", Kind::Git) => Some(Scheme::Git),
+        ("ssh" | "git+ssh" | "ssh+git", Kind::Git | Kind::GitLocation) => Some(Scheme::Ssh),
+        ("git", Kind::Git | Kind::GitLocation) => Some(Scheme::Git),
+        (_, Kind::GitLocation) if is_scheme_syntax(&lower) => Some(Scheme::Other(lower)),
         _ => None,
     }
 }
 
-/// The comparison key of a checked, lower-cased host and its port.
-fn key(kind: Kind, scheme: Scheme, host: String, port: Option<u16>) -> String {
-    let port = port.filter(|p| *p != scheme.default_port());
-    if kind == Kind::Registry && port.is_none() && DOCKER_HUB_ALIASES.contains(&host.as_str()) {
+/// RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`, here at most 64 bytes.
+fn is_scheme_syntax(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+/// The comparison key of a checked host: `host[:port]`, without the scheme's default
+/// port (and for registries, Docker Hub's names as `docker.io`).
+fn host_key(kind: Kind, parsed: &Parsed) -> String {
+    let port = parsed
+        .port
+        .filter(|p| Some(*p) != parsed.scheme.default_port());
+    if kind == Kind::Registry
+        && port.is_none()
+        && DOCKER_HUB_ALIASES.contains(&parsed.host.as_str())
+    {
         return DOCKER_HUB_ALIASES[0].to_owned();
     }
     match port {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
+        Some(p) => format!("{}:{p}", parsed.host),
+        None => parsed.host.clone(),
     }
+}
+
+/// The location key of a checked host: `scheme://host[:port]`.
+fn location_key(parsed: &Parsed) -> String {
+    format!(
+        "{}://{}",
+        parsed.scheme.name(),
+        host_key(Kind::GitLocation, parsed)
+    )
 }
 
 /// Splits `host[:port]` or `[v6][:port]`. With `scp_ok`, `host:path` (Git's scp-like
@@ -221,7 +299,7 @@ fn check_host(host: &str) -> Result<String, &'static str> {
 ///   `registry.hub.docker.com` (with any path, such as `https://index.docker.io/v1/`) all
 ///   give `docker.io`.
 pub fn normalize_registry(registry: &str) -> Result<String> {
-    normalize(registry, Kind::Registry)
+    Ok(host_key(Kind::Registry, &parse(registry, Kind::Registry)?))
 }
 
 /// The comparison key of a Git host, given as a host or any Git remote URL:
@@ -234,7 +312,23 @@ pub fn normalize_registry(registry: &str) -> Result<String> {
 /// - the scp-like form `[user@]host:path` is read as SSH. A path that starts with digits
 ///   (`host:123/repo`) is read as a port, so write such remotes with `ssh://`.
 pub fn normalize_git_host(host_or_url: &str) -> Result<String> {
-    normalize(host_or_url, Kind::Git)
+    Ok(host_key(Kind::Git, &parse(host_or_url, Kind::Git)?))
+}
+
+/// The location key of a Git credential: `scheme://host[:port]`, for a host or a URL of
+/// any scheme (git asks its credential helpers about `smtp` for `git send-email`, and
+/// about `imap`, `ftp` and others for other programs). `https://GitHub.com:443/org`,
+/// `github.com` and `HTTPS://github.com.` give `https://github.com`;
+/// `smtp://smtp.example.com:587` gives itself. Besides the rules of
+/// [`normalize_git_host`] (of which the part after `://` is the key):
+/// - the scheme is compared without case, and is any RFC 3986 scheme (a letter, then
+///   letters, digits, `+`, `-` or `.`; at most 64 bytes); `git+ssh` and `ssh+git` are
+///   `ssh`, a bare host is `https` and the scp-like form `ssh`;
+/// - the default ports dropped are those of `https`, `http`, `ssh` and `git`, and 21 for
+///   `ftp`, 990 `ftps`, 25 `smtp`, 465 `smtps`, 143 `imap` and 993 `imaps`; other schemes
+///   keep every port.
+pub fn normalize_git_location(host_or_url: &str) -> Result<String> {
+    Ok(location_key(&parse(host_or_url, Kind::GitLocation)?))
 }
 
 /// Whether `scheme` (any case) is one a Git host may have: `https`, `http`, `ssh` (also
@@ -252,8 +346,25 @@ pub fn is_git_scheme(scheme: &str) -> bool {
 /// control character is refused, and so is a port that is not a number. The host is taken
 /// exactly as given (no trimming).
 pub fn normalize_git_host_fields(scheme: &str, host: &str) -> Result<String> {
+    Ok(host_key(Kind::Git, &parse_fields(scheme, host, Kind::Git)?))
+}
+
+/// The location key ([`normalize_git_location`]) of a protocol and a host given as
+/// separate fields, as git's credential protocol sends them: `protocol` is any scheme
+/// (`smtp`, `HTTPS`, ...), and `host` is checked as in [`normalize_git_host_fields`],
+/// never read as part of a URL.
+pub fn normalize_git_location_fields(protocol: &str, host: &str) -> Result<String> {
+    Ok(location_key(&parse_fields(
+        protocol,
+        host,
+        Kind::GitLocation,
+    )?))
+}
+
+fn parse_fields(scheme: &str, host: &str, kind: Kind) -> Result<Parsed> {
     let fail = |why: &str| invalid("Git host", host, why);
-    let scheme = scheme_of(scheme, Kind::Git).ok_or_else(|| fail(Kind::Git.schemes()))?;
+    let scheme =
+        scheme_of(scheme, kind).ok_or_else(|| invalid("protocol", scheme, kind.schemes()))?;
     if host.is_empty() {
         return Err(fail("it is empty"));
     }
@@ -264,8 +375,8 @@ pub fn normalize_git_host_fields(scheme: &str, host: &str) -> Result<String> {
         return Err(fail("a host cannot contain `/`, `?`, `#`, `@` or `\\`"));
     }
     let (name, port, _) = split_host_port(host, false).map_err(&fail)?;
-    let name = check_host(name).map_err(&fail)?;
-    Ok(key(Kind::Git, scheme, name, port))
+    let host = check_host(name).map_err(&fail)?;
+    Ok(Parsed { scheme, host, port })
 }
 
 #[cfg(test)]
@@ -484,6 +595,92 @@ mod tests {
             .to_string();
         assert!(err.contains("scheme"), "{err}");
         assert!(is_git_scheme("git+ssh") && is_git_scheme("HTTPS") && !is_git_scheme("smtp"));
+    }
+
+    #[test]
+    fn git_locations_keep_the_scheme() {
+        for (input, want) in [
+            ("github.com", "https://github.com"),
+            ("HTTPS://GitHub.com:443/org/repo.git", "https://github.com"),
+            ("https://github.com./", "https://github.com"),
+            ("http://github.com:80", "http://github.com"),
+            ("http://github.com:443", "http://github.com:443"),
+            ("git@github.com:org/repo.git", "ssh://github.com"),
+            ("git+ssh://github.com:22/x", "ssh://github.com"),
+            ("smtp://smtp.example.com:587", "smtp://smtp.example.com:587"),
+            ("SMTP://Smtp.Example.com:25", "smtp://smtp.example.com"),
+            (
+                "imaps://mail.example.com:993/INBOX",
+                "imaps://mail.example.com",
+            ),
+            ("ftp://files.example.com:21", "ftp://files.example.com"),
+            ("x-custom+v1.2://h.example:1", "x-custom+v1.2://h.example:1"),
+            ("cert://h.example:443", "cert://h.example:443"),
+        ] {
+            assert_eq!(normalize_git_location(input).unwrap(), want, "{input}");
+            // The host part is normalize_git_host's key wherever that reads the input.
+            if let Ok(host) = normalize_git_host(input) {
+                assert!(want.ends_with(&format!("://{host}")), "{input}");
+            }
+        }
+        for (protocol, host, want) in [
+            (
+                "smtp",
+                "smtp.example.com:587",
+                "smtp://smtp.example.com:587",
+            ),
+            ("SMTP", "SMTP.example.com.", "smtp://smtp.example.com"),
+            ("imap", "[::1]:143", "imap://[::1]"),
+            ("HTTPS", "GitHub.com:443", "https://github.com"),
+            ("git+ssh", "h.example:22", "ssh://h.example"),
+        ] {
+            assert_eq!(
+                normalize_git_location_fields(protocol, host).unwrap(),
+                want,
+                "{protocol} {host}"
+            );
+        }
+    }
+
+    #[test]
+    fn git_locations_are_as_strict_about_hosts() {
+        for input in [
+            "smtp://a b",
+            "smtp://",
+            "smtp://h.example:x",
+            "1smtp://h.example",
+            "sm tp://h.example",
+            "s_mtp://h.example",
+            "://h.example",
+            "smtp://evil.example\\@h.example",
+            "smtp://exämple.com",
+        ] {
+            assert!(normalize_git_location(input).is_err(), "{input:?}");
+        }
+        for host in [
+            "h.example/.evil.example",
+            "h.example?x",
+            "h.example#x",
+            "evil@h.example",
+            "h.example\\x",
+            " h.example",
+            "h.example:",
+            "",
+        ] {
+            let err = normalize_git_location_fields("smtp", host)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("invalid Git host"), "{host:?}: {err}");
+        }
+        for protocol in ["", "1x", "sm tp", "smtp:", "smtp/", &"x".repeat(65)] {
+            let err = normalize_git_location_fields(protocol, "h.example")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("invalid protocol"), "{protocol:?}: {err}");
+        }
+        // Git hosts stay Git hosts: another scheme is not a remote.
+        assert!(normalize_git_host("smtp://h.example").is_err());
+        assert!(normalize_git_host_fields("smtp", "h.example").is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! |---|---|---|---|
 //! | `_zlayer/api_keys` | [`credentials::CredentialStore`] | API key | `{"hash": "$argon2id$…", "roles": […]}` |
 //! | `_zlayer/registry_credentials` | [`registry_credentials::RegistryCredentialStore`] | credential id | `{"id", "registry", "username", "auth_type", "password"}` |
-//! | `_zlayer/git_credentials` | [`git_credentials::GitCredentialStore`] | credential id | `{"id", "name", "kind", "host"?, "username"?, "value"}` |
+//! | `_zlayer/git_credentials` | [`git_credentials::GitCredentialStore`] | credential id | `{"id", "name", "kind", "host"?, "username"?, "value", "stored_at_ns"?}` |
 //! | `_zlayer/grants` | [`grants::GrantStore`] | environment | `{"environment", "grants": {"user:alice": "read", …}}` |
 //!
 //! # One record per credential
@@ -49,11 +49,14 @@
 //! - [`registry_credentials::RegistryCredentialStore::list`] and `find_by_registry`: by
 //!   normalised registry, then user name, then id.
 //! - [`git_credentials::GitCredentialStore::list`] and `find_by_host`: by label, then id.
+//! - [`git_credentials::GitCredentialStore::find_by_location_key`]: newest first (the
+//!   value stored last), then by label and id.
 //! - [`grants::GrantStore::list`]: by environment, then subject (users before groups, each
 //!   by id).
 //!
 //! Host comparison rules are in [`registry_credentials::normalize_registry`] and
-//! [`git_credentials::normalize_git_host`].
+//! [`git_credentials::normalize_git_host`] (and for credential helpers
+//! [`git_credentials::normalize_git_location`]).
 
 mod blocking;
 mod hashing;

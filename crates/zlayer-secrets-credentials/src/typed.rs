@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use zlayer_secrets_core::{Result, SecretsError, SecretsStore};
+use zlayer_secrets_core::{Result, SecretMetadata, SecretsError, SecretsStore};
 
 use crate::record;
 
@@ -92,20 +92,27 @@ pub(crate) async fn fetch_all<S: SecretsStore, R: CredentialRecord>(
     store: &S,
     scope: &str,
 ) -> Result<Vec<R>> {
-    let names: Vec<String> = store
-        .list_secrets(scope)
+    Ok(fetch_all_with_metadata(store, scope)
         .await?
         .into_iter()
-        .map(|m| m.name)
-        .collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        .map(|(_, rec)| rec)
+        .collect())
+}
+
+/// [`fetch_all`], each record with the store's metadata of it (when it was written).
+pub(crate) async fn fetch_all_with_metadata<S: SecretsStore, R: CredentialRecord>(
+    store: &S,
+    scope: &str,
+) -> Result<Vec<(SecretMetadata, R)>> {
+    let metadata = store.list_secrets(scope).await?;
+    let refs: Vec<&str> = metadata.iter().map(|m| m.name.as_str()).collect();
     let mut values = store.get_secrets(scope, &refs).await?;
-    let mut out = Vec::with_capacity(names.len());
-    for name in &names {
-        if let Some(value) = values.remove(name) {
-            let rec: R = record::decode(&what::<R>(name), &value)?;
-            check_id(name, &rec)?;
-            out.push(rec);
+    let mut out = Vec::with_capacity(metadata.len());
+    for meta in metadata {
+        if let Some(value) = values.remove(&meta.name) {
+            let rec: R = record::decode(&what::<R>(&meta.name), &value)?;
+            check_id(&meta.name, &rec)?;
+            out.push((meta, rec));
         }
     }
     Ok(out)

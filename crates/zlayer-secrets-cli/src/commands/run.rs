@@ -14,7 +14,7 @@ use zlayer_secrets::{LocalEnvScopes, Secret, SecretRef, SecretsResolver};
 
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
-use crate::formats::{MAX_ENTRIES, dotenv};
+use crate::formats::{self, MAX_ENTRIES, dotenv};
 use crate::mask::{MIN_MASKED_CHARS, Masker};
 use crate::output::note;
 use crate::own_credentials::is_credential_variable;
@@ -162,23 +162,33 @@ fn masker(
 fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     let shown = path.display().to_string();
     let text = read_text_file(path)?;
-    let entries = dotenv::parse(&text, MAX_ENTRIES).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let parsed = dotenv::parse(&text, MAX_ENTRIES).map_err(|errors| {
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        formats::problems(&shown, &errors)
+    })?;
     drop(text);
-    let mut out = Vec::with_capacity(entries.len());
-    for entry in entries {
+    for warning in &parsed.warnings {
+        note!("warning: {shown}: {warning}");
+    }
+    let mut problems = Vec::new();
+    let mut out = Vec::with_capacity(parsed.entries.len());
+    for entry in parsed.entries {
         if entry.key.contains(['=', '\0']) {
-            bail!(
-                "{shown}: line {}: a variable name cannot contain `=` or NUL",
+            problems.push(format!(
+                "line {}: a variable name cannot contain `=` or NUL",
                 entry.line
-            );
-        }
-        if entry.value.expose().contains('\0') {
-            bail!(
-                "{shown}: line {}: a variable cannot hold a NUL byte",
+            ));
+        } else if entry.value.expose().contains('\0') {
+            problems.push(format!(
+                "line {}: a variable cannot hold a NUL byte",
                 entry.line
-            );
+            ));
+        } else {
+            out.push((entry.key, entry.value));
         }
-        out.push((entry.key, entry.value));
+    }
+    if !problems.is_empty() {
+        return Err(formats::problems(&shown, &problems));
     }
     Ok(out)
 }

@@ -84,22 +84,32 @@ pub(crate) async fn import(
     let shown = file.display().to_string();
     let text = read_text_file(file)?;
     let format = format.unwrap_or_else(|| Format::detect(&text));
-    let pairs = formats::parse(&text, format).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let read = formats::parse(&text, format).map_err(|e| formats::problems(&shown, &e))?;
     drop(text);
+    for warning in &read.warnings {
+        note!("warning: {shown}: {warning}");
+    }
 
+    // Every invalid name and every name given twice is reported, not only the first.
+    let mut problems = Vec::new();
     let mut entries: BTreeMap<String, (Secret, String)> = BTreeMap::new();
-    for pair in pairs {
+    for pair in read.pairs {
         if let Err(e) = validate_name(&pair.key) {
-            bail!("{shown}: {}: {e}", pair.place);
+            problems.push(format!("{}: {e}", pair.place));
+            continue;
         }
         if let Some((_, first)) = entries.get(&pair.key) {
-            bail!(
-                "{shown}: {}: \"{}\" is defined again (first at {first})",
+            problems.push(format!(
+                "{}: \"{}\" is defined again (first at {first})",
                 pair.place,
                 pair.key.escape_debug()
-            );
+            ));
+            continue;
         }
         entries.insert(pair.key, (pair.value, pair.place));
+    }
+    if !problems.is_empty() {
+        return Err(formats::problems(&shown, &problems));
     }
 
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
@@ -183,13 +193,7 @@ pub(crate) async fn export(
     }
     drop(values);
     let text = match format {
-        Format::Env => {
-            let mut text = Zeroizing::new(String::new());
-            for (k, v) in &entries {
-                formats::dotenv::write_entry(&mut text, k, v.expose());
-            }
-            text
-        }
+        Format::Env => env_text(scope, &entries)?,
         Format::Json => formats::json::write(&entries),
     };
     match to {
@@ -198,6 +202,35 @@ pub(crate) async fn export(
     }
     note!("exported {} secrets from `{scope}`", entries.len());
     Ok(())
+}
+
+/// The dotenv text of `entries`, or (writing nothing) an error naming every secret that
+/// cannot be written so that every common dotenv reader reads it back unchanged.
+fn env_text(scope: &str, entries: &[(String, Secret)]) -> anyhow::Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::with_capacity(
+        entries.iter().map(|(k, v)| k.len() + v.len() * 2 + 4).sum(),
+    ));
+    let mut refused = Vec::new();
+    for (name, value) in entries {
+        if let Err(why) = formats::dotenv::write_entry(&mut text, name, value.expose()) {
+            refused.push(format!("{}: {why}", super::secrets::shown(scope, name)));
+        }
+    }
+    match refused.as_slice() {
+        [] => Ok(text),
+        [one] => bail!(
+            "cannot export as dotenv so that every reader (python-dotenv, dotenvy, \
+             zlayer-secret import) reads it back unchanged, nothing written: {one}; export \
+             with --format json instead"
+        ),
+        many => bail!(
+            "cannot export {} secrets as dotenv so that every reader (python-dotenv, dotenvy, \
+             zlayer-secret import) reads them back unchanged, nothing written; export with \
+             --format json instead:\n  {}",
+            many.len(),
+            many.join("\n  ")
+        ),
+    }
 }
 
 /// The values of `names` in `scope`, like `get_secrets`, and apart from them the secrets

@@ -13,10 +13,13 @@ use serde::de::{
 use zeroize::Zeroizing;
 use zlayer_secrets::Secret;
 
-/// Reads `{"NAME": "value", ...}` with at most `max_entries` entries. Duplicate keys and
+/// Reads `{"NAME": "value", ...}` (after an optional byte-order mark) with at most
+/// `max_entries` entries. Duplicate keys and
 /// non-string values are errors; a syntax error anywhere is reported first (except for
 /// more entries than the limit, reported as soon as the first one too many is seen).
 pub(crate) fn parse(text: &str, max_entries: usize) -> Result<Vec<(String, Secret)>, String> {
+    // A byte-order mark, as some editors on Windows write one.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut shape = Shape::default();
     let mut de = serde_json::Deserializer::from_str(text);
     let read = de

@@ -43,30 +43,62 @@ pub(crate) struct Pair {
     pub(crate) place: String,
 }
 
-/// Reads a file's text in `format`; errors say where, never what.
-pub(crate) fn parse(text: &str, format: Format) -> Result<Vec<Pair>, String> {
+/// What was read from a file: its entries and warnings about it (`line 3: ...`).
+pub(crate) struct Read {
+    /// The entries, in the order of the file.
+    pub(crate) pairs: Vec<Pair>,
+    /// Things worth knowing that are not errors, each saying where.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Reads a file's text in `format`. Errors say where, never what: every bad line of a
+/// dotenv file, or the first problem of a JSON file.
+pub(crate) fn parse(text: &str, format: Format) -> Result<Read, Vec<String>> {
     match format {
-        Format::Env => dotenv::parse(text, MAX_ENTRIES)
-            .map(|entries| {
-                entries
+        Format::Env => match dotenv::parse(text, MAX_ENTRIES) {
+            Ok(parsed) => Ok(Read {
+                pairs: parsed
+                    .entries
                     .into_iter()
                     .map(|e| Pair {
                         place: format!("line {}", e.line),
                         key: e.key,
                         value: e.value,
                     })
-                    .collect()
-            })
-            .map_err(|e| e.to_string()),
-        Format::Json => json::parse(text, MAX_ENTRIES).map(|entries| {
-            entries
-                .into_iter()
-                .map(|(key, value)| Pair {
-                    place: format!("key \"{}\"", key.escape_debug()),
-                    key,
-                    value,
-                })
-                .collect()
-        }),
+                    .collect(),
+                warnings: parsed.warnings.iter().map(ToString::to_string).collect(),
+            }),
+            Err(errors) => Err(errors.iter().map(ToString::to_string).collect()),
+        },
+        Format::Json => match json::parse(text, MAX_ENTRIES) {
+            Ok(entries) => Ok(Read {
+                pairs: entries
+                    .into_iter()
+                    .map(|(key, value)| Pair {
+                        place: format!("key \"{}\"", key.escape_debug()),
+                        key,
+                        value,
+                    })
+                    .collect(),
+                warnings: Vec::new(),
+            }),
+            Err(e) => Err(vec![e]),
+        },
+    }
+}
+
+/// The error for the problems of the file `shown`: `FILE: line 3: ...` for one, else a
+/// count and one problem a line.
+pub(crate) fn problems(shown: &str, problems: &[String]) -> anyhow::Error {
+    match problems {
+        [one] => anyhow::anyhow!("{shown}: {one}"),
+        many => {
+            let mut text = format!("{shown}: {} problems:", many.len());
+            for p in many {
+                text.push_str("\n  ");
+                text.push_str(p);
+            }
+            anyhow::anyhow!(text)
+        }
     }
 }

@@ -14,11 +14,19 @@
 //! | `version` | nothing | the helper's name and version |
 //!
 //! Errors go to **stdout** (docker reads them there) with exit code 1; a missing credential
-//! is exactly `credentials not found in native keychain`. The user name `<token>` marks an
+//! is exactly `credentials not found in native keychain`, and so is the answer of `get` and
+//! `erase` for a server URL that is not a registry (as the reference helpers answer it:
+//! docker takes anything else as a failure of the helper). The user name `<token>` marks an
 //! identity token: it is stored as a [`RegistryAuthType::Token`] credential without a user
-//! name and reported as `<token>` again. Server URLs compare through `normalize_registry`,
-//! so `https://index.docker.io/v1/` and `docker.io` are one registry; `store` replaces every
-//! credential of that registry.
+//! name and reported as `<token>` again.
+//!
+//! Like the reference helpers, every server URL is a key of its own, matched exactly
+//! first: docker keeps Docker Hub's `https://index.docker.io/v1/access-token` and
+//! `https://index.docker.io/v1/refresh-token` beside `https://index.docker.io/v1/`. A URL
+//! that names a registry as a whole (its path empty, `/`, `/v1/` or `/v2/`) also matches
+//! the credentials stored under another such URL of the same registry, compared through
+//! `normalize_registry` (so `https://index.docker.io/v1/` and `docker.io` are one
+//! registry); `store` of such a URL replaces those credentials.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -139,15 +147,34 @@ async fn serve(action: &str) -> Result<Zeroizing<String>, Failure> {
 }
 
 /// The server URL of a `get` or `erase` request: the whole input, without surrounding
-/// white space, [checked](check_server_url).
+/// white space. One that is not a registry (or not UTF-8) has no credential: the answer
+/// is [`NOT_FOUND`], as the reference helpers give it (docker takes any other error for a
+/// broken helper); why is said on stderr, which docker does not show.
 fn server_url(input: &[u8]) -> Result<String, Failure> {
-    let text = std::str::from_utf8(input).map_err(|_| fail("the server URL is not UTF-8"))?;
+    let Ok(text) = std::str::from_utf8(input) else {
+        eprintln!("{PROGRAM}: the server URL is not UTF-8; answered as not found");
+        return Err(fail(NOT_FOUND));
+    };
     let url = text.trim();
     if url.is_empty() {
         return Err(fail(MISSING_URL));
     }
-    check_server_url(url)?;
+    if let Err(Failure(why)) = check_server_url(url) {
+        eprintln!("{PROGRAM}: {why}; answered as not found");
+        return Err(fail(NOT_FOUND));
+    }
     Ok(url.to_owned())
+}
+
+/// Whether a server URL names a registry as a whole: its path is empty, `/`, `/v1/` or
+/// `/v2/` (`ghcr.io`, `https://index.docker.io/v1/`). Such URLs match every URL of the
+/// same registry that does too; any other (`https://index.docker.io/v1/access-token`) is
+/// a key of its own, matched exactly.
+fn names_registry(url: &str) -> bool {
+    let url = url.trim();
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+    matches!(path, "" | "/" | "/v1/" | "/v2/")
 }
 
 /// Refuses a server URL that is not a registry, before any look-up. One with user
@@ -200,6 +227,25 @@ fn docker_username(cred: &RegistryCredential) -> &str {
     }
 }
 
+/// The credentials stored for `url` (checked already), the one stored under exactly that
+/// URL first: with `url` naming a registry ([`names_registry`]), also those stored under
+/// another such URL of the registry.
+async fn stored_for(
+    store: &RegistryCredentialStore<Arc<dyn SecretsStore>>,
+    url: &str,
+) -> anyhow::Result<Vec<RegistryCredential>> {
+    let whole = names_registry(url);
+    let (mut exact, folded): (Vec<_>, Vec<_>) = store
+        .find_by_registry(url)
+        .await
+        .context("cannot look up the registry")?
+        .into_iter()
+        .filter(|c| c.registry == url || (whole && names_registry(&c.registry)))
+        .partition(|c| c.registry == url);
+    exact.extend(folded);
+    Ok(exact)
+}
+
 async fn store(location: &Location, input: &[u8]) -> Result<(), Failure> {
     // serde_json's own message may quote a value of the input (which may be the secret):
     // only its kind and position are reported.
@@ -227,10 +273,7 @@ async fn store(location: &Location, input: &[u8]) -> Result<(), Failure> {
     let store = registries(location, true)
         .await?
         .context("the store could not be created")?;
-    let existing = store
-        .find_by_registry(&creds.server_url)
-        .await
-        .context("cannot look up the registry")?;
+    let existing = stored_for(&store, creds.server_url.trim()).await?;
     if let [only] = existing.as_slice()
         && only.username == username
         && only.auth_type == auth_type
@@ -240,7 +283,7 @@ async fn store(location: &Location, input: &[u8]) -> Result<(), Failure> {
         return Ok(());
     }
     store
-        .create(&creds.server_url, username, &creds.secret, auth_type)
+        .create(creds.server_url.trim(), username, &creds.secret, auth_type)
         .await
         .context("cannot store the registry credential")?;
     for old in existing {
@@ -253,10 +296,7 @@ async fn get(location: &Location, url: &str) -> Result<Zeroizing<String>, Failur
     let Some(store) = registries(location, false).await? else {
         return Err(fail(NOT_FOUND));
     };
-    let found = store
-        .find_by_registry(url)
-        .await
-        .context("cannot look up the registry")?;
+    let found = stored_for(&store, url).await?;
     let Some(cred) = found.first() else {
         return Err(fail(NOT_FOUND));
     };
@@ -285,10 +325,7 @@ async fn erase(location: &Location, url: &str) -> Result<(), Failure> {
     let Some(store) = registries(location, false).await? else {
         return Err(fail(NOT_FOUND));
     };
-    let found = store
-        .find_by_registry(url)
-        .await
-        .context("cannot look up the registry")?;
+    let found = stored_for(&store, url).await?;
     if found.is_empty() {
         return Err(fail(NOT_FOUND));
     }
@@ -337,11 +374,40 @@ mod tests {
             "https://ghcr.io"
         );
         assert_eq!(server_url(b"\n").unwrap_err().0, MISSING_URL);
-        assert!(server_url(b"\xff").is_err());
-        let err = server_url(b"https://bob:hunter2@ghcr.io").unwrap_err().0;
-        assert_eq!(err, USERINFO);
-        let err = server_url(b"ghcr.io\\x").unwrap_err().0;
-        assert!(err.contains("invalid registry"), "{err}");
+        for bad in [&b"\xff"[..], b"https://bob:hunter2@ghcr.io", b"ghcr.io\\x"] {
+            assert_eq!(server_url(bad).unwrap_err().0, NOT_FOUND);
+        }
+        assert_eq!(
+            check_server_url("https://bob:hunter2@ghcr.io")
+                .unwrap_err()
+                .0,
+            USERINFO
+        );
+    }
+
+    #[test]
+    fn urls_that_name_a_registry_as_a_whole() {
+        for url in [
+            "ghcr.io",
+            "https://ghcr.io",
+            "https://ghcr.io/",
+            "https://index.docker.io/v1/",
+            "registry.example.com:5000/v2/",
+            " docker.io ",
+        ] {
+            assert!(names_registry(url), "{url}");
+        }
+        for url in [
+            "https://index.docker.io/v1/access-token",
+            "https://index.docker.io/v1/refresh-token",
+            "https://index.docker.io/v1",
+            "https://ghcr.io/org",
+            "https://ghcr.io/?x",
+            "https://ghcr.io#x",
+            "ghcr.io//",
+        ] {
+            assert!(!names_registry(url), "{url}");
+        }
     }
 
     #[test]

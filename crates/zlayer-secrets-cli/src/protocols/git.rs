@@ -10,17 +10,20 @@
 //!
 //! A credential is kept as one Git credential of kind PAT whose host is the URL
 //! `protocol://host[/path]` (the path percent-encoded) and whose user name is git's
-//! `username`. A request matches a credential when the protocol is the same, the host and
-//! port compare equal through `normalize_git_host_fields` (so case and default ports do not
-//! matter), and, only when the request has them, the path and the user name are the same. A
-//! credential created without a scheme (`github.com`) counts as `https` with no path.
+//! `username`; its password may be empty (a token given as the user name). Any protocol
+//! is kept (`https`, and `smtp` from `git send-email`, `imap`, ...), keyed by its location
+//! `protocol://host[:port]` as `normalize_git_location_fields` gives it: the protocol and
+//! the host compared without case, the host without a trailing dot and without the
+//! protocol's default port. A request matches a credential of the same location when,
+//! only if the request has them, the path and the user name are the same; of several
+//! matches the one stored last is given, as git's `credential-store` does. A credential
+//! created without a scheme (`github.com`) counts as `https` with no path.
 //!
 //! The protocol and host are compared as the fields git sent, never through a URL made of
 //! them: a `host` holding `/`, `?`, `#`, `@`, `\`, whitespace or a control character (git
 //! percent-decodes `https://github.com%2f.evil.example/` into `host=github.com/.evil.example`)
 //! is refused with an error, so it can neither receive nor replace `github.com`'s token.
-//! Requests for protocols a Git host cannot have (`smtp` from `git send-email`, `cert`) are
-//! ignored.
+//! Requests without a host (git's `cert` requests name only a path) are ignored.
 
 use std::fmt;
 use std::io::Write as _;
@@ -30,8 +33,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 use zlayer_secrets::git_credentials::{
-    GitCredentialDetails, GitCredentialKind, GitCredentialStore, is_git_scheme, normalize_git_host,
-    normalize_git_host_fields,
+    GitCredentialDetails, GitCredentialKind, GitCredentialStore, normalize_git_location,
+    normalize_git_location_fields,
 };
 use zlayer_secrets::{SecretsError, SecretsStore};
 
@@ -172,55 +175,54 @@ fn location_url(protocol: &str, host: &str, path: Option<&str>) -> String {
     }
 }
 
-/// The protocol and path of a stored host (`https` and none without a scheme).
-fn stored_location(host: &str) -> (String, Option<String>) {
-    let host = host.trim();
-    let Some((scheme, rest)) = host.split_once("://") else {
-        return ("https".to_owned(), None);
-    };
-    let path = rest
-        .split_once('/')
+/// The path of a stored host, percent-decoded (none without a scheme or a path).
+fn stored_path(host: &str) -> Option<String> {
+    let (_, rest) = host.trim().split_once("://")?;
+    rest.split_once('/')
         .map(|(_, p)| percent_decode_str(p).decode_utf8_lossy().into_owned())
-        .filter(|p| !p.is_empty());
-    (scheme.to_ascii_lowercase(), path)
+        .filter(|p| !p.is_empty())
 }
 
-/// What a look-up compares: protocol, the host's comparison key, and optionally path and
-/// user name.
+/// What a look-up compares: the location key, and optionally path and user name.
 struct Wanted<'a> {
     protocol: String,
     host: &'a str,
-    host_key: String,
+    key: String,
     path: Option<&'a str>,
     username: Option<&'a str>,
 }
 
 impl<'a> Wanted<'a> {
-    /// `None` when the request lacks a protocol or host, or is for a protocol no Git host
-    /// has (git also asks helpers about `smtp` and `cert` passwords). An error when the
-    /// host is not a host name with an optional port.
+    /// `None` when the request lacks a protocol or host. An error when the protocol is
+    /// not a URL scheme or the host not a host name with an optional port.
     fn of(request: &'a Request) -> anyhow::Result<Option<Self>> {
         let (Some(protocol), Some(host)) = (request.protocol.as_deref(), request.host.as_deref())
         else {
             return Ok(None);
         };
-        if !is_git_scheme(protocol) {
-            tracing::debug!(protocol, "not a protocol this helper keeps credentials for");
-            return Ok(None);
-        }
-        let protocol = protocol.to_ascii_lowercase();
-        let host_key = normalize_git_host_fields(&protocol, host)
-            .context("git sent a host this helper refuses")?;
+        let key = normalize_git_location_fields(protocol, host)
+            .context("git sent a protocol or host this helper refuses")?;
         Ok(Some(Self {
-            protocol,
+            protocol: protocol.to_ascii_lowercase(),
             host,
-            host_key,
+            key,
             path: request.path.as_deref(),
             username: request.username.as_deref(),
         }))
     }
 
-    /// Whether a credential of the host matches (the host itself is already compared).
+    /// The same location, any path and user name.
+    fn anywhere(&self) -> Self {
+        Self {
+            protocol: self.protocol.clone(),
+            host: self.host,
+            key: self.key.clone(),
+            path: None,
+            username: None,
+        }
+    }
+
+    /// Whether a credential of the location matches (the location is already compared).
     fn matches(&self, details: &GitCredentialDetails) -> bool {
         if details.credential.kind != GitCredentialKind::Pat {
             return false;
@@ -228,21 +230,20 @@ impl<'a> Wanted<'a> {
         let Some(host) = details.host.as_deref() else {
             return false;
         };
-        let (protocol, path) = stored_location(host);
-        protocol == self.protocol
-            && self.path.is_none_or(|p| path.as_deref() == Some(p))
+        self.path
+            .is_none_or(|p| stored_path(host).as_deref() == Some(p))
             && self
                 .username
                 .is_none_or(|u| details.username.as_deref() == Some(u))
     }
 
-    /// The matching credentials, in the store's order.
+    /// The matching credentials, newest first.
     async fn find(
         &self,
         git: &GitCredentialStore<std::sync::Arc<dyn SecretsStore>>,
     ) -> anyhow::Result<Vec<GitCredentialDetails>> {
         Ok(git
-            .find_by_host_key(&self.host_key)
+            .find_by_location_key(&self.key)
             .await
             .context("cannot look up the Git credentials")?
             .into_iter()
@@ -315,9 +316,10 @@ pub(crate) async fn get(
     Ok(Some(answer))
 }
 
-/// `store`: keeps the user name and password for the protocol, host and path, replacing
-/// the credential stored for exactly those (after the new one is written, so a failure
-/// never leaves none). A request without protocol, host, user name or password is ignored.
+/// `store`: keeps the user name and password (which may be empty) for the protocol,
+/// host and path, replacing the credential stored for exactly those (after the new one is
+/// written, so a failure never leaves none), and makes it the one a look-up of the host
+/// finds first. A request without protocol, host, user name or password is ignored.
 pub(crate) async fn store(location: &Location, request: &Request) -> anyhow::Result<()> {
     let (Some(protocol), Some(host), Some(username), Some(password)) = (
         request.protocol.as_deref(),
@@ -336,29 +338,39 @@ pub(crate) async fn store(location: &Location, request: &Request) -> anyhow::Res
         password: None,
     };
     let Some(wanted) = Wanted::of(&exact)? else {
-        tracing::debug!("store for a protocol no Git host has: ignored");
         return Ok(());
     };
-    // The stored URL is made of checked fields; it must read back as the same host.
+    // The stored URL is made of checked fields; it must read back as the same location.
     let url = location_url(&wanted.protocol, wanted.host, request.path.as_deref());
-    if normalize_git_host(&url).ok().as_deref() != Some(wanted.host_key.as_str()) {
+    if normalize_git_location(&url).ok().as_deref() != Some(wanted.key.as_str()) {
         bail!("git asked to store a credential for a host that cannot be stored unambiguously");
     }
     let store = open_store(location, true)
         .await?
         .context("the store could not be created")?;
     let git = GitCredentialStore::new(store);
-    let same_place: Vec<GitCredentialDetails> = wanted
-        .find(&git)
-        .await?
-        .into_iter()
-        .filter(|d| stored_location(d.host.as_deref().unwrap_or_default()).1 == request.path)
+    let here = wanted.anywhere().find(&git).await?;
+    let same_place: Vec<&GitCredentialDetails> = here
+        .iter()
+        .filter(|d| {
+            wanted.matches(d) && stored_path(d.host.as_deref().unwrap_or_default()) == request.path
+        })
         .collect();
     if let [only] = same_place.as_slice()
         && let Ok(current) = git.get_value(&only.credential.id).await
         && bool::from(current.expose().as_bytes().ct_eq(password.as_bytes()))
     {
-        return Ok(());
+        // Already stored: it only has to be the newest of the host, as git's
+        // `credential-store` puts the credential it stores first.
+        if here.first().map(|d| &d.credential.id) == Some(&only.credential.id) {
+            return Ok(());
+        }
+        match git.set_value(&only.credential.id, password).await {
+            Ok(()) => return Ok(()),
+            // Deleted meanwhile: store it anew.
+            Err(SecretsError::NotFound { .. }) => {}
+            Err(e) => return Err(e).context("cannot store the Git credential"),
+        }
     }
     let created = git
         .create_for_host(

@@ -6,18 +6,36 @@ use std::process::{Command, Stdio};
 
 use crate::{Run, Store, bin, contains};
 
-/// `git` isolated from the user's and the system's configuration, with this store as its
-/// only credential helper.
-struct Git<'a> {
-    store: &'a Store,
+/// `git` isolated from the user's and the system's configuration, with one credential
+/// helper: this store, or git's own `credential-store` to compare with.
+pub(crate) struct Git {
+    helper: String,
     home: tempfile::TempDir,
 }
 
-impl<'a> Git<'a> {
-    fn new(store: &'a Store) -> Self {
+impl Git {
+    pub(crate) fn new(store: &Store) -> Self {
+        Self::with_helper(format!(
+            "!'{}' --data-dir '{}' git-credential",
+            bin(),
+            store.path().display()
+        ))
+    }
+
+    /// git with `credential.helper=store --file=...`, a file of its own.
+    pub(crate) fn reference() -> Self {
+        let mut git = Self::with_helper(String::new());
+        git.helper = format!(
+            "store --file='{}'",
+            git.home.path().join("credentials").display()
+        );
+        git
+    }
+
+    fn with_helper(helper: String) -> Self {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join("gitconfig"), "").unwrap();
-        Self { store, home }
+        Self { helper, home }
     }
 
     fn global_config(&self) -> PathBuf {
@@ -25,16 +43,11 @@ impl<'a> Git<'a> {
     }
 
     /// `git credential OP` with `request` on stdin; `extra` are more `-c` settings.
-    fn credential(&self, op: &str, request: &str, extra: &[&str]) -> Run {
-        let helper = format!(
-            "!'{}' --data-dir '{}' git-credential",
-            bin(),
-            self.store.path().display()
-        );
+    pub(crate) fn credential(&self, op: &str, request: &str, extra: &[&str]) -> Run {
         let mut cmd = Command::new("git");
         // An empty value first clears any helper configured elsewhere.
         cmd.args(["-c", "credential.helper=", "-c"])
-            .arg(format!("credential.helper={helper}"));
+            .arg(format!("credential.helper={}", self.helper));
         for setting in extra {
             cmd.args(["-c", setting]);
         }
@@ -62,13 +75,13 @@ impl<'a> Git<'a> {
         child.wait_with_output().unwrap().into()
     }
 
-    fn approve(&self, request: &str, extra: &[&str]) {
+    pub(crate) fn approve(&self, request: &str, extra: &[&str]) {
         self.credential("approve", request, extra).ok();
     }
 
     /// What `fill` returns, or `None` when no helper had a credential (git then fails,
     /// as it may not prompt).
-    fn fill(&self, request: &str, extra: &[&str]) -> Option<String> {
+    pub(crate) fn fill(&self, request: &str, extra: &[&str]) -> Option<String> {
         let r = self.credential("fill", request, extra);
         if r.code == Some(0) {
             return Some(r.out());
@@ -83,11 +96,11 @@ impl<'a> Git<'a> {
 }
 
 /// The `password=` line of a `fill` answer.
-fn password(answer: &str) -> Option<&str> {
+pub(crate) fn password(answer: &str) -> Option<&str> {
     answer.lines().find_map(|l| l.strip_prefix("password="))
 }
 
-fn username(answer: &str) -> Option<&str> {
+pub(crate) fn username(answer: &str) -> Option<&str> {
     answer.lines().find_map(|l| l.strip_prefix("username="))
 }
 

@@ -2,12 +2,15 @@
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, also in helpers
 
 mod docker_credential;
+mod dotenv_interop;
 mod git_credential;
+mod git_interop;
 mod grants;
 mod keys;
 mod leak;
 mod memory;
 mod mount_dir;
+mod python;
 mod run;
 mod secrets;
 mod transfer;

@@ -139,15 +139,17 @@ fn import_from_stdin() {
 }
 
 /// 200 generated values, each full of newlines, quotes, `$`, `#`, `=`, backslashes, spaces,
-/// tabs and unicode, survive export and import into a fresh store byte for byte.
+/// tabs and unicode, survive export and import into a fresh store byte for byte. As
+/// dotenv, what no form carries for every dotenv reader (see `dotenv_interop.rs`) is
+/// refused by name; everything else survives.
 fn round_trip(format: &str, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut values = BTreeMap::new();
     for i in 0..200 {
-        let name = match i % 4 {
-            0 => format!("KEY_{i}"),
-            1 => format!("db-password.{i}"),
-            2 => format!("with space {i}"),
+        let name = match (i % 4, format) {
+            (0, _) | (2, "env") => format!("KEY_{i}"),
+            (1, _) | (3, "env") => format!("db-password.{i}"),
+            (2, _) => format!("with space {i}"),
             _ => format!("q\"=#'{i}"),
         };
         values.insert(name, rng.tricky_value());
@@ -157,7 +159,28 @@ fn round_trip(format: &str, seed: u64) {
     let json = serde_json::to_vec(&values).unwrap();
     import(&source, &json, &[]).ok();
 
-    let exported = source.run(&["export", "--format", format]);
+    let mut exported = source.run(&["export", "--format", format]);
+    if format == "env" && exported.code == Some(1) {
+        let refused: Vec<String> = exported
+            .err()
+            .lines()
+            .filter_map(|l| l.strip_prefix("  default/"))
+            .map(|l| l.split_once(": ").unwrap().0.to_owned())
+            .collect();
+        assert!(!refused.is_empty(), "{}", exported.err());
+        let mut args = vec!["rm"];
+        args.extend(refused.iter().map(String::as_str));
+        source.run(&args).ok();
+        for name in &refused {
+            values.remove(name);
+        }
+        assert!(
+            values.len() >= 40,
+            "only {} of 200 are exportable",
+            values.len()
+        );
+        exported = source.run(&["export", "--format", format]);
+    }
     exported.ok();
     let fresh = Store::new();
     import(&fresh, &exported.stdout, &["--format", format]).ok();
@@ -186,7 +209,7 @@ fn export_to_a_new_private_file() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup.env");
     s.run(&["export", "--to", target.to_str().unwrap()]).ok();
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "A=\"1\"\n");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "A='1'\n");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -285,9 +285,9 @@ fn cases() -> Vec<Case> {
             "dotenv: line without =",
             &["import", "$W/f.env"],
             1,
-            "line 2: expected `KEY=VALUE`",
+            "line 2: `NO`: expected `=` after the key",
         )
-        .file("f.env", "GOOD=1\nNOEQUALS\n"),
+        .file("f.env", "GOOD=1\nNO EQUALS\n"),
         case(
             "dotenv: unclosed quote",
             &["import", "$W/f.env"],
@@ -299,7 +299,7 @@ fn cases() -> Vec<Case> {
             "dotenv: empty key",
             &["import", "$W/f.env"],
             1,
-            "the key before `=` is empty",
+            "line 1: expected `KEY=VALUE`, found no key before `=`",
         )
         .file("f.env", "=value\n"),
         case(

@@ -197,7 +197,16 @@ async fn bad_input_is_refused_and_writes_nothing() {
             ("", "v", None, None, "label must not be empty"),
             ("l\u{7}", "v", None, None, "invalid label"),
             ("l", "", None, None, "must not be empty"),
-            ("l", "v", Some("ftp://x"), None, "invalid Git host"),
+            ("l", "", Some("github.com"), None, "must not be empty"),
+            ("l", "v", Some("ftp://a b"), None, "invalid Git host"),
+            ("l", "v", Some("1ftp://x"), None, "invalid Git host"),
+            (
+                "l",
+                "v",
+                Some("smtp://x.example:99999"),
+                None,
+                "invalid Git host",
+            ),
             ("l", "v", Some(""), None, "invalid Git host"),
             (
                 "l",
@@ -296,5 +305,96 @@ async fn set_value_keeps_the_credential() {
         let err = git.set_value("nope", "x").await.unwrap_err();
         assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
         assert_eq!(reserved_contents(&*b.store).await.len(), 1, "never creates");
+    }
+}
+
+#[tokio::test]
+async fn locations_of_any_protocol_newest_first() {
+    for b in backends().await {
+        let git = GitCredentialStore::new(b.store.clone());
+        let create = |label: &'static str, host: &'static str, user: &'static str| {
+            let git = &git;
+            async move {
+                git.create_for_host(label, "v", GitCredentialKind::Pat, host, Some(user))
+                    .await
+                    .unwrap()
+            }
+        };
+        // Labels against the order of creation: the order is by time, not label.
+        let first = create("z", "https://h.example/a", "first").await;
+        let mail = create("m", "smtp://smtp.example.com:587", "mail").await;
+        let second = create("a", "h.example", "second").await;
+        let other_proto = create("b", "http://h.example", "http").await;
+
+        let ids =
+            |found: Vec<zlayer_secrets_credentials::git_credentials::GitCredentialDetails>| {
+                found
+                    .into_iter()
+                    .map(|d| d.credential.id)
+                    .collect::<Vec<_>>()
+            };
+        let https = git.find_by_location_key("https://h.example").await.unwrap();
+        assert_eq!(
+            ids(https),
+            [second.id.clone(), first.id.clone()],
+            "{}",
+            b.name
+        );
+        // Storing a value again makes a credential the newest.
+        git.set_value(&first.id, "v").await.unwrap();
+        let https = git.find_by_location_key("https://h.example").await.unwrap();
+        assert_eq!(
+            ids(https),
+            [first.id.clone(), second.id.clone()],
+            "{}",
+            b.name
+        );
+
+        let smtp = git
+            .find_by_location_key("smtp://smtp.example.com:587")
+            .await
+            .unwrap();
+        assert_eq!(ids(smtp), [mail.id]);
+        let http = git.find_by_location_key("http://h.example").await.unwrap();
+        assert_eq!(ids(http), [other_proto.id]);
+        // A key is compared as it is; credentials of other protocols never show as Git
+        // hosts.
+        assert!(
+            git.find_by_location_key("h.example")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            git.find_by_host("smtp.example.com:587")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_token_is_kept_for_a_user_name() {
+    for b in backends().await {
+        let git = GitCredentialStore::new(b.store.clone());
+        let c = git
+            .create_for_host("t", "", GitCredentialKind::Pat, "h.example", Some("tok"))
+            .await
+            .unwrap();
+        assert_eq!(
+            git.get_value(&c.id).await.unwrap().expose(),
+            "",
+            "{}",
+            b.name
+        );
+        git.set_value(&c.id, "").await.unwrap();
+        let bare = git
+            .create("no user", "x", GitCredentialKind::Pat)
+            .await
+            .unwrap();
+        let err = git.set_value(&bare.id, "").await.unwrap_err().to_string();
+        assert!(err.contains("must not be empty"), "{err}");
+        assert_eq!(git.get_value(&bare.id).await.unwrap().expose(), "x");
     }
 }

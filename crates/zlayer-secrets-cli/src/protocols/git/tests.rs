@@ -89,15 +89,17 @@ fn debug_hides_the_password() {
 fn locations_round_trip() {
     let url = location_url("HTTPS", "Example.com:8443", Some("org/a b%c.git"));
     assert_eq!(url, "https://Example.com:8443/org/a%20b%25c.git");
-    assert_eq!(normalize_git_host(&url).unwrap(), "example.com:8443");
     assert_eq!(
-        stored_location(&url),
-        ("https".to_owned(), Some("org/a b%c.git".to_owned()))
+        normalize_git_location(&url).unwrap(),
+        "https://example.com:8443"
     );
-    assert_eq!(stored_location("github.com"), ("https".to_owned(), None));
+    assert_eq!(stored_path(&url), Some("org/a b%c.git".to_owned()));
+    assert_eq!(stored_path("github.com"), None);
+    assert_eq!(stored_path("http://github.com/"), None);
+    let url = location_url("smtp", "smtp.example.com:587", None);
     assert_eq!(
-        stored_location("http://github.com/"),
-        ("http".to_owned(), None)
+        normalize_git_location(&url).unwrap(),
+        "smtp://smtp.example.com:587"
     );
 }
 
