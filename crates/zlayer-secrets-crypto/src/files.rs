@@ -182,22 +182,9 @@ fn strip_line_ending(bytes: &[u8]) -> &[u8] {
 }
 
 /// Creates `dir` (and its parents) with mode 0700 if it does not exist, and checks that it
-/// is ours alone ([`ownership::check_dir`]).
+/// is ours alone ([`ownership::create_private_dir`]).
 pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|e| {
-        io_error(
-            &format!("cannot create the key directory {}", dir.display()),
-            &e,
-        )
-    })?;
-    ownership::check_dir(dir, "the key directory")
+    ownership::create_private_dir(dir, "the key directory")
 }
 
 /// Places a file holding `contents` at `path` unless one exists already.

@@ -45,14 +45,39 @@ pub fn check_file(path: &Path, metadata: &Metadata, what: &str) -> Result<()> {
     check_metadata(path, metadata, what, false)
 }
 
-/// Opens (with `create`, creating with mode 0600 if missing) a file that holds secrets,
-/// for reading and writing, **without following a symbolic link** at `path`: a link,
-/// dangling or not, is refused with an error saying so. The opened file must be a regular
-/// file that passes [`check_file`].
-pub fn open_private_file(path: &Path, what: &str, create: bool) -> Result<File> {
-    if let Ok(link) = fs::symlink_metadata(path)
-        && link.file_type().is_symlink()
+/// Creates `dir` (and its parents) with mode 0700 if it does not exist, then checks it as
+/// [`check_dir`] does: an existing directory keeps its permissions, and must pass. `what`
+/// names it in the errors, e.g. "the key directory".
+pub fn create_private_dir(dir: &Path, what: &str) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
     {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| SecretsError::Storage(format!("creating {what} {}: {e}", dir.display())))?;
+    check_dir(dir, what)
+}
+
+/// Checks a file that may exist at `path` without opening it: nothing there passes; a
+/// symbolic link (dangling or not) is refused, and a file must pass [`check_file`].
+pub fn check_existing_file(path: &Path, what: &str) -> Result<()> {
+    match refuse_symlink(path, what)? {
+        Some(metadata) => check_file(path, &metadata, what),
+        None => Ok(()),
+    }
+}
+
+/// The metadata of what is at `path` itself (`None` if nothing is), refusing a symbolic
+/// link there, dangling or not, with an error saying where it points.
+fn refuse_symlink(path: &Path, what: &str) -> Result<Option<Metadata>> {
+    let Ok(metadata) = fs::symlink_metadata(path) else {
+        return Ok(None);
+    };
+    if metadata.file_type().is_symlink() {
         let target = fs::read_link(path)
             .map(|t| format!(" (to {})", t.display()))
             .unwrap_or_default();
@@ -61,6 +86,15 @@ pub fn open_private_file(path: &Path, what: &str, create: bool) -> Result<File> 
             path.display()
         )));
     }
+    Ok(Some(metadata))
+}
+
+/// Opens (with `create`, creating with mode 0600 if missing) a file that holds secrets,
+/// for reading and writing, **without following a symbolic link** at `path`: a link,
+/// dangling or not, is refused with an error saying so. The opened file must be a regular
+/// file that passes [`check_file`].
+pub fn open_private_file(path: &Path, what: &str, create: bool) -> Result<File> {
+    refuse_symlink(path, what)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(create);
     #[cfg(unix)]

@@ -38,30 +38,11 @@ pub(crate) fn prepare(db_path: &Path) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(parent).map_err(|e| {
-        SecretsError::Storage(format!(
-            "creating the directory {} for the secrets store: {e}",
-            parent.display()
-        ))
-    })?;
-    ownership::check_dir(parent, "the directory of the secrets store")?;
+    ownership::create_private_dir(parent, "the directory of the secrets store")?;
     for suffix in ["-wal", "-shm"] {
         let mut side = db_path.as_os_str().to_owned();
         side.push(suffix);
-        let side = PathBuf::from(side);
-        if let Ok(metadata) = std::fs::symlink_metadata(&side) {
-            if metadata.file_type().is_symlink() {
-                return Err(SecretsError::Storage(format!(
-                    "the secrets store's file {} is a symbolic link; refusing to follow it",
-                    side.display()
-                )));
-            }
-            ownership::check_file(&side, &metadata, "the secrets store's file")?;
-        }
+        ownership::check_existing_file(Path::new(&side), "the secrets store's file")?;
     }
     let file = ownership::open_private_file(db_path, "the secrets store", true)?;
     #[cfg(unix)]
