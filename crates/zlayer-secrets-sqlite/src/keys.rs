@@ -197,15 +197,7 @@ impl Keys {
     /// key: the schema step that introduces the authenticators. Returns how many secrets.
     pub(crate) fn authenticate_all(&self, tx: &Connection) -> Result<u64> {
         let pointers = read_pointers(tx)?;
-        let mut update = tx
-            .prepare_cached("UPDATE secrets SET version_mac = ?1 WHERE id = ?2")
-            .map_err(|e| storage("preparing to authenticate current versions", &e))?;
-        for p in &pointers {
-            let mac = self.seal_current(&p.scope, &p.name, p.version)?;
-            update
-                .execute(params![mac, p.id])
-                .map_err(|e| storage("authenticating a current version", &e))?;
-        }
+        seal_pointers(tx, &self.dek, &self.store_id, &pointers)?;
         Ok(pointers.len() as u64)
     }
 
@@ -301,15 +293,7 @@ impl Keys {
             }
             progress(done, total);
         }
-        let mut update = tx
-            .prepare_cached("UPDATE secrets SET version_mac = ?1 WHERE id = ?2")
-            .map_err(|e| storage("preparing the re-encryption", &e))?;
-        for p in &pointers {
-            let mac = seal_current_with(&fresh_dek, &self.store_id, &p.scope, &p.name, p.version)?;
-            update
-                .execute(params![mac, p.id])
-                .map_err(|e| storage("re-authenticating a current version", &e))?;
-        }
+        seal_pointers(tx, &fresh_dek, &self.store_id, &pointers)?;
         let wrapped = seal::wrap_key(
             &new_kek,
             &fresh_dek,
@@ -333,6 +317,25 @@ impl Keys {
             },
         ))
     }
+}
+
+/// Writes the authenticator of each pointer's current version under `dek` (inside `tx`).
+fn seal_pointers(
+    tx: &Connection,
+    dek: &EncryptionKey,
+    store_id: &[u8],
+    pointers: &[Pointer],
+) -> Result<()> {
+    let mut update = tx
+        .prepare_cached("UPDATE secrets SET version_mac = ?1 WHERE id = ?2")
+        .map_err(|e| storage("preparing to authenticate current versions", &e))?;
+    for p in pointers {
+        let mac = seal_current_with(dek, store_id, &p.scope, &p.name, p.version)?;
+        update
+            .execute(params![mac, p.id])
+            .map_err(|e| storage("authenticating a current version", &e))?;
+    }
+    Ok(())
 }
 
 fn seal_current_with(
