@@ -51,7 +51,7 @@ impl Masker {
     pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut patterns: Vec<Zeroizing<Vec<u8>>> = values
             .into_iter()
-            .filter(|v| v.chars().nth(MIN_MASKED_CHARS - 1).is_some())
+            .filter(|v| !v.is_empty() && !Self::too_short_to_mask(v))
             .map(|v| Zeroizing::new(v.as_bytes().to_vec()))
             .collect();
         patterns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a[..].cmp(&b[..])));
