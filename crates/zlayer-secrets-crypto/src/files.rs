@@ -34,23 +34,30 @@ pub(crate) enum ReadOutcome {
 /// (a directory in the way, a parent that is a file, no permission) is an error naming the
 /// path, so that a key is never regenerated over an unreadable one.
 pub(crate) fn read_limited(path: &Path, what: &str) -> Result<ReadOutcome> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            // A dangling symbolic link is a key that went missing, not a key to create.
-            if fs::symlink_metadata(path).is_ok() {
-                return Err(SecretsError::Storage(format!(
-                    "{what} {} is a symbolic link to a file that does not exist",
-                    path.display()
-                )));
+    // A second try only for a file that another process linked into place between our
+    // `open` and our look at the name.
+    let mut tries = 2;
+    let file = loop {
+        tries -= 1;
+        match File::open(path) {
+            Ok(file) => break file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::symlink_metadata(path) {
+                // A dangling symbolic link is a key that went missing, not a key to create.
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(SecretsError::Storage(format!(
+                        "{what} {} is a symbolic link to a file that does not exist",
+                        path.display()
+                    )));
+                }
+                Ok(_) if tries > 0 => {}
+                _ => return Ok(ReadOutcome::Missing),
+            },
+            Err(e) => {
+                return Err(io_error(
+                    &format!("cannot open {what} {}", path.display()),
+                    &e,
+                ));
             }
-            return Ok(ReadOutcome::Missing);
-        }
-        Err(e) => {
-            return Err(io_error(
-                &format!("cannot open {what} {}", path.display()),
-                &e,
-            ));
         }
     };
     let metadata = file
