@@ -4,6 +4,12 @@
 //! through the `zlayer-secrets` facade (feature `persistent`). Code that only reads or
 //! resolves secrets should depend on `zlayer-secrets-core` and take a `SecretsProvider`.
 //!
+//! - [`PersistentSecretsStore`] is the store in one database file, opened with a key.
+//! - [`LocalStore`] is the store of a data directory as the `zlayer-secret` command, a server
+//!   or an agent opens it: its layout, its key from `KeyManager`, reads of a missing store that
+//!   create nothing, interrupted key rotations, and key rotation ([`KeyStatus`],
+//!   [`KeyRotated`], [`Notice`]).
+//!
 //! # Example
 //!
 //! ```
