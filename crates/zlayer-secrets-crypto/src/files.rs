@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 use zlayer_secrets_core::{Result, SecretsError};
 
-use crate::key::{EncryptionKey, KEY_SIZE, SALT_LEN, fill_random};
+use crate::key::{EncryptionKey, KEY_SIZE, SALT_LEN};
 use crate::ownership;
+use crate::random::fill as fill_random;
 
 /// Files larger than this are not key or salt files; reading stops here.
 const MAX_FILE_LEN: u64 = 4096;

@@ -77,9 +77,7 @@ impl Keys {
             )));
         }
         let mut store_id = vec![0u8; STORE_ID_LEN];
-        getrandom::getrandom(&mut store_id).map_err(|e| {
-            SecretsError::Encryption(format!("the operating system gave no randomness: {e}"))
-        })?;
+        zlayer_secrets_crypto::random::fill(&mut store_id)?;
         let dek = EncryptionKey::try_generate()?;
         let wrapped = seal::wrap_key(&kek, &dek, &data_key_aad(&store_id, 1))?;
         tx.execute(
