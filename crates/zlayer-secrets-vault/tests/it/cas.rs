@@ -158,13 +158,7 @@ async fn create_over_a_current_version_deleted_with_vault_tools_goes_on_counting
         vault.set_secret(&scope, "n", &value.into()).await.unwrap();
     }
     // `bao kv delete`: the current version is soft-deleted, metadata and history remain.
-    let (status, body) = crate::common::root_call(
-        reqwest::Method::DELETE,
-        &format!("secret/data/{scope}/n"),
-        None,
-    )
-    .await;
-    assert!(status < 300, "{status} {body}");
+    crate::common::delete_current_version(&scope, "n").await;
     assert!(!vault.exists(&scope, "n").await.unwrap());
 
     // Absent, as for `exists`: eight creates at once, one wins, at the next version.
@@ -229,9 +223,7 @@ async fn create_with_a_token_that_cannot_read_metadata() {
         r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "read", "update"] }}"#
     );
     let token = crate::common::limited_token(&format!("{scope}-create"), &hcl).await;
-    let (address, _) = crate::common::server();
-    let vault =
-        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    let vault = crate::common::provider_with_token(&token);
     assert_eq!(
         vault
             .create_secret(&scope, "new", &"v".into())
