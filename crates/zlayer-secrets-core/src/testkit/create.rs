@@ -24,6 +24,28 @@ fn assert_already_exists<T>(result: crate::Result<T>, scope: &str, name: &str) {
     }
 }
 
+/// A create of `scope/n`, which exists, is `AlreadyExists`, and `n` still holds `value` at
+/// `version`.
+async fn refused_create_keeps<S: ConformanceStore>(
+    store: &S,
+    scope: &str,
+    value: &str,
+    version: u32,
+) {
+    assert_already_exists(
+        store
+            .create_secret(scope, "n", &Secret::new("overwritten?"))
+            .await,
+        scope,
+        "n",
+    );
+    assert_eq!(store.get_secret(scope, "n").await.unwrap().expose(), value);
+    assert_eq!(
+        store.get_metadata(scope, "n").await.unwrap().version,
+        version
+    );
+}
+
 /// Creating a name that does not exist writes version 1; creating it again is
 /// `AlreadyExists` and changes neither its value nor its version; after a delete the name
 /// can be created again, at version 1.
@@ -39,36 +61,14 @@ pub async fn create_writes_version_one_and_never_overwrites<S: ConformanceStore>
         "first"
     );
 
-    assert_already_exists(
-        store
-            .create_secret(&scope, "n", &Secret::new("second"))
-            .await,
-        &scope,
-        "n",
-    );
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "first"
-    );
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 1);
+    refused_create_keeps(&store, &scope, "first", 1).await;
 
     // An updated secret exists just as well.
     store
         .set_secret(&scope, "n", &Secret::new("third"))
         .await
         .unwrap();
-    assert_already_exists(
-        store
-            .create_secret(&scope, "n", &Secret::new("fourth"))
-            .await,
-        &scope,
-        "n",
-    );
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "third"
-    );
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 2);
+    refused_create_keeps(&store, &scope, "third", 2).await;
 
     // A deleted secret is absent.
     store.delete_secret(&scope, "n").await.unwrap();
