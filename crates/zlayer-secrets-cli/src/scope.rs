@@ -2,7 +2,9 @@
 //! (`--deployment`, `--service`).
 
 use anyhow::{Context as _, bail};
-use zlayer_secrets::{LocalEnvScopes, SecretScope, is_reserved_scope, validate_name};
+use zlayer_secrets::{
+    LocalEnvScopes, SecretScope, SecretsError, is_reserved_scope, validate_scope_part,
+};
 
 /// Scope options shared by the verbs that address secrets.
 #[derive(Debug, Clone, clap::Args)]
@@ -86,16 +88,15 @@ pub(crate) fn parse_scope(text: &str) -> anyhow::Result<String> {
     })
 }
 
-/// A deployment, service, environment or project name: a valid secret name without `:`
-/// (which separates the parts of environment scopes, so `env:x` can never be a deployment).
+/// A deployment, service, environment or project name, by the one rule of the library
+/// ([`validate_scope_part`]: what a part of a reference may hold, so no `:` and `env:x` can
+/// never be a deployment).
 pub(crate) fn check_part(what: &str, value: &str) -> anyhow::Result<()> {
-    if let Err(e) = validate_name(value) {
-        bail!("invalid {what} name: {e}");
+    match validate_scope_part(what, value) {
+        Ok(()) => Ok(()),
+        Err(SecretsError::InvalidName { name }) => bail!("invalid {name}"),
+        Err(e) => Err(e.into()),
     }
-    if value.contains(':') {
-        bail!("invalid {what} name `{value}`: `:` is not allowed");
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -189,5 +190,13 @@ mod tests {
         assert!(args(Some("a:b"), None, "default", None).scope().is_err());
         assert!(args(Some(""), None, "default", None).scope().is_err());
         assert!(args(None, None, "d", Some("x:y")).scope().is_err());
+        // What a reference could not name is refused too.
+        assert!(args(Some("my env"), None, "default", None).scope().is_err());
+        assert!(args(None, None, "d", Some("@svc")).scope().is_err());
+        let err = args(Some("a:b"), None, "default", None)
+            .scope()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "invalid environment name `a:b`: `:` is not allowed");
     }
 }

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
-use zlayer_secrets::Secret;
+use zlayer_secrets::{MAX_VALUE_LEN, Secret};
 
 use crate::output::note;
 
-/// Largest value read from stdin or a file, in bytes.
-pub(crate) const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
+/// Most bytes read from stdin or a file for one value: the largest value the stores accept
+/// ([`MAX_VALUE_LEN`]) and the one trailing `\r\n` that is removed. A value over the limit
+/// once that newline is gone is refused by the store, naming its size and the limit.
+pub(crate) const MAX_VALUE_BYTES: usize = MAX_VALUE_LEN + 2;
 /// Default length of a `--random` value.
 const DEFAULT_RANDOM_LEN: usize = 32;
 /// Characters of a `--random` value.
@@ -105,10 +107,18 @@ pub(crate) fn unbuffered_stdin() -> anyhow::Result<std::fs::File> {
     ))
 }
 
-/// Reads everything from `reader` (at most [`MAX_VALUE_BYTES`]) into a buffer that is wiped
-/// when dropped.
+/// Reads one value from `reader` (at most [`MAX_VALUE_BYTES`]) into a buffer that is wiped
+/// when dropped. Longer input is refused after one byte more, naming the limit of a value.
 pub(crate) fn read_limited(reader: impl Read, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    read_limited_to(reader, what, MAX_VALUE_BYTES)
+    let one_more = MAX_VALUE_BYTES + 1;
+    let buf = read_limited_to(reader.take(one_more as u64), what, one_more)?;
+    if buf.len() > MAX_VALUE_BYTES {
+        bail!(
+            "{what} holds more than a secret value may ({MAX_VALUE_LEN} bytes, and one trailing \
+             newline)"
+        );
+    }
+    Ok(buf)
 }
 
 /// Reads everything from `reader` (at most `limit` bytes) into a buffer that is wiped when
@@ -177,8 +187,7 @@ pub(crate) fn random_value(len: usize) -> anyhow::Result<Secret> {
     let mut pool = Zeroizing::new([0u8; 64]);
     let limit = 256 - (256 % RANDOM_ALPHABET.len());
     while out.len() < len {
-        getrandom::getrandom(&mut pool[..])
-            .context("the operating system's random generator failed")?;
+        zlayer_secrets::crypto::random::fill(&mut pool[..])?;
         for &b in pool.iter() {
             if usize::from(b) < limit && out.len() < len {
                 out.push(char::from(
@@ -229,8 +238,19 @@ mod tests {
     fn reads_are_limited() {
         let big = vec![b'x'; MAX_VALUE_BYTES + 1];
         let err = read_limited(&big[..], "input").unwrap_err();
-        assert!(err.to_string().contains("more than"));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "input holds more than a secret value may ({MAX_VALUE_LEN} bytes, and one \
+                 trailing newline)"
+            )
+        );
         let ok = read_limited(&big[..20000], "input").unwrap();
         assert_eq!(ok.len(), 20000);
+        // The largest value with its newline is read whole, and keeps its full length.
+        let mut largest = vec![b'x'; MAX_VALUE_LEN];
+        largest.extend_from_slice(b"\r\n");
+        let read = read_limited(&largest[..], "input").unwrap();
+        assert_eq!(into_secret(read, "input").unwrap().len(), MAX_VALUE_LEN);
     }
 }

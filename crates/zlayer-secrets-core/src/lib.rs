@@ -13,8 +13,10 @@
 //! - [`SecretsProvider`] (read) and [`SecretsStore`] (write) are what every backend
 //!   implements; [`VersionedSecretsStore`] adds history and rollback,
 //!   [`BatchSecretsStore`] several writes at once. Names and scopes follow
-//!   [`validate_name`] and [`validate_scope`]; scopes starting with `_zlayer` are
-//!   zlayer-secrets' own ([`is_reserved_scope`]).
+//!   [`validate_name`] and [`validate_scope`], deployment, service, environment and
+//!   project names [`validate_scope_part`], values at most [`MAX_VALUE_LEN`] bytes
+//!   ([`validate_value`]); scopes starting with `_zlayer` are zlayer-secrets' own
+//!   ([`is_reserved_scope`]); messages name a secret with [`label`].
 //! - [`SecretsResolver`] turns references ([`SecretRef`], grammar in [`reference`](mod@reference)) into
 //!   values; [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the
 //!   plain local mapping).
@@ -28,6 +30,7 @@
 pub mod blocking;
 mod error;
 mod history;
+mod limits;
 mod memory;
 mod metadata;
 mod names;
@@ -43,11 +46,12 @@ pub use history::{
     BatchSecretsStore, DEFAULT_HISTORY_RETENTION, SecretVersion, VersionHistory, VersionState,
     VersionedSecretsStore, WriteOp,
 };
+pub use limits::{MAX_VALUE_LEN, validate_value};
 pub use memory::MemoryStore;
 pub use metadata::{RotationResult, SecretMetadata, unix_now};
 pub use names::{
-    MAX_NAME_LEN, MAX_SCOPE_LEN, RESERVED_SCOPE_PREFIX, is_reserved_scope, validate_name,
-    validate_scope,
+    MAX_NAME_LEN, MAX_SCOPE_LEN, RESERVED_SCOPE_PREFIX, is_reserved_scope, label, validate_name,
+    validate_scope, validate_scope_part,
 };
 pub use provider::{SecretsProvider, SecretsStore};
 pub use resolver::SecretsResolver;

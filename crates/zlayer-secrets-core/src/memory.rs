@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::{
     BatchSecretsStore, DEFAULT_HISTORY_RETENTION, Result, RotationResult, Secret, SecretMetadata,
     SecretVersion, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore, WriteOp,
-    unix_now, validate_name, validate_scope,
+    label, unix_now, validate_name, validate_scope, validate_value,
 };
 
 /// Where a secret lives: (scope, name), kept apart so that `("a", "b:c")` and
@@ -67,8 +67,8 @@ impl Entry {
         let previous = self.current().version;
         let version = previous.checked_add(1).ok_or_else(|| {
             SecretsError::Storage(format!(
-                "secret {}/{}: version counter exhausted at {previous}",
-                key.0, key.1
+                "secret {}: version counter exhausted at {previous}",
+                label(&key.0, &key.1)
             ))
         })?;
         self.versions.push_back(Stored {
@@ -90,8 +90,9 @@ impl Entry {
 /// [`retention`](Self::retention) versions are kept (default
 /// [`DEFAULT_HISTORY_RETENTION`]); a rollback writes a new version; deleting a secret
 /// removes all its versions; [`apply_batch`](BatchSecretsStore::apply_batch) is
-/// all-or-nothing. Names and scopes are checked with [`validate_name`] and
-/// [`validate_scope`].
+/// all-or-nothing; [`create_secret`](SecretsStore::create_secret) checks and writes under
+/// one lock, so of concurrent creates exactly one succeeds. Names and scopes are checked
+/// with [`validate_name`] and [`validate_scope`], values with [`validate_value`].
 ///
 /// Nothing is persisted: values live (zeroized on drop) only as long as the store. Use it in
 /// tests and in programs built without persistence.
@@ -149,6 +150,18 @@ impl MemoryStore {
         self.lock().is_empty()
     }
 
+    /// Writes `value` as the next version of the secret (or version 1 of a new one) under
+    /// one lock; returns the version written.
+    fn write(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        let key = write_key(scope, name, value)?;
+        let mut secrets = self.lock();
+        if let Some(entry) = secrets.get_mut(&key) {
+            return entry.push(value.clone(), self.retention, &key);
+        }
+        secrets.insert(key, Entry::new(value.clone()));
+        Ok(1)
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<Key, Entry>> {
         // Every update is prepared first and then committed with operations that cannot
         // panic, so a panic elsewhere while the lock was held cannot have left a
@@ -178,9 +191,22 @@ fn key(scope: &str, name: &str) -> Result<Key> {
     Ok((scope.to_owned(), name.to_owned()))
 }
 
+/// The key of a write of `value`: a valid target and a value within the limit.
+fn write_key(scope: &str, name: &str, value: &Secret) -> Result<Key> {
+    let key = key(scope, name)?;
+    validate_value(scope, name, value)?;
+    Ok(key)
+}
+
 fn not_found(scope: &str, name: &str) -> SecretsError {
     SecretsError::NotFound {
-        name: format!("{scope}/{name}"),
+        name: label(scope, name),
+    }
+}
+
+fn version_not_found(scope: &str, name: &str, version: u32) -> SecretsError {
+    SecretsError::NotFound {
+        name: format!("{} version {version}", label(scope, name)),
     }
 }
 
@@ -230,17 +256,20 @@ impl SecretsProvider for MemoryStore {
 #[async_trait]
 impl SecretsStore for MemoryStore {
     async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
-        let key = key(scope, name)?;
+        self.write(scope, name, value).map(drop)
+    }
+
+    /// Checks for the name and inserts it under one lock: atomic.
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        let key = write_key(scope, name, value)?;
         let mut secrets = self.lock();
-        match secrets.get_mut(&key) {
-            Some(entry) => {
-                entry.push(value.clone(), self.retention, &key)?;
-            }
-            None => {
-                secrets.insert(key, Entry::new(value.clone()));
-            }
+        if secrets.contains_key(&key) {
+            return Err(SecretsError::AlreadyExists {
+                name: label(scope, name),
+            });
         }
-        Ok(())
+        secrets.insert(key, Entry::new(value.clone()));
+        Ok(1)
     }
 
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
@@ -257,7 +286,7 @@ impl SecretsStore for MemoryStore {
         name: &str,
         value: &Secret,
     ) -> Result<RotationResult> {
-        let key = key(scope, name)?;
+        let key = write_key(scope, name, value)?;
         let mut secrets = self.lock();
         let entry = secrets
             .get_mut(&key)
@@ -279,6 +308,11 @@ impl VersionedSecretsStore for MemoryStore {
             .get(&key)
             .map(|entry| entry.metadata(name))
             .ok_or_else(|| not_found(scope, name))
+    }
+
+    /// The version comes from the write itself, under the same lock.
+    async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        self.write(scope, name, value)
     }
 
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
@@ -304,9 +338,7 @@ impl VersionedSecretsStore for MemoryStore {
             .get(&key)
             .and_then(|entry| entry.versions.iter().find(|v| v.version == version))
             .map(|v| v.value.clone())
-            .ok_or_else(|| SecretsError::NotFound {
-                name: format!("{scope}/{name} version {version}"),
-            })
+            .ok_or_else(|| version_not_found(scope, name, version))
     }
 
     async fn rollback_secret(&self, scope: &str, name: &str, to: u32) -> Result<RotationResult> {
@@ -320,9 +352,7 @@ impl VersionedSecretsStore for MemoryStore {
             .iter()
             .find(|v| v.version == to)
             .map(|v| v.value.clone())
-            .ok_or_else(|| SecretsError::NotFound {
-                name: format!("{scope}/{name} version {to}"),
-            })?;
+            .ok_or_else(|| version_not_found(scope, name, to))?;
         let previous = entry.current().version;
         let new_version = entry.push(value, self.retention, &key)?;
         Ok(RotationResult {
@@ -339,9 +369,8 @@ impl BatchSecretsStore for MemoryStore {
         let keys = ops
             .iter()
             .map(|op| match op {
-                WriteOp::Set { scope, name, .. } | WriteOp::Delete { scope, name } => {
-                    key(scope, name)
-                }
+                WriteOp::Set { scope, name, value } => write_key(scope, name, value),
+                WriteOp::Delete { scope, name } => key(scope, name),
             })
             .collect::<Result<Vec<Key>>>()?;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{Result, RotationResult, Secret, SecretMetadata, SecretsError};
+use crate::{Result, RotationResult, Secret, SecretMetadata, SecretsError, label};
 
 /// Read access to secrets, organised by scope (a deployment, `deployment/service`, or an
 /// environment scope such as `env:prod`).
@@ -36,6 +36,37 @@ pub trait SecretsStore: SecretsProvider {
     /// Deletes the secret and all its versions; [`SecretsError::NotFound`] if absent.
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()>;
 
+    /// Creates the secret only if it does not exist, and returns the version written.
+    ///
+    /// [`SecretsError::AlreadyExists`] (naming `scope/name`) if the secret exists; its value
+    /// is left alone. The version is 1 for a name never written; a backend whose history
+    /// outlives a deleted current version (Vault, where `kv delete` keeps the metadata)
+    /// goes on counting from there.
+    ///
+    /// The stores of this workspace (memory, SQLite, Vault) do this atomically: of several
+    /// concurrent creates of one name, in any number of threads or processes, exactly one
+    /// succeeds. The default implementation, for other stores, checks
+    /// [`exists`](SecretsProvider::exists) and then writes with
+    /// [`set_secret`](Self::set_secret): it is **not** atomic (two concurrent creates can
+    /// both succeed, the later write winning), and it reads the version back from
+    /// [`list_secrets`](SecretsProvider::list_secrets). Backends that can should override it.
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        if self.exists(scope, name).await? {
+            return Err(SecretsError::AlreadyExists {
+                name: label(scope, name),
+            });
+        }
+        self.set_secret(scope, name, value).await?;
+        self.list_secrets(scope)
+            .await?
+            .into_iter()
+            .find(|m| m.name == name)
+            .map(|m| m.version)
+            .ok_or_else(|| SecretsError::NotFound {
+                name: label(scope, name),
+            })
+    }
+
     /// Writes a new value of an existing secret and reports the versions before and after.
     ///
     /// [`SecretsError::NotFound`] if the secret does not exist (use
@@ -52,16 +83,14 @@ pub trait SecretsStore: SecretsProvider {
             list.into_iter().find(|m| m.name == name).map(|m| m.version)
         };
         let previous_version = find(self.list_secrets(scope).await?);
+        let not_found = || SecretsError::NotFound {
+            name: label(scope, name),
+        };
         if previous_version.is_none() {
-            return Err(SecretsError::NotFound {
-                name: format!("{scope}/{name}"),
-            });
+            return Err(not_found());
         }
         self.set_secret(scope, name, value).await?;
-        let new_version =
-            find(self.list_secrets(scope).await?).ok_or_else(|| SecretsError::NotFound {
-                name: format!("{scope}/{name}"),
-            })?;
+        let new_version = find(self.list_secrets(scope).await?).ok_or_else(not_found)?;
         Ok(RotationResult {
             previous_version,
             new_version,
@@ -96,6 +125,10 @@ impl<T: SecretsStore + ?Sized> SecretsStore for Arc<T> {
 
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
         (**self).delete_secret(scope, name).await
+    }
+
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        (**self).create_secret(scope, name, value).await
     }
 
     async fn rotate_secret(

@@ -41,6 +41,7 @@
 mod basics;
 mod batch;
 mod concurrency;
+mod create;
 mod history;
 mod validation;
 
@@ -59,12 +60,18 @@ pub use basics::{
 };
 pub use batch::{atomic_batch_with_invalid_op_changes_nothing, batch_applies_sets_and_deletes};
 pub use concurrency::{concurrent_rotations_are_serialised, concurrent_writers_lose_no_update};
+pub use create::{
+    concurrent_creates_have_one_winner, create_writes_version_one_and_never_overwrites,
+};
 pub use history::{
     history_lists_and_reads_versions, history_retention_is_consistent,
     missing_versions_are_not_found, rollback_writes_a_new_version,
     write_secret_and_version_history_agree,
 };
-pub use validation::{invalid_names_are_rejected_and_nothing_stored, invalid_reads_are_rejected};
+pub use validation::{
+    invalid_names_are_rejected_and_nothing_stored, invalid_reads_are_rejected,
+    oversized_values_are_rejected_and_nothing_stored,
+};
 
 /// What the suite needs of a backend: every store trait, shareable across tasks.
 pub trait ConformanceStore: VersionedSecretsStore + BatchSecretsStore + 'static {}
@@ -139,6 +146,9 @@ macro_rules! conformance_suite {
             usable_as_trait_objects,
             invalid_names_are_rejected_and_nothing_stored,
             invalid_reads_are_rejected,
+            oversized_values_are_rejected_and_nothing_stored,
+            create_writes_version_one_and_never_overwrites,
+            concurrent_creates_have_one_winner,
             history_lists_and_reads_versions,
             rollback_writes_a_new_version,
             missing_versions_are_not_found,

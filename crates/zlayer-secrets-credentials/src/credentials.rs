@@ -84,12 +84,16 @@ impl Drop for ApiKeyRecord {
 
 /// Store of API keys with Argon2id-hashed secrets and roles, over any [`SecretsStore`].
 ///
-/// Compared with the original crate, [`create_api_key`](Self::create_api_key) no longer
-/// overwrites: it fails with [`SecretsError::AlreadyExists`]; change a secret with
-/// [`set_api_secret`](Self::set_api_secret) and roles with [`set_roles`](Self::set_roles).
-/// Creating checks for the key and then writes: two processes creating the same key at the
-/// same instant can both succeed, the later write winning (the store traits have no
-/// create-if-absent).
+/// As in the original crate, [`create_api_key`](Self::create_api_key) overwrites a key that
+/// exists (its secret and roles are replaced). [`create_new_api_key`](Self::create_new_api_key)
+/// is the strict form: it fails with [`SecretsError::AlreadyExists`] and leaves the existing
+/// key alone, and it is built on the store's
+/// [`create_secret`](SecretsStore::create_secret), so on the stores of this workspace two
+/// processes creating one key at the same instant cannot both succeed.
+/// [`ensure_admin`](Self::ensure_admin) and
+/// [`create_generated_api_key`](Self::create_generated_api_key) use the strict form. Change
+/// only the secret with [`set_api_secret`](Self::set_api_secret) and only the roles with
+/// [`set_roles`](Self::set_roles).
 pub struct CredentialStore<S: SecretsStore> {
     store: S,
     #[cfg(test)]
@@ -148,6 +152,22 @@ fn check_secret(secret: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A checked, hashed record for a new key and its encoded value.
+async fn new_record(
+    api_key: &str,
+    password: &str,
+    roles: &[&str],
+) -> Result<(ApiKeyRecord, Secret)> {
+    validate_name(api_key)?;
+    check_secret(password)?;
+    let rec = ApiKeyRecord {
+        roles: clean_roles(roles)?,
+        hash: hash_secret(password).await?,
+    };
+    let value = record::encode(&what(api_key), &rec)?;
+    Ok((rec, value))
 }
 
 async fn hash_secret(secret: &str) -> Result<String> {
@@ -285,37 +305,55 @@ impl<S: SecretsStore> CredentialStore<S> {
         }
     }
 
-    /// Creates an API key with the given secret and roles.
+    /// Creates an API key with the given secret and roles, or replaces the secret and roles
+    /// of an existing one (the original crate's behaviour; see
+    /// [`create_new_api_key`](Self::create_new_api_key) for a create that never overwrites).
     ///
     /// The key must be a valid secret name; the secret 1 to [`MAX_API_SECRET_LEN`] bytes;
-    /// each role 1 to 128 bytes without control characters (duplicates are dropped).
-    /// [`SecretsError::AlreadyExists`] if the key exists.
+    /// each role 1 to 128 bytes without control characters (duplicates are dropped). One
+    /// write to the store.
     pub async fn create_api_key(
         &self,
         api_key: &str,
         password: &str,
         roles: &[&str],
     ) -> Result<()> {
-        validate_name(api_key)?;
-        check_secret(password)?;
-        let roles = clean_roles(roles)?;
-        // Hash first, so that the window between the existence check and the write is as
-        // short as the store allows.
-        let rec = ApiKeyRecord {
-            hash: hash_secret(password).await?,
-            roles,
-        };
-        if self.store.exists(API_KEYS_SCOPE, api_key).await? {
-            return Err(SecretsError::AlreadyExists {
-                name: what(api_key),
-            });
-        }
-        let value = record::encode(&what(api_key), &rec)?;
+        let (rec, value) = new_record(api_key, password, roles).await?;
         self.store
             .set_secret(API_KEYS_SCOPE, api_key, &value)
             .await?;
-        tracing::info!(api_key, roles = ?rec.roles, "created API key");
+        tracing::info!(api_key, roles = ?rec.roles, "stored API key");
         Ok(())
+    }
+
+    /// Creates an API key that does not exist yet, with the same rules as
+    /// [`create_api_key`](Self::create_api_key); [`SecretsError::AlreadyExists`] (naming
+    /// the key) if it exists, which is then left as it was.
+    ///
+    /// One [`create_secret`](SecretsStore::create_secret) of the store: on the memory,
+    /// SQLite and Vault stores the check and the write are one atomic step, so of several
+    /// concurrent creates of one key exactly one succeeds.
+    pub async fn create_new_api_key(
+        &self,
+        api_key: &str,
+        password: &str,
+        roles: &[&str],
+    ) -> Result<()> {
+        let (rec, value) = new_record(api_key, password, roles).await?;
+        match self
+            .store
+            .create_secret(API_KEYS_SCOPE, api_key, &value)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(api_key, roles = ?rec.roles, "created API key");
+                Ok(())
+            }
+            Err(SecretsError::AlreadyExists { .. }) => Err(SecretsError::AlreadyExists {
+                name: what(api_key),
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates a key with a generated key and secret ([`generate_api_key`],
@@ -323,7 +361,8 @@ impl<S: SecretsStore> CredentialStore<S> {
     pub async fn create_generated_api_key(&self, roles: &[&str]) -> Result<(String, Secret)> {
         let key = generate_api_key()?;
         let secret = generate_api_secret()?;
-        self.create_api_key(&key, secret.expose(), roles).await?;
+        self.create_new_api_key(&key, secret.expose(), roles)
+            .await?;
         Ok((key, secret))
     }
 
@@ -411,12 +450,16 @@ impl<S: SecretsStore> CredentialStore<S> {
 
     /// Creates `api_key` with role [`ADMIN_ROLE`] and the given secret unless the key
     /// exists. `true` if it was created, `false` if it existed (its secret and roles are
-    /// left alone).
+    /// left alone, also when another process creates it at the same instant: the create is
+    /// [`create_new_api_key`](Self::create_new_api_key)).
     pub async fn ensure_admin(&self, api_key: &str, password: &str) -> Result<bool> {
         if self.exists(api_key).await? {
             return Ok(false);
         }
-        match self.create_api_key(api_key, password, &[ADMIN_ROLE]).await {
+        match self
+            .create_new_api_key(api_key, password, &[ADMIN_ROLE])
+            .await
+        {
             Ok(()) => Ok(true),
             Err(SecretsError::AlreadyExists { .. }) => Ok(false),
             Err(e) => Err(e),

@@ -1,6 +1,7 @@
 //! Argon2id hashing and verification of API secrets, as PHC strings.
 //!
-//! New hashes use Argon2id v0x13 with OWASP's minimum: m = 19 456 KiB, t = 2, p = 1, a
+//! New hashes use Argon2id v0x13 with the workspace's one set of parameters
+//! ([`zlayer_secrets_crypto::argon2id`], OWASP's minimum: m = 19 456 KiB, t = 2, p = 1), a
 //! 16-byte random salt and a 32-byte output, e.g.
 //! `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. Verification reads the parameters from
 //! the stored string (so hashes made by older settings keep working), recomputes the output
@@ -14,17 +15,12 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 use zlayer_secrets_core::{Result, SecretsError};
+use zlayer_secrets_crypto::{
+    ARGON2_ITERATIONS as T_COST, ARGON2_MEMORY_KIB as M_COST_KIB, ARGON2_PARALLELISM as P_COST,
+    KEY_SIZE as OUTPUT_LEN, SALT_LEN, argon2id,
+};
 
 use crate::random;
-
-/// Memory cost of new hashes, in KiB (OWASP minimum for Argon2id).
-pub(crate) const M_COST_KIB: u32 = 19_456;
-/// Iterations of new hashes.
-pub(crate) const T_COST: u32 = 2;
-/// Lanes of new hashes.
-pub(crate) const P_COST: u32 = 1;
-const OUTPUT_LEN: usize = 32;
-const SALT_LEN: usize = 16;
 
 /// Argon2id computations (hashes and verifications) started by this process, for tests that
 /// check how many a call costs.
@@ -37,12 +33,6 @@ fn count_run() {
     ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }
 
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN))
-        .expect("constant Argon2id parameters are within the algorithm's limits");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
 /// Hashes `secret` into a PHC string with a fresh random salt. CPU-heavy: call it through
 /// [`run_blocking`](crate::blocking::run_blocking).
 pub(crate) fn hash(secret: &[u8]) -> Result<String> {
@@ -51,7 +41,7 @@ pub(crate) fn hash(secret: &[u8]) -> Result<String> {
     let salt = SaltString::encode_b64(&salt)
         .map_err(|e| SecretsError::Encryption(format!("could not encode an Argon2 salt: {e}")))?;
     count_run();
-    hasher()
+    argon2id()
         .hash_password(secret, &salt)
         .map(|h| h.to_string())
         .map_err(|e| SecretsError::Encryption(format!("Argon2id hashing failed: {e}")))

@@ -1,14 +1,9 @@
-//! Random identifiers and secrets from the operating system's random source.
+//! Random identifiers and secrets, from the workspace's one source of randomness
+//! ([`zlayer_secrets_crypto::random::fill`]).
 
 use zeroize::Zeroizing;
-use zlayer_secrets_core::{Result, SecretsError};
-
-/// Fills `buf` from the operating system.
-pub(crate) fn fill(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf).map_err(|e| {
-        SecretsError::Encryption(format!("the operating system's random source failed: {e}"))
-    })
-}
+use zlayer_secrets_core::Result;
+pub(crate) use zlayer_secrets_crypto::random::fill;
 
 /// `n` random bytes as lowercase hex (2n characters), in a buffer wiped on drop.
 pub(crate) fn hex_token(n: usize) -> Result<Zeroizing<String>> {

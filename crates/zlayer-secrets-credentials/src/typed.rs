@@ -36,14 +36,21 @@ fn check_id<R: CredentialRecord>(name: &str, rec: &R) -> Result<()> {
     }
 }
 
-/// Writes a new record (one `set_secret`).
+/// Writes a new record (one `create_secret`: a record of the same id is never overwritten,
+/// the fresh random id makes one all but impossible).
 pub(crate) async fn insert<S: SecretsStore, R: CredentialRecord>(
     store: &S,
     scope: &str,
     rec: &R,
 ) -> Result<()> {
     let value = record::encode(&what::<R>(rec.id()), rec)?;
-    store.set_secret(scope, rec.id(), &value).await
+    match store.create_secret(scope, rec.id(), &value).await {
+        Ok(_) => Ok(()),
+        Err(SecretsError::AlreadyExists { .. }) => Err(SecretsError::AlreadyExists {
+            name: what::<R>(rec.id()),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes a new version of an existing record (one `rotate_secret`, which refuses a record

@@ -13,14 +13,22 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 use zlayer_secrets_core::{Result, SecretsError};
 
-use crate::key::{EncryptionKey, KEY_SIZE, SALT_LEN, fill_random};
+use crate::key::{
+    ARGON2_ITERATIONS, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, EncryptionKey, KEY_SIZE, SALT_LEN,
+};
 use crate::ownership;
+use crate::random::fill as fill_random;
 
 /// Files larger than this are not key or salt files; reading stops here.
 const MAX_FILE_LEN: u64 = 4096;
 
-/// The salt-file line, before the hex salt.
-const SALT_PREFIX: &str = "argon2id v=19 m=19456 t=2 p=1 salt=";
+/// The salt-file line before the hex salt: the KDF and its parameters, from the one
+/// definition in `key.rs` (so a salt file made for other parameters is refused).
+fn salt_prefix() -> String {
+    format!(
+        "argon2id v=19 m={ARGON2_MEMORY_KIB} t={ARGON2_ITERATIONS} p={ARGON2_PARALLELISM} salt="
+    )
+}
 
 /// What [`read_limited`] found.
 pub(crate) enum ReadOutcome {
@@ -155,19 +163,21 @@ pub(crate) fn key_file_contents(key: &EncryptionKey) -> Zeroizing<Vec<u8>> {
 
 /// Parses a salt file (see [`salt_file_contents`]).
 pub(crate) fn parse_salt_file(bytes: &[u8], path: &Path) -> Result<[u8; SALT_LEN]> {
+    let prefix = salt_prefix();
     let bad = |why: &str| {
         SecretsError::Encryption(format!(
-            "salt file {} is not valid: {why}; expected one line `{SALT_PREFIX}<32 hex \
+            "salt file {} is not valid: {why}; expected one line `{prefix}<32 hex \
              characters>`",
             path.display()
         ))
     };
     let text = strip_line_ending(bytes);
-    let Some(hex_salt) = text.strip_prefix(SALT_PREFIX.as_bytes()) else {
+    let Some(hex_salt) = text.strip_prefix(prefix.as_bytes()) else {
         if text.starts_with(b"argon2id ") {
-            return Err(bad(
-                "it names Argon2id parameters this version does not use (m=19456 t=2 p=1)",
-            ));
+            return Err(bad(&format!(
+                "it names Argon2id parameters this version does not use (m={ARGON2_MEMORY_KIB} \
+                 t={ARGON2_ITERATIONS} p={ARGON2_PARALLELISM})"
+            )));
         }
         return Err(bad("it does not start with the expected header"));
     };
@@ -180,7 +190,7 @@ pub(crate) fn parse_salt_file(bytes: &[u8], path: &Path) -> Result<[u8; SALT_LEN
 
 /// The contents of a new salt file: one line naming the KDF, its parameters and the salt.
 pub(crate) fn salt_file_contents(salt: &[u8; SALT_LEN]) -> Vec<u8> {
-    format!("{SALT_PREFIX}{}\n", hex::encode(salt)).into_bytes()
+    format!("{}{}\n", salt_prefix(), hex::encode(salt)).into_bytes()
 }
 
 fn strip_line_ending(bytes: &[u8]) -> &[u8] {

@@ -13,6 +13,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 use zlayer_secrets_core::{Result, SecretsError};
 
+use crate::random;
+
 /// Size of a key in bytes.
 pub const KEY_SIZE: usize = 32;
 
@@ -71,7 +73,7 @@ impl EncryptionKey {
     /// randomness.
     pub fn try_generate() -> Result<Self> {
         let mut key = Zeroizing::new([0u8; KEY_SIZE]);
-        fill_random(key.as_mut())?;
+        random::fill(key.as_mut())?;
         Ok(Self { key })
     }
 
@@ -102,16 +104,8 @@ impl EncryptionKey {
                 salt.len()
             )));
         }
-        let params = Params::new(
-            ARGON2_MEMORY_KIB,
-            ARGON2_ITERATIONS,
-            ARGON2_PARALLELISM,
-            Some(KEY_SIZE),
-        )
-        .map_err(|e| SecretsError::Encryption(format!("invalid Argon2id parameters: {e}")))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; KEY_SIZE]);
-        argon2
+        argon2id()
             .hash_password_into(password.as_bytes(), salt, key.as_mut())
             .map_err(|e| SecretsError::Encryption(format!("key derivation failed: {e}")))?;
         Ok(Self { key })
@@ -152,11 +146,25 @@ impl EncryptionKey {
         self.encrypt_with_aad(plaintext, &[])
     }
 
-    /// Opens a box sealed by [`encrypt`](Self::encrypt).
+    /// Opens a box sealed by [`encrypt`](Self::encrypt), returning the plaintext as a plain
+    /// `Vec<u8>`, as the original crate does.
     ///
-    /// Any failure (too short, wrong key, altered bytes) is the same
-    /// [`SecretsError::Decryption`], which does not say which check failed. Never panics.
-    pub fn decrypt(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    /// The caller owns that buffer and must wipe it; prefer
+    /// [`decrypt_zeroizing`](Self::decrypt_zeroizing), which returns one that wipes itself
+    /// (every crate of this workspace uses that one). Any failure (too short, wrong key,
+    /// altered bytes) is the same [`SecretsError::Decryption`], which does not say which
+    /// check failed. Never panics.
+    pub fn decrypt(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        let mut plaintext = self.decrypt_zeroizing(sealed)?;
+        // Moved out, not copied: no second copy of the plaintext is left behind.
+        Ok(std::mem::take(&mut *plaintext))
+    }
+
+    /// Opens a box sealed by [`encrypt`](Self::encrypt) into a buffer that is wiped when
+    /// dropped.
+    ///
+    /// Fails like [`decrypt`](Self::decrypt). Never panics.
+    pub fn decrypt_zeroizing(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         self.decrypt_with_aad(sealed, &[])
     }
 
@@ -167,7 +175,7 @@ impl EncryptionKey {
     /// scope, name and version), so a box copied elsewhere does not open.
     pub fn encrypt_with_aad(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_SIZE];
-        fill_random(&mut nonce)?;
+        random::fill(&mut nonce)?;
         let capacity = plaintext.len().checked_add(OVERHEAD).ok_or_else(|| {
             SecretsError::Encryption("the value is too large to encrypt".to_owned())
         })?;
@@ -186,7 +194,9 @@ impl EncryptionKey {
         Ok(sealed)
     }
 
-    /// Opens a box sealed by [`encrypt_with_aad`](Self::encrypt_with_aad) with the same `aad`.
+    /// Opens a box sealed by [`encrypt_with_aad`](Self::encrypt_with_aad) with the same `aad`,
+    /// into a buffer that is wiped when dropped (the original crate has no associated data,
+    /// so this has no plain-`Vec` twin).
     ///
     /// Any failure (too short, wrong key, wrong associated data, altered bytes) is the same
     /// [`SecretsError::Decryption`], which does not say which check failed. Never panics.
@@ -252,17 +262,25 @@ impl std::fmt::Debug for EncryptionKey {
 /// Returns [`SALT_LEN`] random bytes for [`EncryptionKey::derive_from_password`].
 pub fn generate_salt() -> Result<[u8; SALT_LEN]> {
     let mut salt = [0u8; SALT_LEN];
-    fill_random(&mut salt)?;
+    random::fill(&mut salt)?;
     Ok(salt)
 }
 
-/// Fills `buf` from the operating system's random number generator.
-pub(crate) fn fill_random(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf).map_err(|e| {
-        SecretsError::Encryption(format!(
-            "the operating system's random number generator failed: {e}"
-        ))
-    })
+/// Argon2id (version 0x13) with this crate's parameters: m = [`ARGON2_MEMORY_KIB`] KiB,
+/// t = [`ARGON2_ITERATIONS`], p = [`ARGON2_PARALLELISM`] and a [`KEY_SIZE`]-byte output.
+///
+/// The one definition of the parameters: [`EncryptionKey::derive_from_password`] derives
+/// keys with it, and the API-key hashes of `zlayer-secrets-credentials` are made with it.
+#[must_use]
+pub fn argon2id() -> Argon2<'static> {
+    let params = Params::new(
+        ARGON2_MEMORY_KIB,
+        ARGON2_ITERATIONS,
+        ARGON2_PARALLELISM,
+        Some(KEY_SIZE),
+    )
+    .expect("constant Argon2id parameters are within the algorithm's limits");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 #[cfg(test)]

@@ -6,6 +6,11 @@
 //!
 //! - [`EncryptionKey`] seals and opens values (`nonce || ciphertext || tag`, with optional
 //!   associated data), derives keys from passwords and wraps one key under another.
+//!   `decrypt` returns a plain `Vec<u8>` as in the original crate; `decrypt_zeroizing` and
+//!   `decrypt_with_aad` return buffers that wipe themselves.
+//! - [`argon2id`] is Argon2id with the one set of parameters of the workspace (key
+//!   derivation here, API-key hashes in `zlayer-secrets-credentials`).
+//! - [`random::fill`] is the one source of randomness of the workspace.
 //! - [`KeyManager`] finds the key of a deployment (environment, password, key file) or
 //!   creates its key file, says where the key came from ([`KeySource`]), and rotates key
 //!   files ([`KeyRotation`]).
@@ -39,10 +44,11 @@ mod files;
 mod key;
 mod manager;
 pub mod ownership;
+pub mod random;
 
 pub use key::{
     ARGON2_ITERATIONS, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, EncryptionKey, KEY_SIZE,
-    MIN_SALT_LEN, NONCE_SIZE, OVERHEAD, SALT_LEN, TAG_SIZE, generate_salt,
+    MIN_SALT_LEN, NONCE_SIZE, OVERHEAD, SALT_LEN, TAG_SIZE, argon2id, generate_salt,
 };
 pub use manager::{
     ENV_DIR, ENV_KEY, ENV_PASSWORD, KeyManager, KeyRotation, KeySource, MAX_DEPLOYMENT_LEN,

@@ -6,27 +6,22 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use zlayer_secrets_core::{
-    Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError, WriteOp, unix_now,
-    validate_name, validate_scope,
+    Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError, WriteOp, label,
+    unix_now, validate_name, validate_scope, validate_value,
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::aad::value_aad;
 use crate::error::storage;
 use crate::keys::Keys;
-use crate::{KeyInfo, MAX_VALUE_LEN, ReencryptReport, StoreOptions, fs, schema, seal};
+use crate::{KeyInfo, ReencryptReport, StoreOptions, fs, schema, seal};
 
 /// The longest busy timeout SQLite takes: `i32::MAX` milliseconds.
 const MAX_BUSY_TIMEOUT_MS: u128 = i32::MAX as u128;
 
-/// `scope/name`, the way errors name a secret.
-fn shown(scope: &str, name: &str) -> String {
-    format!("{scope}/{name}")
-}
-
 fn not_found(scope: &str, name: &str) -> SecretsError {
     SecretsError::NotFound {
-        name: shown(scope, name),
+        name: label(scope, name),
     }
 }
 
@@ -35,15 +30,10 @@ fn check_target(scope: &str, name: &str) -> Result<()> {
     validate_name(name)
 }
 
-fn check_value(scope: &str, name: &str, value: &Secret) -> Result<()> {
-    if value.len() > MAX_VALUE_LEN {
-        return Err(SecretsError::InvalidInput(format!(
-            "the value for {} is {} bytes, more than the limit of {MAX_VALUE_LEN} bytes (1 MiB)",
-            shown(scope, name),
-            value.len()
-        )));
-    }
-    Ok(())
+/// A write's target and value: a valid scope and name, and a value within the limit.
+fn check_write(scope: &str, name: &str, value: &Secret) -> Result<()> {
+    check_target(scope, name)?;
+    validate_value(scope, name, value)
 }
 
 /// The current row of a secret.
@@ -87,7 +77,7 @@ fn current_value_missing(scope: &str, name: &str, version: u32) -> SecretsError 
     SecretsError::Tampered(format!(
         "version {version}, the current version of {}, is missing from the database: it was \
          changed outside zlayer-secrets",
-        shown(scope, name)
+        label(scope, name)
     ))
 }
 
@@ -190,7 +180,7 @@ impl Core {
                 SecretsError::Decryption(format!(
                     "version {version} of {} does not decrypt: the stored value was altered or \
                      copied from another secret or version",
-                    shown(scope, name)
+                    label(scope, name)
                 ))
             })?;
         let bytes = std::mem::take(&mut *plain);
@@ -198,7 +188,7 @@ impl Core {
             zeroize::Zeroize::zeroize(&mut e.into_bytes());
             SecretsError::Decryption(format!(
                 "version {version} of {} decrypted to bytes that are not UTF-8",
-                shown(scope, name)
+                label(scope, name)
             ))
         })
     }
@@ -361,7 +351,7 @@ impl Core {
             let next = cur.version.checked_add(1).ok_or_else(|| {
                 SecretsError::Storage(format!(
                     "{} has reached the highest version number",
-                    shown(scope, name)
+                    label(scope, name)
                 ))
             })?;
             let mac = keys.seal_current(scope, name, next)?;
@@ -401,10 +391,26 @@ impl Core {
     }
 
     pub(crate) fn set(&mut self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
-        check_target(scope, name)?;
-        check_value(scope, name, value)?;
+        check_write(scope, name, value)?;
         let retention = self.retention;
         let (tx, keys) = self.write()?;
+        let (_, version) = Self::put(&tx, keys, retention, scope, name, value.expose().as_bytes())?;
+        Self::commit(tx)?;
+        Ok(version)
+    }
+
+    /// Writes version 1 of a secret that does not exist, in the same `BEGIN IMMEDIATE`
+    /// transaction as the check: of concurrent creates (threads or processes) exactly one
+    /// commits, the others find the row and fail with [`SecretsError::AlreadyExists`].
+    pub(crate) fn create(&mut self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        check_write(scope, name, value)?;
+        let retention = self.retention;
+        let (tx, keys) = self.write()?;
+        if current_unchecked(&tx, scope, name)?.is_some() {
+            return Err(SecretsError::AlreadyExists {
+                name: label(scope, name),
+            });
+        }
         let (_, version) = Self::put(&tx, keys, retention, scope, name, value.expose().as_bytes())?;
         Self::commit(tx)?;
         Ok(version)
@@ -416,8 +422,7 @@ impl Core {
         name: &str,
         value: &Secret,
     ) -> Result<RotationResult> {
-        check_target(scope, name)?;
-        check_value(scope, name, value)?;
+        check_write(scope, name, value)?;
         let retention = self.retention;
         let (tx, keys) = self.write()?;
         if current(&tx, keys, scope, name)?.is_none() {
@@ -469,10 +474,7 @@ impl Core {
     pub(crate) fn apply_batch(&mut self, ops: &[WriteOp]) -> Result<()> {
         for op in ops {
             match op {
-                WriteOp::Set { scope, name, value } => {
-                    check_target(scope, name)?;
-                    check_value(scope, name, value)?;
-                }
+                WriteOp::Set { scope, name, value } => check_write(scope, name, value)?,
                 WriteOp::Delete { scope, name } => check_target(scope, name)?,
             }
         }
@@ -589,9 +591,9 @@ fn stored_version(
         let what = match retained {
             Some((lo, hi)) => format!(
                 "version {version} of {} (versions {lo} to {hi} are kept)",
-                shown(scope, name)
+                label(scope, name)
             ),
-            None => format!("version {version} of {}", shown(scope, name)),
+            None => format!("version {version} of {}", label(scope, name)),
         };
         SecretsError::NotFound { name: what }
     })

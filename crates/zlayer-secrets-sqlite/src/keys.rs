@@ -4,7 +4,7 @@
 //! The protocol is described in `docs/format.md` ("Re-keying").
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use zlayer_secrets_core::{Result, SecretsError, unix_now};
+use zlayer_secrets_core::{Result, SecretsError, label, unix_now};
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::aad::{current_version_aad, data_key_aad, value_aad};
@@ -77,9 +77,7 @@ impl Keys {
             )));
         }
         let mut store_id = vec![0u8; STORE_ID_LEN];
-        getrandom::getrandom(&mut store_id).map_err(|e| {
-            SecretsError::Encryption(format!("the operating system gave no randomness: {e}"))
-        })?;
+        zlayer_secrets_crypto::random::fill(&mut store_id)?;
         let dek = EncryptionKey::try_generate()?;
         let wrapped = seal::wrap_key(&kek, &dek, &data_key_aad(&store_id, 1))?;
         tx.execute(
@@ -372,10 +370,11 @@ fn is_current_with(
 /// and what to do; holds no value.
 pub(crate) fn tampered_pointer(scope: &str, name: &str, version: u32) -> SecretsError {
     SecretsError::Tampered(format!(
-        "the current version of {scope}/{name} is recorded as {version}, but that record does \
+        "the current version of {} is recorded as {version}, but that record does \
          not authenticate: the database was changed outside zlayer-secrets (a version number \
          rolled back or altered); the secret is not read or written until the database is \
-         restored from a backup (or the secret deleted and set again)"
+         restored from a backup (or the secret deleted and set again)",
+        label(scope, name)
     ))
 }
 

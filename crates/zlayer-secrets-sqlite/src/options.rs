@@ -5,14 +5,14 @@ use std::time::Duration;
 /// Versions kept per secret unless [`StoreOptions::retention`] says otherwise.
 pub const DEFAULT_RETENTION: u32 = 10;
 
-/// Largest secret value accepted, in bytes (1 MiB, inclusive).
+/// Largest secret value accepted, in bytes: the one limit of every store,
+/// [`zlayer_secrets_core::MAX_VALUE_LEN`] (1 MiB, inclusive), under the name this crate has
+/// always given it.
 ///
 /// A bigger value is refused with [`SecretsError::InvalidInput`] before anything is written.
-/// Secrets are credentials, certificates and small configuration documents; a value this size
-/// is kept [`DEFAULT_RETENTION`] times over, and every read decrypts it whole.
 ///
 /// [`SecretsError::InvalidInput`]: zlayer_secrets_core::SecretsError::InvalidInput
-pub const MAX_VALUE_LEN: usize = 1024 * 1024;
+pub use zlayer_secrets_core::MAX_VALUE_LEN;
 
 /// How long a writer waits for another writer (thread or process) before giving up, unless
 /// [`StoreOptions::busy_timeout`] says otherwise.

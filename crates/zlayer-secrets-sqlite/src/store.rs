@@ -192,6 +192,14 @@ impl SecretsStore for PersistentSecretsStore {
         self.run(move |core| core.delete(&scope, &name)).await
     }
 
+    /// Atomic: the check and the write are one `BEGIN IMMEDIATE` transaction, so of
+    /// concurrent creates in any number of threads or processes exactly one succeeds.
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
+        self.run(move |core| core.create(&scope, &name, &value))
+            .await
+    }
+
     async fn rotate_secret(
         &self,
         scope: &str,
@@ -209,6 +217,12 @@ impl VersionedSecretsStore for PersistentSecretsStore {
     async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata> {
         let (scope, name) = (scope.to_owned(), name.to_owned());
         self.run(move |core| core.metadata(&scope, &name)).await
+    }
+
+    /// The version comes from the write's own transaction.
+    async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
+        self.run(move |core| core.set(&scope, &name, &value)).await
     }
 
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {

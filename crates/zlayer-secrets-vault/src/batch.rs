@@ -12,11 +12,11 @@
 
 use async_trait::async_trait;
 use zlayer_secrets_core::{
-    BatchSecretsStore, Result, SecretsError, WriteOp, validate_name, validate_scope,
+    BatchSecretsStore, Result, SecretsError, WriteOp, label, validate_name, validate_scope,
+    validate_value,
 };
 
 use crate::VaultSecretsProvider;
-use crate::store::label;
 use crate::wire::{Current, SecretBuf};
 use crate::writes::Written;
 
@@ -172,12 +172,15 @@ impl BatchSecretsStore for VaultSecretsProvider {
     /// Applies the operations in order; on a failure, takes back the ones already applied
     /// where it can (see the module documentation) and returns the failure. When some could
     /// not be taken back the error is a [`SecretsError::Provider`] naming those secrets.
-    /// Every scope and name is checked before anything is written.
+    /// Every scope, name and value is checked before anything is written.
     async fn apply_batch(&self, ops: &[WriteOp]) -> Result<()> {
         for op in ops {
             let (WriteOp::Set { scope, name, .. } | WriteOp::Delete { scope, name }) = op;
             validate_scope(scope)?;
             validate_name(name)?;
+            if let WriteOp::Set { value, .. } = op {
+                validate_value(scope, name, value)?;
+            }
         }
         let mut undo_log = Vec::with_capacity(ops.len());
         for (index, op) in ops.iter().enumerate() {

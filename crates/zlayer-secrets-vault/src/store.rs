@@ -8,8 +8,8 @@ use futures_util::{StreamExt as _, stream};
 use reqwest::{Method, StatusCode};
 use zlayer_secrets_core::{
     Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError, SecretsProvider,
-    SecretsStore, VersionHistory, VersionState, VersionedSecretsStore, validate_name,
-    validate_scope,
+    SecretsStore, VersionHistory, VersionState, VersionedSecretsStore, label, validate_name,
+    validate_scope, validate_value,
 };
 
 use crate::VaultConfig;
@@ -43,6 +43,12 @@ use crate::writes::Written;
 /// [`rollback_secret`](VersionedSecretsStore::rollback_secret) write with check-and-set
 /// against the version they start from, so of two concurrent rotations of one version
 /// exactly one succeeds and the other gets [`SecretsError::Conflict`].
+/// [`create_secret`](SecretsStore::create_secret) is one write with check-and-set 0 (the
+/// server's own create-if-absent), so of concurrent creates exactly one succeeds.
+///
+/// Every write of a new value refuses one of more than
+/// [`MAX_VALUE_LEN`](zlayer_secrets_core::MAX_VALUE_LEN) bytes with
+/// [`SecretsError::InvalidInput`] before any request is sent.
 ///
 /// A secret exists while its current version is readable. A current version that was
 /// deleted or destroyed with Vault's own tools makes the secret absent for
@@ -72,11 +78,6 @@ impl core::fmt::Debug for VaultSecretsProvider {
             .field("token", &"[REDACTED]")
             .finish_non_exhaustive()
     }
-}
-
-/// `scope/name`, as messages show a secret.
-pub(crate) fn label(scope: &str, name: &str) -> String {
-    format!("{scope}/{name}")
 }
 
 impl VaultSecretsProvider {
@@ -152,6 +153,7 @@ impl VaultSecretsProvider {
         expected: u32,
         value: &Secret,
     ) -> Result<RotationResult> {
+        validate_value(scope, name, value)?;
         if expected == 0 {
             // Check-and-set 0 means "create": that is not a rotation.
             return Err(SecretsError::NotFound {
@@ -414,7 +416,19 @@ impl SecretsProvider for VaultSecretsProvider {
 impl SecretsStore for VaultSecretsProvider {
     /// Keeps the fields other tools wrote beside `value` (see the type's documentation).
     async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
+        validate_value(scope, name, value)?;
         self.write_any(scope, name, value).await.map(drop)
+    }
+
+    /// One write with check-and-set 0, which the server refuses if the secret has any
+    /// version: atomic. A secret whose current version was deleted or destroyed with
+    /// Vault's own tools (`kv delete`, `kv destroy`: the metadata and older versions remain)
+    /// does not exist, as for [`exists`](SecretsProvider::exists) and
+    /// [`get_secret`](SecretsProvider::get_secret); it is created again with check-and-set
+    /// against that version, so the version written is the next one, not 1.
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        validate_value(scope, name, value)?;
+        self.create(scope, name, value).await
     }
 
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
@@ -435,6 +449,7 @@ impl SecretsStore for VaultSecretsProvider {
         name: &str,
         value: &Secret,
     ) -> Result<RotationResult> {
+        validate_value(scope, name, value)?;
         let current = match self.read_metadata(scope, name).await? {
             Some(meta) if meta.is_live() => meta.current_version,
             _ => {
@@ -461,6 +476,7 @@ impl VersionedSecretsStore for VaultSecretsProvider {
     /// The version comes from the write's own answer: no permission to read metadata is
     /// needed.
     async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        validate_value(scope, name, value)?;
         self.write_any(scope, name, value).await
     }
 

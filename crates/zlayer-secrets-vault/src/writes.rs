@@ -18,11 +18,10 @@
 //! Rotations and rollbacks give their own check-and-set version to every step.
 
 use reqwest::{Method, StatusCode};
-use zlayer_secrets_core::{Result, Secret, SecretsError};
+use zlayer_secrets_core::{Result, Secret, SecretsError, label};
 
 use crate::VaultSecretsProvider;
 use crate::client::BodyKind;
-use crate::store::label;
 use crate::wire::{self, Current, Envelope, SecretBuf, WriteResult};
 
 /// How often a write that lost its check-and-set to a concurrent writer starts over.
@@ -150,6 +149,47 @@ impl VaultSecretsProvider {
         Err(SecretsError::Conflict {
             name: label(scope, name),
             expected,
+        })
+    }
+
+    /// Creates a secret that does not exist: check-and-set 0, which the server refuses
+    /// when the secret has any version. A refusal is [`SecretsError::AlreadyExists`] if the
+    /// current version is live; a current version deleted or destroyed with Vault's tools
+    /// counts as absent, and is written over with check-and-set against it. Returns the
+    /// version written.
+    pub(crate) async fn create(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        let exists = || SecretsError::AlreadyExists {
+            name: label(scope, name),
+        };
+        let mut cas = 0;
+        for _ in 0..WRITE_ATTEMPTS {
+            match self.write_value(scope, name, value, Some(cas)).await? {
+                Written::Version(v) => return Ok(v),
+                Written::CasMismatch | Written::CasRequired => {}
+            }
+            cas = match self.read_metadata(scope, name).await {
+                Ok(Some(meta)) if meta.is_live() => return Err(exists()),
+                Ok(Some(meta)) => meta.current_version,
+                // Deleted meanwhile: create from nothing again.
+                Ok(None) => 0,
+                // A token that may write but not read metadata: the refusal says a version
+                // exists; whether it is live, the data says.
+                Err(denied @ SecretsError::AccessDenied { .. }) => {
+                    return match self.read_value(scope, name, None).await {
+                        Ok(_) | Err(SecretsError::NotText { .. }) => Err(exists()),
+                        Err(_) => Err(denied),
+                    };
+                }
+                Err(e) => return Err(e),
+            };
+            tracing::debug!(
+                scope,
+                "a concurrent write changed the secret; creating again"
+            );
+        }
+        Err(SecretsError::Conflict {
+            name: label(scope, name),
+            expected: cas,
         })
     }
 

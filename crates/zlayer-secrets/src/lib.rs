@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | secret values, metadata, scopes, errors | [`Secret`], [`SecretMetadata`], [`RotationResult`], [`SecretScope`], [`SecretsError`], [`Result`] | always |
 //! | provider and store traits | [`SecretsProvider`], [`SecretsStore`], [`VersionedSecretsStore`], [`BatchSecretsStore`] | always |
+//! | name, scope and value rules | [`validate_name`], [`validate_scope`], [`validate_scope_part`], [`validate_value`], [`MAX_VALUE_LEN`], [`is_reserved_scope`], [`label`] | always |
 //! | versions and batch writes | [`SecretVersion`], [`VersionHistory`], [`VersionState`], [`WriteOp`] | always |
 //! | the reference grammar | [`SecretRef`], module [`reference`](mod@reference) | always |
 //! | resolving references | [`SecretsResolver`], [`EnvScopeProvider`], [`LocalEnvScopes`] | always |
@@ -130,11 +131,12 @@
 pub use secrecy;
 
 pub use zlayer_secrets_core::{
-    BatchSecretsStore, EnvScopeProvider, LocalEnvScopes, MAX_NAME_LEN, MAX_SCOPE_LEN, MemoryStore,
-    RESERVED_SCOPE_PREFIX, Result, RotationResult, Secret, SecretMetadata, SecretRef, SecretScope,
-    SecretVersion, SecretsError, SecretsProvider, SecretsResolver, SecretsStore, VersionHistory,
-    VersionState, VersionedSecretsStore, WriteOp, is_reserved_scope, reference, unix_now,
-    validate_name, validate_scope,
+    BatchSecretsStore, EnvScopeProvider, LocalEnvScopes, MAX_NAME_LEN, MAX_SCOPE_LEN,
+    MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result, RotationResult, Secret,
+    SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError, SecretsProvider,
+    SecretsResolver, SecretsStore, VersionHistory, VersionState, VersionedSecretsStore, WriteOp,
+    is_reserved_scope, label, reference, unix_now, validate_name, validate_scope,
+    validate_scope_part, validate_value,
 };
 
 /// Encryption keys: [`EncryptionKey`], [`KeyManager`] and key files (the

@@ -3,18 +3,13 @@
 
 use anyhow::bail;
 use serde_json::json;
-use zlayer_secrets::{SecretsError, VersionState, validate_name};
+use zlayer_secrets::{SecretsError, VersionState, label, validate_name};
 
 use crate::backend::Backend;
 use crate::cli::Output;
 use crate::output;
 use crate::output::note;
 use crate::value::ValueArgs;
-
-/// `scope/name` as shown in messages.
-pub(crate) fn shown(scope: &str, name: &str) -> String {
-    format!("{scope}/{name}")
-}
 
 /// `ls`.
 pub(crate) async fn ls(backend: &Backend, scope: &str, out: Output) -> anyhow::Result<()> {
@@ -50,7 +45,8 @@ pub(crate) async fn ls(backend: &Backend, scope: &str, out: Output) -> anyhow::R
     }
 }
 
-/// `create`: fails if the secret exists.
+/// `create`: fails if the secret exists, atomically (the store's `create_secret`: of
+/// several processes creating one name at once exactly one succeeds).
 pub(crate) async fn create(
     backend: &Backend,
     scope: &str,
@@ -58,17 +54,11 @@ pub(crate) async fn create(
     value: &ValueArgs,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
-    if backend.store.exists(scope, name).await? {
-        return Err(SecretsError::AlreadyExists {
-            name: shown(scope, name),
-        }
-        .into());
-    }
     let secret = value.read()?;
     // Not always v1: on Vault, a secret whose current version was deleted with Vault's
     // tools does not exist, but its version numbers go on.
-    let version = backend.store.write_secret(scope, name, &secret).await?;
-    note!("created {} (v{version})", shown(scope, name));
+    let version = backend.store.create_secret(scope, name, &secret).await?;
+    note!("created {} (v{version})", label(scope, name));
     Ok(())
 }
 
@@ -82,7 +72,7 @@ pub(crate) async fn set(
     validate_name(name)?;
     let secret = value.read()?;
     let version = backend.store.write_secret(scope, name, &secret).await?;
-    note!("stored {} (v{version})", shown(scope, name));
+    note!("stored {} (v{version})", label(scope, name));
     Ok(())
 }
 
@@ -109,7 +99,7 @@ pub(crate) async fn get(
             let versions = backend.store.list_versions(scope, name).await?;
             let Some(found) = versions.into_iter().find(|x| x.version == v) else {
                 return Err(SecretsError::NotFound {
-                    name: format!("{} version {v}", shown(scope, name)),
+                    name: format!("{} version {v}", label(scope, name)),
                 }
                 .into());
             };
@@ -159,7 +149,7 @@ pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyh
     let mut missing = Vec::new();
     for name in names {
         if !backend.store.exists(scope, name).await? {
-            missing.push(shown(scope, name));
+            missing.push(label(scope, name));
         }
     }
     if !missing.is_empty() {
@@ -170,7 +160,7 @@ pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyh
     }
     delete_all(backend, scope, names).await?;
     for name in names {
-        note!("deleted {}", shown(scope, name));
+        note!("deleted {}", label(scope, name));
     }
     Ok(())
 }
@@ -185,12 +175,12 @@ pub(crate) async fn unset(backend: &Backend, scope: &str, names: &[String]) -> a
         if backend.store.exists(scope, name).await? {
             present.push(name.clone());
         } else {
-            note!("{} was not set", shown(scope, name));
+            note!("{} was not set", label(scope, name));
         }
     }
     delete_all(backend, scope, &present).await?;
     for name in &present {
-        note!("deleted {}", shown(scope, name));
+        note!("deleted {}", label(scope, name));
     }
     Ok(())
 }
@@ -222,7 +212,7 @@ pub(crate) async fn rotate(
     validate_name(name)?;
     if !backend.store.exists(scope, name).await? {
         return Err(SecretsError::NotFound {
-            name: shown(scope, name),
+            name: label(scope, name),
         }
         .into());
     }
@@ -231,10 +221,10 @@ pub(crate) async fn rotate(
     let Some(previous) = result.previous_version else {
         bail!(
             "the store created {} instead of rotating it",
-            shown(scope, name)
+            label(scope, name)
         );
     };
-    note!("rotated {}", shown(scope, name));
+    note!("rotated {}", label(scope, name));
     output::line(&format!("v{previous} → v{}", result.new_version))
 }
 
@@ -295,7 +285,7 @@ pub(crate) async fn rollback(
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     let result = backend.store.rollback_secret(scope, name, to).await?;
-    note!("rolled {} back to the value of v{to}", shown(scope, name));
+    note!("rolled {} back to the value of v{to}", label(scope, name));
     let previous = result
         .previous_version
         .map_or_else(|| "none".to_owned(), |v| format!("v{v}"));

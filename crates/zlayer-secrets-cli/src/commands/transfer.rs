@@ -181,7 +181,7 @@ pub(crate) async fn export(
     for (name, reason) in &not_text {
         note!(
             "warning: not exported: {} holds no text value ({reason})",
-            super::secrets::shown(scope, name)
+            zlayer_secrets::label(scope, name)
         );
     }
     let mut entries = Vec::with_capacity(values.len());
@@ -213,7 +213,7 @@ fn env_text(scope: &str, entries: &[(String, Secret)]) -> anyhow::Result<Zeroizi
     let mut refused = Vec::new();
     for (name, value) in entries {
         if let Err(why) = formats::dotenv::write_entry(&mut text, name, value.expose()) {
-            refused.push(format!("{}: {why}", super::secrets::shown(scope, name)));
+            refused.push(format!("{}: {why}", zlayer_secrets::label(scope, name)));
         }
     }
     match refused.as_slice() {

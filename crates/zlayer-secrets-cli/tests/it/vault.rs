@@ -50,18 +50,32 @@ impl Vault {
         }
     }
 
-    fn run_with(&self, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
-        let mut all = vec!["--backend", "vault"];
-        all.extend_from_slice(args);
-        let mut vars = vec![
+    /// The variables that point the binary at the test server.
+    fn vars(&self) -> Vec<(&str, &str)> {
+        vec![
             ("VAULT_ADDR", self.addr.as_str()),
             ("VAULT_TOKEN", self.token.as_str()),
             ("VAULT_MOUNT", "secret"),
             ("VAULT_NAMESPACE", ""),
             ("VAULT_CACERT", ""),
-        ];
+        ]
+    }
+
+    fn run_with(&self, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
+        let mut all = vec!["--backend", "vault"];
+        all.extend_from_slice(args);
+        let mut vars = self.vars();
         vars.extend_from_slice(env);
         self.local.run_with(&all, stdin, &vars)
+    }
+
+    /// A command for `--backend vault` with these arguments, not started yet.
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut all = vec!["--backend", "vault"];
+        all.extend_from_slice(args);
+        let mut cmd = self.local.command(&all);
+        cmd.envs(self.vars());
+        cmd
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -656,4 +670,51 @@ fn run_on_vault_does_not_pass_the_token_on() {
         &[("DB", "$S:db-password")],
     );
     assert_eq!(r.ok().out(), format!("{}|abcdef", v.token));
+}
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn concurrent_creates_of_one_name_have_one_winner_on_vault() {
+    let v = Vault::new();
+    let dep = unique("cli-create-race");
+    let children: Vec<_> = (0..8)
+        .map(|p| {
+            let value = format!("value of process {p}");
+            let mut cmd = v.command(&[
+                "create",
+                "same-name",
+                "--value",
+                &value,
+                "--deployment",
+                &dep,
+            ]);
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            (value, cmd.spawn().unwrap())
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (value, child) in children {
+        let run: Run = child.wait_with_output().unwrap().into();
+        match run.code {
+            Some(0) => {
+                assert!(
+                    run.err().contains(&format!("created {dep}/same-name (v1)")),
+                    "{}",
+                    run.err()
+                );
+                winners.push(value);
+            }
+            Some(1) => assert!(
+                run.err()
+                    .contains(&format!("secret already exists: {dep}/same-name")),
+                "{}",
+                run.err()
+            ),
+            other => panic!("exit {other:?}: {}", run.err()),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(v.reveal("same-name", &["--deployment", &dep]), winners[0]);
 }

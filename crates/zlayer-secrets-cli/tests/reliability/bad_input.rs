@@ -233,10 +233,10 @@ fn cases() -> Vec<Case> {
         )
         .file("big", big_value.clone()),
         case(
-            "value over 4 MiB on stdin",
+            "value far over 1 MiB on stdin",
             &["set", "alpha", "--from-stdin"],
             1,
-            "standard input holds more than 4194304 bytes",
+            "standard input holds more than a secret value may (1048576 bytes",
         )
         .stdin(huge_stdin),
         case(

@@ -7,6 +7,7 @@
 //! the checks below only rely on orders the intervals prove.
 
 use std::collections::{BTreeMap, HashMap};
+use std::process::Stdio;
 
 use zlayer_secrets::sqlite::StoreOptions;
 use zlayer_secrets::{
@@ -376,4 +377,67 @@ fn concurrent_first_opens_create_one_store() {
             }
         }
     });
+}
+
+/// Eight processes running `zlayer-secret create same-name --value x` at once on one data
+/// directory: exactly one exits 0 and reports version 1, the seven others exit 1 with
+/// "already exists", and the secret holds one version.
+#[test]
+fn concurrent_creates_of_one_name_have_one_winner() {
+    let procs = count_from_env("ZLAYER_RELIABILITY_PROCS", 8);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let mut cmd = crate::cli(&data, &[]);
+        cmd.args(args);
+        crate::run(cmd)
+    };
+    // The store and its key exist already, so the processes race on the create alone.
+    run(&["set", "other", "--value", "y"]).ok();
+
+    let children: Vec<_> = (0..procs)
+        .map(|p| {
+            let value = format!("value of process {p}");
+            let mut cmd = crate::cli(&data, &[]);
+            cmd.args(["create", "same-name", "--value", &value])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (value, cmd.spawn().unwrap())
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (value, child) in children {
+        let run: crate::Run = child.wait_with_output().unwrap().into();
+        match run.code {
+            Some(0) => {
+                assert!(
+                    run.err().contains("created default/same-name (v1)"),
+                    "{}",
+                    run.err()
+                );
+                winners.push(value);
+            }
+            Some(1) => assert!(
+                run.err()
+                    .contains("secret already exists: default/same-name"),
+                "a losing create must say so: {}",
+                run.err()
+            ),
+            other => panic!("exit {other:?}: {}", run.err()),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create succeeds: {winners:?}");
+
+    assert_eq!(
+        run(&["get", "same-name", "--reveal"]).ok().out(),
+        winners[0]
+    );
+    let history = run(&["history", "same-name", "--output", "json"]);
+    let history: serde_json::Value = serde_json::from_str(&history.ok().out()).unwrap();
+    assert_eq!(history["current"], 1, "{history}");
+    assert_eq!(
+        history["versions"].as_array().unwrap().len(),
+        1,
+        "{history}"
+    );
 }

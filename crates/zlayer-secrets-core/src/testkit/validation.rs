@@ -1,8 +1,9 @@
 //! Names and scopes that break the rules of [`validate_name`](crate::validate_name) and
-//! [`validate_scope`](crate::validate_scope).
+//! [`validate_scope`](crate::validate_scope), and values over
+//! [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN).
 
 use super::{ConformanceStore, assert_invalid_name, unique_scope};
-use crate::{MAX_NAME_LEN, MAX_SCOPE_LEN, Secret};
+use crate::{MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, Secret, SecretsError, WriteOp};
 
 fn bad_names() -> Vec<String> {
     [
@@ -91,4 +92,68 @@ pub async fn invalid_reads_are_rejected<S: ConformanceStore>(store: S) {
         assert_invalid_name(store.list_secrets(&bad).await, &what);
         assert_invalid_name(store.get_secrets(&bad, &["n"]).await, &what);
     }
+}
+
+/// A value of more than [`MAX_VALUE_LEN`] bytes is `InvalidInput` naming its size and the
+/// limit (never the value) for every kind of write, and nothing is written; a value of
+/// exactly the limit is stored.
+pub async fn oversized_values_are_rejected_and_nothing_stored<S: ConformanceStore>(store: S) {
+    let scope = unique_scope("oversized");
+    let big = Secret::new("o".repeat(MAX_VALUE_LEN + 1));
+    let check = |result: crate::Result<()>, what: &str| match result {
+        Err(SecretsError::InvalidInput(msg)) => {
+            assert!(
+                msg.contains(&(MAX_VALUE_LEN + 1).to_string())
+                    && msg.contains(&MAX_VALUE_LEN.to_string()),
+                "{what}: the message names the size and the limit: {msg}"
+            );
+            assert!(!msg.contains("ooo"), "{what}: the message shows the value");
+        }
+        Err(other) => panic!("{what}: expected InvalidInput, got error: {other}"),
+        Ok(()) => panic!("{what}: expected InvalidInput, but it succeeded"),
+    };
+    check(
+        store.set_secret(&scope, "new", &big).await,
+        "set of a new name",
+    );
+    check(
+        store.create_secret(&scope, "new", &big).await.map(drop),
+        "create",
+    );
+    check(
+        store.write_secret(&scope, "new", &big).await.map(drop),
+        "write_secret",
+    );
+    let batch = [WriteOp::Set {
+        scope: scope.clone(),
+        name: "new".to_owned(),
+        value: big.clone(),
+    }];
+    check(store.apply_batch(&batch).await, "batch");
+    assert!(!store.exists(&scope, "new").await.unwrap());
+
+    store
+        .set_secret(&scope, "old", &"kept".into())
+        .await
+        .unwrap();
+    check(
+        store.set_secret(&scope, "old", &big).await,
+        "set over a secret",
+    );
+    check(
+        store.rotate_secret(&scope, "old", &big).await.map(drop),
+        "rotate",
+    );
+    assert_eq!(
+        store.get_secret(&scope, "old").await.unwrap().expose(),
+        "kept"
+    );
+    assert_eq!(store.get_metadata(&scope, "old").await.unwrap().version, 1);
+
+    let exact = "e".repeat(MAX_VALUE_LEN);
+    store
+        .set_secret(&scope, "exact", &Secret::new(exact.clone()))
+        .await
+        .unwrap();
+    assert!(store.get_secret(&scope, "exact").await.unwrap().expose() == exact);
 }

@@ -52,16 +52,38 @@ async fn wrong_secret_and_unknown_key_are_none() {
 }
 
 #[tokio::test]
-async fn duplicate_create_is_already_exists_and_keeps_the_original() {
+async fn create_api_key_overwrites_as_the_original_did() {
     for b in backends().await {
         let creds = CredentialStore::new(b.store.clone());
         creds.create_api_key("k", "first", &["a"]).await.unwrap();
+        creds.create_api_key("k", "second", &["b"]).await.unwrap();
+        assert_eq!(
+            creds.validate("k", "first").await.unwrap(),
+            None,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            creds.validate("k", "second").await.unwrap(),
+            Some(vec!["b".to_owned()])
+        );
+    }
+}
+
+#[tokio::test]
+async fn duplicate_strict_create_is_already_exists_and_keeps_the_original() {
+    for b in backends().await {
+        let creds = CredentialStore::new(b.store.clone());
+        creds
+            .create_new_api_key("k", "first", &["a"])
+            .await
+            .unwrap();
         let err = creds
-            .create_api_key("k", "second", &["b"])
+            .create_new_api_key("k", "second", &["b"])
             .await
             .unwrap_err();
         assert!(
-            matches!(err, SecretsError::AlreadyExists { ref name } if name.contains("`k`")),
+            matches!(err, SecretsError::AlreadyExists { ref name } if name == "API key `k`"),
             "{}: {err}",
             b.name
         );
@@ -70,6 +92,36 @@ async fn duplicate_create_is_already_exists_and_keeps_the_original() {
             Some(vec!["a".to_owned()])
         );
         assert_eq!(creds.validate("k", "second").await.unwrap(), None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_strict_creates_of_one_key_have_one_winner() {
+    for b in backends().await {
+        let creds = std::sync::Arc::new(CredentialStore::new(b.store.clone()));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let creds = std::sync::Arc::clone(&creds);
+                tokio::spawn(async move {
+                    let secret = format!("secret of task {i}");
+                    let result = creds.create_new_api_key("race", &secret, &["r"]).await;
+                    (secret, result)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (secret, Ok(())) => winners.push(secret),
+                (_, Err(SecretsError::AlreadyExists { .. })) => {}
+                (_, Err(e)) => panic!("{}: only AlreadyExists may fail: {e}", b.name),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{}: {winners:?}", b.name);
+        assert_eq!(
+            creds.validate("race", &winners[0]).await.unwrap(),
+            Some(vec!["r".to_owned()])
+        );
     }
 }
 

@@ -71,7 +71,7 @@ async fn nothing_secret_in_debug_errors_or_logs() {
         shown.push(format!("{:?}", creds.validate("missing", API_SECRET).await));
         shown.push(format!(
             "{:?}",
-            creds.create_api_key("ci", API_SECRET, &[]).await
+            creds.create_new_api_key("ci", API_SECRET, &[]).await
         ));
         shown.push(format!(
             "{:?}",

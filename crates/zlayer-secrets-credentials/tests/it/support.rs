@@ -59,7 +59,7 @@ pub(crate) enum FailMode {
 }
 
 /// Forwards to an inner store, counts writes (`set_secret`, `delete_secret`,
-/// `rotate_secret`) and fails the `fail_on`-th one (1-based) as `mode` says.
+/// `create_secret`, `rotate_secret`) and fails the `fail_on`-th one (1-based) as `mode` says.
 pub(crate) struct FailingStore {
     inner: Arc<dyn SecretsStore>,
     writes: AtomicUsize,
@@ -132,6 +132,11 @@ impl SecretsStore for FailingStore {
 
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
         self.write(self.inner.delete_secret(scope, name)).await
+    }
+
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        self.write(self.inner.create_secret(scope, name, value))
+            .await
     }
 
     async fn rotate_secret(

@@ -59,3 +59,38 @@ fn sealed_box_layout_is_nonce_ciphertext_tag() {
     assert_eq!(&sealed[NONCE_SIZE..NONCE_SIZE + 5], &buf);
     assert_eq!(&sealed[NONCE_SIZE + 5..], tag.as_slice());
 }
+
+#[test]
+fn decrypt_returns_a_plain_vec_and_decrypt_zeroizing_a_wiping_one() {
+    let key = EncryptionKey::generate();
+    let sealed = key.encrypt(b"hunter2").unwrap();
+    let plain: Vec<u8> = key.decrypt(&sealed).unwrap();
+    assert_eq!(plain, b"hunter2");
+    let wiping: Zeroizing<Vec<u8>> = key.decrypt_zeroizing(&sealed).unwrap();
+    assert_eq!(wiping.as_slice(), b"hunter2");
+    let other = EncryptionKey::generate();
+    for result in [
+        other.decrypt(&sealed).map(drop),
+        other.decrypt_zeroizing(&sealed).map(drop),
+    ] {
+        assert!(matches!(result, Err(SecretsError::Decryption(_))));
+    }
+}
+
+#[test]
+fn argon2id_is_the_one_set_of_parameters() {
+    let argon2 = argon2id();
+    let params = argon2.params();
+    assert_eq!(
+        (params.m_cost(), params.t_cost(), params.p_cost()),
+        (ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM)
+    );
+    assert_eq!(params.output_len(), Some(KEY_SIZE));
+    let salt = [7u8; SALT_LEN];
+    let mut expected = [0u8; KEY_SIZE];
+    argon2
+        .hash_password_into(b"pw", &salt, &mut expected)
+        .unwrap();
+    let derived = EncryptionKey::derive_from_password("pw", &salt).unwrap();
+    assert_eq!(derived.as_bytes(), expected);
+}

@@ -54,6 +54,9 @@ impl SecretsStore for TempStore {
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
         self.store.delete_secret(scope, name).await
     }
+    async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        self.store.create_secret(scope, name, value).await
+    }
     async fn rotate_secret(
         &self,
         scope: &str,
@@ -68,6 +71,9 @@ impl SecretsStore for TempStore {
 impl VersionedSecretsStore for TempStore {
     async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata> {
         self.store.get_metadata(scope, name).await
+    }
+    async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
+        self.store.write_secret(scope, name, value).await
     }
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
         self.store.list_versions(scope, name).await

@@ -40,8 +40,7 @@ path "secret/metadata/{scope}/allowed/" {{ capabilities = ["list"] }}
 "#
     );
     let token = limited_token(&format!("{scope}-policy"), &hcl).await;
-    let (address, _) = server();
-    let vault = VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    let vault = crate::common::provider_with_token(&token);
     (vault, token)
 }
 
@@ -124,8 +123,7 @@ async fn read_only_token_can_check_existence_without_metadata_access() {
     root.set_secret(&scope, "n", &"v".into()).await.unwrap();
     let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["read"] }}"#);
     let token = limited_token(&format!("{scope}-policy"), &hcl).await;
-    let (address, _) = server();
-    let vault = VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    let vault = crate::common::provider_with_token(&token);
 
     assert_eq!(vault.get_secret(&scope, "n").await.unwrap().expose(), "v");
     assert!(vault.exists(&scope, "n").await.unwrap());

@@ -148,3 +148,99 @@ async fn mount_that_requires_cas_still_takes_plain_sets() {
     .await;
     assert!(status < 300);
 }
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn create_over_a_current_version_deleted_with_vault_tools_goes_on_counting() {
+    let vault = Arc::new(provider());
+    let scope = unique_scope("create-deleted");
+    for value in ["one", "two", "three"] {
+        vault.set_secret(&scope, "n", &value.into()).await.unwrap();
+    }
+    // `bao kv delete`: the current version is soft-deleted, metadata and history remain.
+    crate::common::delete_current_version(&scope, "n").await;
+    assert!(!vault.exists(&scope, "n").await.unwrap());
+
+    // Absent, as for `exists`: eight creates at once, one wins, at the next version.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (vault, scope) = (Arc::clone(&vault), scope.clone());
+            tokio::spawn(async move {
+                let value = format!("task {i}");
+                let result = vault
+                    .create_secret(&scope, "n", &value.clone().into())
+                    .await;
+                (value, result)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (value, Ok(version)) => winners.push((value, version)),
+            (_, Err(SecretsError::AlreadyExists { name })) => {
+                assert!(name.ends_with("/n"), "{name}");
+            }
+            (_, Err(e)) => panic!("only AlreadyExists may fail a create: {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let (value, version) = &winners[0];
+    assert_eq!(*version, 4);
+    assert_eq!(vault.get_secret(&scope, "n").await.unwrap().expose(), value);
+    assert_eq!(
+        vault.list_versions(&scope, "n").await.unwrap().len(),
+        3,
+        "versions 1, 2 and 4 can be read; 3 stays deleted"
+    );
+
+    // Destroyed (`kv destroy`) counts as absent too.
+    let (status, body) = crate::common::root_call(
+        reqwest::Method::POST,
+        &format!("secret/destroy/{scope}/n"),
+        Some(serde_json::json!({ "versions": [4] })),
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    assert_eq!(
+        vault
+            .create_secret(&scope, "n", &"after destroy".into())
+            .await
+            .unwrap(),
+        5
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn create_with_a_token_that_cannot_read_metadata() {
+    let root = provider();
+    let scope = unique_scope("create-blind");
+    root.set_secret(&scope, "taken", &"kept".into())
+        .await
+        .unwrap();
+    let hcl = format!(
+        r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "read", "update"] }}"#
+    );
+    let token = crate::common::limited_token(&format!("{scope}-create"), &hcl).await;
+    let vault = crate::common::provider_with_token(&token);
+    assert_eq!(
+        vault
+            .create_secret(&scope, "new", &"v".into())
+            .await
+            .unwrap(),
+        1
+    );
+    let err = vault
+        .create_secret(&scope, "taken", &"overwrite?".into())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SecretsError::AlreadyExists { name } if name.ends_with("/taken")),
+        "{err}"
+    );
+    assert_eq!(
+        root.get_secret(&scope, "taken").await.unwrap().expose(),
+        "kept"
+    );
+}

@@ -30,6 +30,25 @@ pub(crate) fn provider() -> VaultSecretsProvider {
     VaultSecretsProvider::new(&address, &token, "secret").unwrap()
 }
 
+/// A provider on the shared server's `secret` mount with another token (one made by
+/// [`limited_token`]).
+pub(crate) fn provider_with_token(token: &str) -> VaultSecretsProvider {
+    let (address, _) = server();
+    VaultSecretsProvider::new(&address, token, "secret").unwrap()
+}
+
+/// Soft-deletes the current version of `scope/name` as `bao kv delete` does: metadata and
+/// the other versions remain.
+pub(crate) async fn delete_current_version(scope: &str, name: &str) {
+    let (status, body) = root_call(
+        reqwest::Method::DELETE,
+        &format!("secret/data/{scope}/{name}"),
+        None,
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+}
+
 /// A scope prefix no other test (in this or another process) uses.
 pub(crate) fn unique_scope(test: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -198,13 +198,11 @@ async fn tokens_that_cannot_read_patch_or_create_but_never_drop_fields() {
         &["kv", "put", "-mount=secret", &path, "value=v", "other=o"],
         None,
     );
-    let (address, _) = crate::common::server();
 
     // May patch but not read: a merge patch keeps the other field.
     let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["patch"] }}"#);
     let token = crate::common::limited_token(&format!("{scope}-patch"), &hcl).await;
-    let vault =
-        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    let vault = crate::common::provider_with_token(&token);
     assert_eq!(
         vault
             .write_secret(&scope, "x", &"patched".into())
@@ -222,8 +220,7 @@ async fn tokens_that_cannot_read_patch_or_create_but_never_drop_fields() {
         r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "read", "update"] }}"#
     );
     let token = crate::common::limited_token(&format!("{scope}-rw"), &hcl).await;
-    let vault =
-        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    let vault = crate::common::provider_with_token(&token);
     assert_eq!(
         vault
             .write_secret(&scope, "x", &"rewritten".into())
@@ -240,8 +237,7 @@ async fn tokens_that_cannot_read_patch_or_create_but_never_drop_fields() {
     // rather than written without the fields it cannot see.
     let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "update"] }}"#);
     let token = crate::common::limited_token(&format!("{scope}-write"), &hcl).await;
-    let vault =
-        zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, "secret").unwrap();
+    let vault = crate::common::provider_with_token(&token);
     assert_eq!(
         vault
             .write_secret(&scope, "new", &"first".into())
