@@ -6,7 +6,9 @@
 //! Every case finds its store in `store/` inside its sandbox (`ZLAYER_SECRETS_DIR`); the key
 //! is a key file created there on the first write unless a command line sets
 //! `ZLAYER_SECRETS_KEY`. `sh` is available to give a command its standard input
-//! (`sh -c "printf ... | zlayer-secret ..."`) and as the program that `run` starts.
+//! (`sh -c "printf ... | zlayer-secret ..."`) and as the program that `run` starts, and
+//! `ls` to show a file's mode. (trycmd skips, as "ignored", a command line whose program is
+//! not registered here; [`cli_cases`] fails if any is.)
 //!
 //! `TRYCMD=overwrite cargo test -p zlayer-secrets-cli --test snapshots` rewrites the expected
 //! output of the cases that differ (check the diff: elisions such as `[..]` are kept only
@@ -26,6 +28,29 @@ const AMBIENT: &[&str] = &[
     "VAULT_TOKEN",
 ];
 
+/// The programs a case line may start.
+const PROGRAMS: [&str; 3] = ["zlayer-secret", "sh", "ls"];
+
+/// The `$ ` lines of the cases under `dir` whose program (the first word that is not a
+/// `NAME=value` assignment) is not one of [`PROGRAMS`].
+fn unregistered_programs(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("tests/cmd is readable") {
+        let path = entry.expect("tests/cmd is readable").path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a case file is text");
+        for line in text.lines().filter_map(|l| l.strip_prefix("$ ")) {
+            let program = line.split_whitespace().find(|word| !word.contains('='));
+            if !program.is_some_and(|p| PROGRAMS.contains(&p)) {
+                out.push(format!("{}: {line}", path.display()));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn cli_cases() {
     let set: Vec<&str> = AMBIENT
@@ -39,6 +64,13 @@ fn cli_cases() {
         set.join(", ")
     );
 
+    let unknown = unregistered_programs(Path::new("tests/cmd"));
+    assert!(
+        unknown.is_empty(),
+        "these case lines start a program the runner does not register, so trycmd would \
+         skip them: {unknown:?}"
+    );
+
     let bin = Path::new(env!("CARGO_BIN_EXE_zlayer-secret"));
     let bin_dir = bin.parent().expect("the binary is in a directory");
     let mut path = vec![bin_dir.to_path_buf()];
@@ -48,8 +80,9 @@ fn cli_cases() {
     let path = std::env::join_paths(path).expect("PATH entries hold no separator");
 
     trycmd::TestCases::new()
-        .register_bin("zlayer-secret", bin)
-        .register_bin("sh", PathBuf::from("/bin/sh"))
+        .register_bin(PROGRAMS[0], bin)
+        .register_bin(PROGRAMS[1], PathBuf::from("/bin/sh"))
+        .register_bin(PROGRAMS[2], PathBuf::from("/bin/ls"))
         .env("PATH", path.to_string_lossy())
         .env("ZLAYER_SECRETS_DIR", "store")
         .env("ZLAYER_SECRETS_BACKEND", "local")
