@@ -3,10 +3,10 @@
 //! **One store per data directory.** The data directory (`--data-dir`, else
 //! `ZLAYER_SECRETS_DIR`, else `zlayer-secrets` in the platform data directory, e.g.
 //! `~/.local/share/zlayer-secrets`) holds one SQLite database, `secrets.sqlite`, with every
-//! deployment, service and environment scope, and the grants. One key locks it: the
-//! [`KeyManager`] key named [`KEY_NAME`] under the data directory, i.e. `ZLAYER_SECRETS_KEY`,
-//! else `ZLAYER_SECRETS_PASSWORD`, else the key file `secrets_default.key` beside the
-//! database, generated on the first write.
+//! deployment, service and environment scope, and the grants. Its [`LocalStore`] owns the
+//! layout, the key (`ZLAYER_SECRETS_KEY`, else `ZLAYER_SECRETS_PASSWORD`, else the key file
+//! `secrets_default.key` beside the database, generated on the first write) and the rules for
+//! opening it; this module prints its notices and reports its errors.
 //!
 //! Commands reach the store only through the trait objects in [`Backend`]. With
 //! `--backend vault` they are filled by a [`VaultSecretsProvider`] configured from
@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use zlayer_secrets::crypto::{KeySource, ResolvedKey};
+use zlayer_secrets::sqlite::Notice;
 use zlayer_secrets::{
-    BatchSecretsStore, KeyManager, MemoryStore, PersistentSecretsStore, SecretsError,
+    BatchSecretsStore, LocalStore, MemoryStore, PersistentSecretsStore, SecretsError,
     SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
 };
 
@@ -84,10 +84,6 @@ pub(crate) fn vault_provider() -> anyhow::Result<VaultSecretsProvider> {
     VaultSecretsProvider::from_env().context("cannot use the Vault backend")
 }
 
-/// The [`KeyManager`] key (the "deployment" of `get_or_create_key`) that locks a data
-/// directory's store.
-pub(crate) const KEY_NAME: &str = "default";
-
 /// What a command needs from the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
@@ -126,8 +122,12 @@ impl Backend {
 
     /// Opens the local store of `data_dir`.
     pub(crate) async fn open(data_dir: PathBuf, access: Access) -> anyhow::Result<Self> {
-        let db = database_path(&data_dir);
-        if access == Access::Read && !store_exists(&db) {
+        let local = local_store(&data_dir);
+        let store = match access {
+            Access::Read => local.open_read().await.map_err(local_error)?,
+            Access::Write => Some(local.open_write().await.map_err(local_error)?),
+        };
+        let Some(store) = store else {
             note!(
                 "note: there is no store in {} yet; nothing is stored",
                 data_dir.display()
@@ -137,8 +137,8 @@ impl Backend {
                 store: empty.clone(),
                 batch: empty,
             });
-        }
-        let store = Arc::new(open_local(&data_dir).await?);
+        };
+        let store = Arc::new(store);
         Ok(Self {
             store: store.clone(),
             batch: store,
@@ -156,194 +156,46 @@ impl Backend {
     }
 }
 
-/// The database file of a data directory.
-pub(crate) fn database_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(zlayer_secrets::sqlite::DB_FILE_NAME)
+/// The [`LocalStore`] of `data_dir`, printing its notices as `note!` lines.
+pub(crate) fn local_store(data_dir: &Path) -> LocalStore {
+    LocalStore::new(data_dir).on_notice(print_notice)
 }
 
-/// Whether something is at the database path. A symbolic link counts, even a dangling one:
-/// the store refuses it with an error, instead of the command treating the directory as
-/// empty or making a new key for it.
-pub(crate) fn store_exists(db: &Path) -> bool {
-    db.symlink_metadata().is_ok()
+/// Prints a notice of the local store on stderr, as a warning or a note.
+pub(crate) fn print_notice(notice: &Notice) {
+    match notice {
+        Notice::KeyWarning(_) => note!("warning: {notice}"),
+        Notice::Reencrypted(_) | Notice::ReplacedKeyFile { .. } => note!("{notice}"),
+        _ => note!("note: {notice}"),
+    }
+}
+
+/// An error of the local store as the command reports it: its message alone, which names the
+/// file concerned and the cause (the kind prefix of [`SecretsError`]'s `Display` would only
+/// repeat it).
+pub(crate) fn local_error(err: SecretsError) -> anyhow::Error {
+    match err {
+        SecretsError::Storage(text)
+        | SecretsError::WrongKey(text)
+        | SecretsError::InvalidInput(text)
+        | SecretsError::Encryption(text)
+        | SecretsError::Decryption(text)
+        | SecretsError::Tampered(text) => anyhow::Error::msg(text),
+        other => other.into(),
+    }
+}
+
+/// The database file of a data directory.
+pub(crate) fn database_path(data_dir: &Path) -> PathBuf {
+    local_store(data_dir).database_path()
 }
 
 /// Opens (creating if needed) the SQLite store of `data_dir` with its key.
 pub(crate) async fn open_local(data_dir: &Path) -> anyhow::Result<PersistentSecretsStore> {
-    Ok(open_local_with_key(data_dir, Pending::Refuse).await?.store)
-}
-
-/// What opening the store does about an unfinished key rotation: a pending key file
-/// (`secrets_default.key.new`) left by a `key rotate` that did not finish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pending {
-    /// Every verb but `key status` and `key rotate`: a store that still opens with the key
-    /// in use opens (with a note); one that only the pending key opens is refused, telling
-    /// the user to run `key rotate`. Nothing is committed.
-    Refuse,
-    /// `key status`: a store that only the pending key opens is opened with it, to report
-    /// on; nothing is committed.
-    Inspect,
-    /// `key rotate`: a store that only the pending key opens, while the key in use comes
-    /// from the key file the rotation started from, has the rotation finished (the pending
-    /// file replaces the key file).
-    Finish,
-}
-
-/// An open local store and the key it was opened with.
-pub(crate) struct Opened {
-    /// The store.
-    pub(crate) store: PersistentSecretsStore,
-    /// The key in use (from the environment or the key file) and where it came from.
-    pub(crate) key: ResolvedKey,
-    /// With [`Pending::Inspect`]: the pending key file whose key opened the store, when the
-    /// key in use no longer does (a rotation that re-keyed the store but did not finish).
-    pub(crate) locked_with_pending: Option<PathBuf>,
-}
-
-/// Opens the SQLite store of `data_dir` and says which key opened it.
-///
-/// A store that exists is never given a freshly generated key (that would only lock it out):
-/// its key must come from the environment or its key file. Only `key rotate`
-/// ([`Pending::Finish`]) finishes an interrupted rotation, and only when the key in use
-/// comes from the key file and the pending key demonstrably opens the store; a key from
-/// `ZLAYER_SECRETS_KEY` or `ZLAYER_SECRETS_PASSWORD` that does not open the store is an
-/// error, whatever pending file lies beside it.
-pub(crate) async fn open_local_with_key(
-    data_dir: &Path,
-    pending: Pending,
-) -> anyhow::Result<Opened> {
-    let manager = KeyManager::with_base_dir(data_dir);
-    let db = database_path(data_dir);
-    let resolved = key_in_use(&manager, &db)?;
-    let pending_path = manager.pending_key_file_path(KEY_NAME);
-    let pending_exists = pending_path.symlink_metadata().is_ok();
-    let why = match PersistentSecretsStore::open(&db, resolved.key.clone()).await {
-        Ok(store) => {
-            if pending_exists && pending == Pending::Refuse {
-                note!(
-                    "note: a key rotation was started and not finished ({} exists); the store \
-                     still opens with the {}; run `zlayer-secret key rotate` to finish it",
-                    pending_path.display(),
-                    resolved.source
-                );
-            }
-            return Ok(Opened {
-                store,
-                key: resolved,
-                locked_with_pending: None,
-            });
-        }
-        Err(SecretsError::WrongKey(why)) => why,
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot open the store {}", db.display()));
-        }
-    };
-    let from_key_file = matches!(resolved.source, KeySource::File(_));
-    if !from_key_file || !pending_exists {
-        // A rotation replaces the key file; a key from the environment is not the one it
-        // started from, so a pending key is never tried (nor committed) for it.
-        let hint = if pending_exists {
-            format!(
-                "; a rotation of the key file is unfinished ({}), which only `zlayer-secret \
-                 key rotate` with the key from the key file finishes",
-                pending_path.display()
-            )
-        } else {
-            String::new()
-        };
-        bail!(
-            "the key from the {} does not open the store {}: {why}{hint}",
-            resolved.source,
-            db.display()
-        );
-    }
-    open_half_done(&manager, &db, resolved, pending).await
-}
-
-/// The key of the store: from the environment or the key file, and for a new store a new key
-/// file. Its warnings are printed.
-fn key_in_use(manager: &KeyManager, db: &Path) -> anyhow::Result<ResolvedKey> {
-    let resolved = if store_exists(db) {
-        match manager
-            .find_key(KEY_NAME)
-            .context("cannot read the key of the store")?
-        {
-            Some(found) => found,
-            None => bail!(
-                "the store {} exists but there is no key for it: restore the key file {} or \
-                 set ZLAYER_SECRETS_KEY (a new key would not open the store)",
-                db.display(),
-                manager.key_file_path(KEY_NAME).display()
-            ),
-        }
-    } else {
-        manager
-            .resolve(KEY_NAME)
-            .context("cannot create the key of the store")?
-    };
-    for warning in &resolved.warnings {
-        note!("warning: {warning}");
-    }
-    Ok(resolved)
-}
-
-/// A store the key file's key (`resolved`) did not open, with a pending key file beside it:
-/// opened with the pending key, then refused, reported or finished as `pending` says.
-async fn open_half_done(
-    manager: &KeyManager,
-    db: &Path,
-    resolved: ResolvedKey,
-    pending: Pending,
-) -> anyhow::Result<Opened> {
-    let rotation = manager
-        .pending_rotation(KEY_NAME)
-        .context("cannot read the pending key of an interrupted rotation")?
-        .context("the pending key file disappeared while opening the store")?;
-    let store = PersistentSecretsStore::open(db, rotation.new_key().clone())
+    local_store(data_dir)
+        .open_write()
         .await
-        .with_context(|| {
-            format!(
-                "neither the key from the {} nor the pending key {} opens the store {}",
-                resolved.source,
-                rotation.pending_path().display(),
-                db.display()
-            )
-        })?;
-    match pending {
-        Pending::Refuse => bail!(
-            "the store {} is locked with the new key of an unfinished key rotation ({}), not \
-             with the {}: run `zlayer-secret key rotate` to finish the rotation",
-            db.display(),
-            rotation.pending_path().display(),
-            resolved.source
-        ),
-        Pending::Inspect => Ok(Opened {
-            store,
-            key: resolved,
-            locked_with_pending: Some(rotation.pending_path().to_path_buf()),
-        }),
-        Pending::Finish => {
-            let key_path = rotation.key_path().to_path_buf();
-            let key = rotation
-                .commit()
-                .context("cannot finish the interrupted key rotation")?;
-            note!(
-                "note: finished an interrupted key rotation: {} now holds the key that opens the store",
-                key_path.display()
-            );
-            let resolved = manager
-                .find_key(KEY_NAME)
-                .context("cannot read the key of the store")?
-                .filter(|r| r.key.fingerprint() == key.fingerprint())
-                .context("the key file changed while finishing the rotation")?;
-            Ok(Opened {
-                store,
-                key: resolved,
-                locked_with_pending: None,
-            })
-        }
-    }
+        .map_err(local_error)
 }
 
 /// The data directory: the option (or `ZLAYER_SECRETS_DIR`), else the platform default.
@@ -354,7 +206,9 @@ pub(crate) fn data_dir(arg: Option<&Path>) -> anyhow::Result<PathBuf> {
         }
         return Ok(dir.to_path_buf());
     }
-    let base = directories::BaseDirs::new()
-        .context("cannot find the platform data directory (no home directory?); use --data-dir")?;
-    Ok(base.data_dir().join("zlayer-secrets"))
+    LocalStore::default_dir().map_err(|_| {
+        anyhow::anyhow!(
+            "cannot find the platform data directory (no home directory?); use --data-dir"
+        )
+    })
 }

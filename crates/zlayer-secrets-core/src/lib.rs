@@ -19,9 +19,13 @@
 //!   values; [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the
 //!   plain local mapping).
 //! - [`MemoryStore`] implements every store trait in memory, with real versions.
+//! - With the `blocking` feature, `blocking::run_blocking` runs blocking work (SQLite,
+//!   Argon2id) off the async worker threads.
 //! - With the `testkit` feature, `testkit` holds the conformance suite that every backend
 //!   runs (`conformance_suite!`).
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod error;
 mod history;
 mod memory;

@@ -8,15 +8,32 @@ use zlayer_secrets_crypto::ownership;
 
 use crate::DB_FILE_NAME;
 
-/// The database file for `path`: an existing directory gets [`DB_FILE_NAME`] inside it, any
-/// other path is the file itself.
+/// The extensions that make a path that does not exist a database file rather than a
+/// directory to create (compared ignoring ASCII case).
+pub(crate) const DB_FILE_EXTENSIONS: [&str; 3] = ["sqlite", "db", "sqlite3"];
+
+/// The database file for `path`:
+///
+/// - an existing directory: [`DB_FILE_NAME`] inside it;
+/// - anything else that exists (a file, a symbolic link, dangling or not): `path` itself;
+/// - nothing, and the name ends in one of [`DB_FILE_EXTENSIONS`]: `path`, a file to create;
+/// - nothing, and any other name: [`DB_FILE_NAME`] inside `path`, a directory to create.
+///
+/// [`prepare`] creates what is missing.
 pub(crate) fn resolve(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(SecretsError::InvalidInput(
             "the secrets store path is empty".to_owned(),
         ));
     }
-    Ok(if path.is_dir() {
+    let names_a_file = || {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| DB_FILE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+    };
+    let missing =
+        matches!(path.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    Ok(if path.is_dir() || (missing && !names_a_file()) {
         path.join(DB_FILE_NAME)
     } else {
         path.to_path_buf()

@@ -4,6 +4,12 @@
 //! through the `zlayer-secrets` facade (feature `persistent`). Code that only reads or
 //! resolves secrets should depend on `zlayer-secrets-core` and take a `SecretsProvider`.
 //!
+//! - [`PersistentSecretsStore`] is the store in one database file, opened with a key.
+//! - [`LocalStore`] is the store of a data directory as the `zlayer-secret` command, a server
+//!   or an agent opens it: its layout, its key from `KeyManager`, reads of a missing store that
+//!   create nothing, interrupted key rotations, and key rotation ([`KeyStatus`],
+//!   [`KeyRotated`], [`Notice`]).
+//!
 //! # Example
 //!
 //! ```
@@ -69,9 +75,11 @@
 //!   and a power loss alike. `synchronous = NORMAL` ([`Durability::Normal`]) is faster but
 //!   can lose the last commits on power loss (never on a process crash); it is available for
 //!   bulk work, not the default, because a secret reported as stored may already be in use.
-//! - **Files.** A new database file is created with mode 0600 before SQLite opens it (SQLite
-//!   gives its `-wal` and `-shm` files the same mode), and missing parent directories with
-//!   mode 0700.
+//! - **Files.** [`PersistentSecretsStore::open`] takes a directory (the database is
+//!   [`DB_FILE_NAME`] inside it; a missing path without a `.sqlite`, `.db` or `.sqlite3`
+//!   extension is created as that directory) or a database file. A new database file is
+//!   created with mode 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files
+//!   the same mode), and missing directories with mode 0700.
 //! - **Limits.** Values up to [`MAX_VALUE_LEN`] bytes (1 MiB); a larger one is refused with
 //!   [`SecretsError::InvalidInput`]. Names and scopes follow
 //!   [`validate_name`](zlayer_secrets_core::validate_name) and
@@ -95,12 +103,14 @@ mod error;
 mod fs;
 mod info;
 mod keys;
+mod local;
 mod options;
 mod schema;
 mod seal;
 mod store;
 
 pub use info::{KeyInfo, ReencryptReport};
+pub use local::{KEY_NAME, KeyInUse, KeyRotated, KeyStatus, LocalStore, Notice};
 pub use options::{
     DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_RETENTION, Durability, MAX_VALUE_LEN, StoreOptions,
 };

@@ -18,7 +18,11 @@ pub const MAX_VALUE_LEN: usize = 1024 * 1024;
 /// [`StoreOptions::busy_timeout`] says otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The file name used when [`open`](crate::PersistentSecretsStore::open) is given a directory.
+/// The file name used when [`open`](crate::PersistentSecretsStore::open) is given a directory
+/// (or a missing path without a database extension), and the database of a [`LocalStore`]'s
+/// data directory.
+///
+/// [`LocalStore`]: crate::LocalStore
 pub const DB_FILE_NAME: &str = "secrets.sqlite";
 
 /// When a committed write reaches the disk (SQLite's `synchronous` setting in WAL mode).

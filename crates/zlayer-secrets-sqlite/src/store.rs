@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use zlayer_secrets_core::blocking::run_blocking;
 use zlayer_secrets_core::{
-    BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError,
+    BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion,
     SecretsProvider, SecretsStore, VersionedSecretsStore, WriteOp,
 };
 use zlayer_secrets_crypto::EncryptionKey;
@@ -14,21 +15,14 @@ use zlayer_secrets_crypto::EncryptionKey;
 use crate::core::Core;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
 
-/// Runs blocking database work off the async worker threads.
-///
-/// Inside a tokio runtime (multi-thread or current-thread) the work goes to the blocking
-/// thread pool; outside one (another executor polling the future) it runs in place.
+/// Runs blocking database work off the async worker threads (see
+/// [`run_blocking`](zlayer_secrets_core::blocking::run_blocking)).
 async fn blocking<T, F>(work: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle.spawn_blocking(work).await.map_err(|e| {
-            SecretsError::Storage(format!("the database task did not complete: {e}"))
-        })?,
-        Err(_) => work(),
-    }
+    run_blocking("the database task", work).await?
 }
 
 fn lock(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
@@ -64,12 +58,23 @@ impl PersistentSecretsStore {
     /// Opens the store at `path`, creating it if it does not exist, with default
     /// [`StoreOptions`].
     ///
-    /// If `path` is an existing directory, the database is `secrets.sqlite` inside it;
-    /// otherwise `path` is the database file. Missing parent directories are created with
-    /// mode 0700 and a new database file with mode 0600.
+    /// Where the database file is, as in the original crate (where `path` named the store's
+    /// directory):
+    ///
+    /// | `path` | database file |
+    /// |---|---|
+    /// | an existing directory | [`DB_FILE_NAME`](crate::DB_FILE_NAME) (`secrets.sqlite`) inside it |
+    /// | an existing file | `path` |
+    /// | missing, ending in `.sqlite`, `.db` or `.sqlite3` (any case) | `path`, created |
+    /// | missing, any other name | `secrets.sqlite` inside `path`, a directory created with it |
+    ///
+    /// Missing directories (`path`'s parents, or `path` itself in the last case) are created
+    /// with mode 0700 and a new database file with mode 0600.
     ///
     /// Fails with [`SecretsError::WrongKey`] if `key` is not the key that locks an existing
     /// store.
+    ///
+    /// [`SecretsError::WrongKey`]: zlayer_secrets_core::SecretsError::WrongKey
     pub async fn open(path: impl AsRef<Path>, key: EncryptionKey) -> Result<Self> {
         Self::open_with_options(path, key, StoreOptions::default()).await
     }

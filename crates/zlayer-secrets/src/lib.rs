@@ -19,6 +19,7 @@
 //! | an in-memory store | [`MemoryStore`] | always |
 //! | encryption keys | [`EncryptionKey`], [`KeyManager`], module [`crypto`] | `persistent` |
 //! | the SQLite store | [`PersistentSecretsStore`], module [`sqlite`] | `persistent` |
+//! | a data directory's store (layout, key, key rotation) | [`LocalStore`] | `persistent` |
 //! | API keys | [`credentials::CredentialStore`] | `persistent` |
 //! | registry credentials | [`registry_credentials`] | `persistent` |
 //! | Git credentials | [`git_credentials`] | `persistent` |
@@ -151,7 +152,7 @@ pub use zlayer_secrets_crypto::{EncryptionKey, KeyManager};
 pub use zlayer_secrets_sqlite as sqlite;
 #[cfg(feature = "persistent")]
 #[cfg_attr(docsrs, doc(cfg(feature = "persistent")))]
-pub use zlayer_secrets_sqlite::PersistentSecretsStore;
+pub use zlayer_secrets_sqlite::{LocalStore, PersistentSecretsStore};
 
 #[cfg(feature = "persistent")]
 #[cfg_attr(docsrs, doc(cfg(feature = "persistent")))]

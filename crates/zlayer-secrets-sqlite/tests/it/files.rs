@@ -307,3 +307,57 @@ async fn a_symbolic_link_at_the_database_path_is_refused() {
     assert!(msg.contains("symbolic link"), "{msg}");
     assert!(!target.exists());
 }
+
+/// A missing path without a database extension is the store's directory, as in the
+/// original crate: it is created (0700) with `secrets.sqlite` inside, and opening the same
+/// path again finds it.
+#[tokio::test]
+async fn a_missing_path_without_a_database_extension_becomes_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets");
+    let store = open_a(&path).await;
+    assert_eq!(store.path(), path.join(DB_FILE_NAME));
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    drop(store);
+    assert!(path.is_dir());
+    assert!(path.join(DB_FILE_NAME).is_file());
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o700);
+    let store = open_a(&path).await;
+    assert_eq!(store.path(), path.join(DB_FILE_NAME));
+    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+}
+
+/// A missing path ending in `.sqlite`, `.db` or `.sqlite3` (in any case) is the database
+/// file itself.
+#[tokio::test]
+async fn a_missing_path_with_a_database_extension_is_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.sqlite", "b.db", "c.sqlite3", "d.DB", "nested/e.db"] {
+        let path = dir.path().join(name);
+        let store = open_a(&path).await;
+        assert_eq!(store.path(), path, "{name}");
+        drop(store);
+        assert!(path.is_file(), "{name}");
+    }
+    // Another extension is a directory name like any other.
+    let path = dir.path().join("f.txt");
+    assert_eq!(open_a(&path).await.path(), path.join(DB_FILE_NAME));
+    assert!(path.is_dir());
+}
+
+/// An existing file is the database, whatever its name.
+#[tokio::test]
+async fn an_existing_file_without_an_extension_is_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.db");
+    let store = open_a(&first).await;
+    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    drop(store);
+    let plain = dir.path().join("plain");
+    std::fs::rename(&first, &plain).unwrap();
+    let store = open_a(&plain).await;
+    assert_eq!(store.path(), plain);
+    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert!(plain.is_file(), "not turned into a directory");
+}

@@ -7,6 +7,7 @@ mod conformance;
 mod files;
 mod history;
 mod keys;
+mod local;
 mod migrate;
 mod procs;
 mod runtime;
