@@ -28,7 +28,9 @@ tasks:
   ci         tidy, format check, clippy (-D warnings), no_std proof, docs, all tests including
              the OpenBao ones against a real server it starts, cargo-deny (licenses, bans,
              sources); installs cargo-deny and bao when the pinned versions are missing
-  tidy       repository hygiene: every #[ignore] is an OpenBao test
+  tidy       repository hygiene: every #[ignore] is an OpenBao test, no #[path] under fuzz/,
+             dependencies point down the stack of docs/architecture.md, the documents exist
+             and the code map names every crate
   fuzz       <target>|all|list [--seconds N] [--record]: cargo-fuzz on the nightly toolchain
              from the committed seed corpora, N seconds per target (default 60); prints the
              executions per target; --record writes them to docs/reliability.md

@@ -10,6 +10,14 @@
 //!   `cfg_attr`, except `cfg_attr(miri, ignore = "why")`, which CI never compiles) is refused
 //!   with its file and line. Helpers that a test runs in a child
 //!   process are ordinary tests that return at once unless their environment variable is set.
+//! - **Fuzz targets use the crates, not their files.** No `#[path]` attribute anywhere under
+//!   `fuzz/`: a target that compiles a source file of a crate into itself tests a copy built
+//!   with other dependencies and features, and breaks silently when the file moves.
+//! - **Dependencies point down the stack** of `docs/architecture.md`, light crates stay
+//!   light, and `no_std` stays possible ([`deps`]: `cargo metadata` and `cargo tree`).
+//! - **The documents exist and the code map is complete** ([`docs`]): the README and the
+//!   documents it links, and a row in the code map of `docs/architecture.md` for every crate
+//!   under `crates/` (and no row for a crate that is gone).
 
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -17,6 +25,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::root;
+
+mod deps;
+mod docs;
 
 /// The one `#[ignore]` attribute the tree may hold: a test that needs an OpenBao server.
 pub(crate) const OPENBAO_IGNORE: &str = r#"#[ignore = "needs OpenBao; run by cargo xtask ci"]"#;
@@ -29,7 +40,7 @@ const SOURCE_DIRS: &[&str] = &["crates", "xtask", "fuzz", "checks"];
 pub(crate) struct Violation {
     /// The file, relative to the repository root.
     pub(crate) file: PathBuf,
-    /// 1-based line number.
+    /// 1-based line number; 0 when the problem is the file as a whole.
     pub(crate) line: usize,
     /// What is wrong.
     pub(crate) what: String,
@@ -37,7 +48,11 @@ pub(crate) struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.what)
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.what)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.what)
+        }
     }
 }
 
@@ -71,8 +86,34 @@ pub(crate) fn check_tree(root: &Path) -> Result<Vec<Violation>> {
             .with_context(|| format!("reading {}", file.display()))?;
         let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
         violations.extend(check_ignores(&relative, &text));
+        if relative.starts_with("fuzz") {
+            violations.extend(check_fuzz_paths(&relative, &text));
+        }
     }
+    violations.extend(docs::check_required(root));
+    violations.extend(docs::check_code_map(root)?);
+    violations.extend(deps::check(root)?);
     Ok(violations)
+}
+
+/// The `#[path]` attributes of a source file under `fuzz/`.
+pub(crate) fn check_fuzz_paths(file: &Path, text: &str) -> Vec<Violation> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.trim_start();
+            code.starts_with("#[path") || code.starts_with("#![path")
+        })
+        .map(|(index, line)| Violation {
+            file: file.to_path_buf(),
+            line: index + 1,
+            what: format!(
+                "`{}`: a fuzz target depends on the crate it fuzzes (a path dependency in \
+                 fuzz/Cargo.toml), never on one of its source files",
+                line.trim()
+            ),
+        })
+        .collect()
 }
 
 /// The `#[ignore]` attributes of one source file that are not [`OPENBAO_IGNORE`].
@@ -138,7 +179,7 @@ fn collect_rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 mod tests {
     use std::path::Path;
 
-    use super::{OPENBAO_IGNORE, check_ignores, check_tree};
+    use super::{OPENBAO_IGNORE, Violation, check_fuzz_paths, check_ignores, check_tree};
     use crate::cmd::root;
 
     #[test]
@@ -178,6 +219,34 @@ mod tests {
     fn a_miri_ignore_with_a_reason_is_accepted() {
         let text = "#[test]\n#[cfg_attr(miri, ignore = \"spawns processes\")]\nfn t() {}\n";
         assert!(check_ignores(Path::new("c.rs"), text).is_empty());
+    }
+
+    #[test]
+    fn a_path_attribute_in_a_fuzz_target_is_refused() {
+        let file = Path::new("fuzz/fuzz_targets/json_import.rs");
+        let text = "#![no_main]\n\n#[allow(dead_code)]\n#[path = \"../../crates/x/src/json.rs\"]\nmod json;\n";
+        let found = check_fuzz_paths(file, text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 4);
+        assert!(
+            found[0]
+                .to_string()
+                .starts_with("fuzz/fuzz_targets/json_import.rs:4: `#[path = "),
+            "{}",
+            found[0]
+        );
+        let clean = "//! uses #[path] in prose only\nuse zlayer_secrets_formats::json;\n";
+        assert!(check_fuzz_paths(file, clean).is_empty());
+    }
+
+    #[test]
+    fn a_whole_file_violation_has_no_line() {
+        let v = Violation {
+            file: "docs/cli.md".into(),
+            line: 0,
+            what: "missing".into(),
+        };
+        assert_eq!(v.to_string(), "docs/cli.md: missing");
     }
 
     #[test]

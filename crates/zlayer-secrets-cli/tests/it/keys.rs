@@ -127,11 +127,7 @@ fn a_wrong_key_is_reported() {
 /// Leaves the rotation `key rotate` would leave if it died after re-keying the store but
 /// before replacing the key file: the store opens only with the pending key.
 fn half_done_rotation(s: &Store) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    zlayer_secrets_testsupport::block_on(async {
         let manager =
             KeyManager::with_base_dir(s.path()).with_env_vars(Vec::<(String, String)>::new());
         let old = manager.get_or_create_key("default").unwrap();

@@ -17,61 +17,17 @@ mod transfer;
 mod vault;
 
 use std::cell::RefCell;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use tempfile::TempDir;
+pub(crate) use zlayer_secrets_testsupport::contains;
+pub(crate) use zlayer_secrets_testsupport::process::Run;
+use zlayer_secrets_testsupport::process::run_command;
 
 /// The binary under test.
 pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_zlayer-secret")
-}
-
-/// What one invocation printed.
-#[derive(Debug, Clone)]
-pub(crate) struct Run {
-    pub(crate) code: Option<i32>,
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: Vec<u8>,
-}
-
-impl Run {
-    pub(crate) fn out(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    pub(crate) fn err(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-
-    /// Asserts exit code `code` and returns self.
-    #[track_caller]
-    pub(crate) fn code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "exit code; stdout: {}\nstderr: {}",
-            self.out(),
-            self.err()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub(crate) fn ok(&self) -> &Self {
-        self.code(0)
-    }
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Self {
-        Self {
-            code: o.status.code(),
-            stdout: o.stdout,
-            stderr: o.stderr,
-        }
-    }
 }
 
 /// A temporary data directory and every output of the commands run against it.
@@ -119,18 +75,7 @@ impl Store {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input).unwrap();
-        }
-        let run: Run = child.wait_with_output().unwrap().into();
+        let run = run_command(cmd, stdin);
         self.log
             .borrow_mut()
             .push((args.iter().map(|s| (*s).to_owned()).collect(), run.clone()));
@@ -158,11 +103,6 @@ impl Store {
             .map(|e| e.unwrap().path())
             .collect()
     }
-}
-
-/// Whether `haystack` contains `needle`.
-pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A deterministic generator (xorshift64*), so failures reproduce.

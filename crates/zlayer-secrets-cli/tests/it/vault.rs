@@ -2,36 +2,10 @@
 //! `ZLAYER_TEST_VAULT_ADDR` and `ZLAYER_TEST_VAULT_TOKEN`. Each test works in its own
 //! deployment, so tests sharing one server do not collide.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use zlayer_secrets_testsupport::openbao::{bao, bao_kv_fields, server};
+use zlayer_secrets_testsupport::unique_scope;
 
 use crate::{Rng, Run, Store};
-
-/// The server and token of the test server; a clear failure when they are not given.
-fn server() -> (String, String) {
-    let get = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: these tests need an OpenBao server (e.g. `bao server -dev`)")
-        })
-    };
-    (
-        get("ZLAYER_TEST_VAULT_ADDR"),
-        get("ZLAYER_TEST_VAULT_TOKEN"),
-    )
-}
-
-/// A deployment name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{}-{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// Runs the binary with `--backend vault` against the test server.
 struct Vault {
@@ -99,7 +73,7 @@ impl Vault {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn set_get_rotate_history_on_vault() {
     let v = Vault::new();
-    let dep = unique("cli-basic");
+    let dep = unique_scope("cli-basic");
     let scope = ["--deployment", dep.as_str()];
     v.put("db-password", "first value", &scope);
     assert_eq!(v.reveal("db-password", &scope), "first value");
@@ -148,8 +122,8 @@ fn set_get_rotate_history_on_vault() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn export_then_import_into_another_deployment_is_lossless() {
     let v = Vault::new();
-    let from = unique("cli-export");
-    let to = unique("other");
+    let from = unique_scope("cli-export");
+    let to = unique_scope("other");
     let mut rng = Rng::new(0x5eed_1234);
     // Loaded with a JSON import: `set --from-stdin` would drop a final newline.
     let values: Vec<(String, String)> = (0..12)
@@ -190,7 +164,7 @@ fn export_then_import_into_another_deployment_is_lossless() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn run_resolves_references_from_vault() {
     let v = Vault::new();
-    let dep = unique("cli-run");
+    let dep = unique_scope("cli-run");
     v.put("db-password", "abcdef", &["--deployment", &dep]);
     let script = r#"printf '%s|%s' "$DB" "$PLAIN""#;
     let env = [("DB", "$S:db-password"), ("PLAIN", "plain-value")];
@@ -232,92 +206,37 @@ fn key_verbs_are_refused_and_a_missing_token_is_named() {
     assert!(v.local.files().is_empty(), "nothing is written locally");
 }
 
-impl Vault {
-    /// Runs `bao` (`ZLAYER_TEST_BAO`, else `bao` on `PATH`) against the test server with the
-    /// root token; panics unless it succeeds. Returns its standard output.
-    fn bao(&self, args: &[&str], stdin: Option<&str>) -> String {
-        use std::io::Write as _;
-        use std::process::{Command, Stdio};
-
-        let program = std::path::PathBuf::from(
-            std::env::var_os("ZLAYER_TEST_BAO").unwrap_or_else(|| "bao".into()),
-        );
-        let mut child = Command::new(&program)
-            .args(args)
-            .env("VAULT_ADDR", &self.addr)
-            .env("VAULT_TOKEN", &self.token)
-            .env_remove("VAULT_NAMESPACE")
-            .env_remove("VAULT_MOUNT")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} (set ZLAYER_TEST_BAO): {e}",
-                    program.display()
-                )
-            });
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "bao {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// The fields of the current version of `secret/{path}`, as `bao kv get` shows them.
-    fn bao_fields(&self, path: &str) -> serde_json::Value {
-        let out = self.bao(&["kv", "get", "-format=json", "-mount=secret", path], None);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        doc["data"]["data"].clone()
-    }
-
-    /// A token holding only a new policy made of `hcl` (without the default policy).
-    fn token_with_policy(&self, name: &str, hcl: &str) -> String {
-        self.bao(&["policy", "write", name, "-"], Some(hcl));
-        self.bao(
-            &[
-                "token",
-                "create",
-                "-no-default-policy",
-                "-ttl=15m",
-                &format!("-policy={name}"),
-                "-field=token",
-            ],
-            None,
-        )
-        .trim()
-        .to_owned()
-    }
+/// A token holding only a new policy made of `hcl` (without the default policy).
+fn token_with_policy(name: &str, hcl: &str) -> String {
+    bao(&["policy", "write", name, "-"], Some(hcl));
+    bao(
+        &[
+            "token",
+            "create",
+            "-no-default-policy",
+            "-ttl=15m",
+            &format!("-policy={name}"),
+            "-field=token",
+        ],
+        None,
+    )
+    .trim()
+    .to_owned()
 }
 
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn set_keeps_the_fields_bao_kv_put_wrote() {
     let v = Vault::new();
-    let dep = unique("cli-fields");
+    let dep = unique_scope("cli-fields");
     let path = format!("{dep}/x");
-    v.bao(
+    bao(
         &["kv", "put", "-mount=secret", &path, "value=v", "other=o"],
         None,
     );
     v.put("x", "new value", &["--deployment", &dep]);
     assert_eq!(
-        v.bao_fields(&path),
+        bao_kv_fields("secret", &path),
         serde_json::json!({"value": "new value", "other": "o"})
     );
     let r = v.run_with(
@@ -327,7 +246,7 @@ fn set_keeps_the_fields_bao_kv_put_wrote() {
     );
     assert_eq!(r.ok().out(), "v2 → v3\n");
     assert_eq!(
-        v.bao_fields(&path),
+        bao_kv_fields("secret", &path),
         serde_json::json!({"value": "rotated", "other": "o"})
     );
 }
@@ -336,12 +255,12 @@ fn set_keeps_the_fields_bao_kv_put_wrote() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn secrets_without_a_value_string_are_read_exported_and_removed() {
     let v = Vault::new();
-    let dep = unique("cli-no-value");
+    let dep = unique_scope("cli-no-value");
     let put = |name: &str, args: &[&str], stdin: Option<&str>| {
         let path = format!("{dep}/{name}");
         let mut all = vec!["kv", "put", "-mount=secret", path.as_str()];
         all.extend_from_slice(args);
-        v.bao(&all, stdin);
+        bao(&all, stdin);
     };
     put("db", &["username=app", "password=p4ss-w0rd"], None);
     put("null", &["-"], Some(r#"{"value": null}"#));
@@ -414,7 +333,7 @@ fn secrets_without_a_value_string_are_read_exported_and_removed() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn a_namespace_that_does_not_exist_is_an_error() {
     let v = Vault::new();
-    let ns = unique("no-such-ns");
+    let ns = unique_scope("no-such-ns");
     let r = v.run_with(&["ls"], None, &[("VAULT_NAMESPACE", &ns)]);
     r.code(1);
     assert!(
@@ -458,9 +377,9 @@ fn a_namespace_that_does_not_exist_is_an_error() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn set_with_a_token_that_cannot_read_metadata_reports_the_version_written() {
     let v = Vault::new();
-    let dep = unique("cli-no-metadata");
+    let dep = unique_scope("cli-no-metadata");
     v.put("x", "one", &["--deployment", &dep]);
-    let token = v.token_with_policy(
+    let token = token_with_policy(
         &format!("{dep}-write"),
         &format!(r#"path "secret/data/{dep}/*" {{ capabilities = ["create", "read", "update"] }}"#),
     );
@@ -483,12 +402,12 @@ fn set_with_a_token_that_cannot_read_metadata_reports_the_version_written() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn history_after_the_current_version_was_deleted_with_bao() {
     let v = Vault::new();
-    let dep = unique("cli-deleted");
+    let dep = unique_scope("cli-deleted");
     let path = format!("{dep}/x");
     for value in ["one", "two", "three"] {
         v.put("x", value, &["--deployment", &dep]);
     }
-    v.bao(&["kv", "delete", "-mount=secret", &path], None);
+    bao(&["kv", "delete", "-mount=secret", &path], None);
 
     let history = |v: &Vault| {
         let r = v.run(&["history", "x", "--deployment", &dep, "--output", "json"]);
@@ -512,7 +431,7 @@ fn history_after_the_current_version_was_deleted_with_bao() {
         table.out()
     );
 
-    v.bao(
+    bao(
         &["kv", "destroy", "-mount=secret", "-versions=3", &path],
         None,
     );
@@ -534,11 +453,11 @@ fn history_after_the_current_version_was_deleted_with_bao() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn create_over_a_deleted_current_version_reports_the_version_written() {
     let v = Vault::new();
-    let dep = unique("cli-create-deleted");
+    let dep = unique_scope("cli-create-deleted");
     for value in ["one", "two", "three", "four"] {
         v.put("x", value, &["--deployment", &dep]);
     }
-    v.bao(
+    bao(
         &["kv", "delete", "-mount=secret", &format!("{dep}/x")],
         None,
     );
@@ -568,7 +487,7 @@ fn create_over_a_deleted_current_version_reports_the_version_written() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn ls_takes_the_scope_as_an_argument() {
     let v = Vault::new();
-    let dep = unique("cli-ls-scope");
+    let dep = unique_scope("cli-ls-scope");
     v.put("in-deployment", "a", &["--deployment", &dep]);
     v.put(
         "in-service",
@@ -597,7 +516,7 @@ fn ls_takes_the_scope_as_an_argument() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
     let v = Vault::new();
-    let dep = unique("cli-denied");
+    let dep = unique_scope("cli-denied");
     v.put("x", "v", &["--deployment", &dep]);
     let bogus = "s.not-a-real-token-0123456789abcdef";
     let r = v.run_with(
@@ -609,7 +528,7 @@ fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
     assert!(r.err().contains("invalid or expired"), "{}", r.err());
     assert!(!r.err().contains(bogus), "{}", r.err());
 
-    let token = v.token_with_policy(
+    let token = token_with_policy(
         &format!("{dep}-other"),
         &format!(r#"path "secret/data/{dep}/other" {{ capabilities = ["read"] }}"#),
     );
@@ -633,7 +552,7 @@ fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn run_on_vault_does_not_pass_the_token_on() {
     let v = Vault::new();
-    let dep = unique("cli-run-token");
+    let dep = unique_scope("cli-run-token");
     v.put("db-password", "abcdef", &["--deployment", &dep]);
     let script = r#"printf '%s|%s' "${VAULT_TOKEN-unset}" "$DB""#;
     let root = tempfile::tempdir().unwrap();
@@ -676,7 +595,7 @@ fn run_on_vault_does_not_pass_the_token_on() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn concurrent_creates_of_one_name_have_one_winner_on_vault() {
     let v = Vault::new();
-    let dep = unique("cli-create-race");
+    let dep = unique_scope("cli-create-race");
     let children: Vec<_> = (0..8)
         .map(|p| {
             let value = format!("value of process {p}");

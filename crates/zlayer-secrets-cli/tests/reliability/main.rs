@@ -20,10 +20,12 @@ mod tamper;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use zlayer_secrets::EncryptionKey;
+pub(crate) use zlayer_secrets_testsupport::process::Run;
+use zlayer_secrets_testsupport::process::run_command;
 
 /// The binary under test.
 pub(crate) fn bin() -> &'static str {
@@ -108,46 +110,6 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// What one run of the binary printed.
-#[derive(Debug, Clone)]
-pub(crate) struct Run {
-    pub(crate) code: Option<i32>,
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: Vec<u8>,
-}
-
-impl Run {
-    pub(crate) fn out(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    pub(crate) fn err(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-
-    #[track_caller]
-    pub(crate) fn ok(&self) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "exit code; stdout: {}\nstderr: {}",
-            self.out(),
-            self.err()
-        );
-        self
-    }
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Self {
-        Self {
-            code: o.status.code(),
-            stdout: o.stdout,
-            stderr: o.stderr,
-        }
-    }
-}
-
 /// A command for the binary with a clean environment: only `PATH`, `HOME` and the given
 /// variables, so the caller's `ZLAYER_*` variables cannot leak in.
 pub(crate) fn cli(data_dir: &Path, envs: &[(&str, &str)]) -> Command {
@@ -164,26 +126,13 @@ pub(crate) fn cli(data_dir: &Path, envs: &[(&str, &str)]) -> Command {
 }
 
 /// Runs `cmd` with `stdin` as its standard input.
-pub(crate) fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Run {
-    use std::io::Write as _;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    // A writer thread: the child may exit (or stop reading) before taking all the input.
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out.into()
+pub(crate) fn run_with_stdin(cmd: Command, stdin: &[u8]) -> Run {
+    run_command(cmd, Some(stdin))
 }
 
 /// Runs `cmd` with no standard input.
-pub(crate) fn run(mut cmd: Command) -> Run {
-    cmd.output().unwrap().into()
+pub(crate) fn run(cmd: Command) -> Run {
+    run_command(cmd, None)
 }
 
 /// Everything a database holds, read with SQLite directly: the key record and every stored

@@ -1,16 +1,10 @@
 use std::num::NonZeroUsize;
 
 use super::*;
+use zlayer_secrets_testsupport::block_on;
 
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 #[test]

@@ -74,37 +74,33 @@ const VALUES: &[&str] = &[
 fn resolving_logs_no_values() {
     let capture = Capture::default();
     tracing::subscriber::with_default(capture.clone(), || {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let store = MemoryStore::new();
-                let set = |scope: &'static str, name: &'static str, value: String| {
-                    let store = &store;
-                    async move { store.set_secret(scope, name, &Secret::new(value)).await }
-                };
-                set("d", "pw", VALUES[0].to_owned()).await.unwrap();
-                set("env:prod", "KEY", VALUES[1].to_owned()).await.unwrap();
-                set("d", "json", format!(r#"{{"f":"{}"}}"#, VALUES[2]))
-                    .await
-                    .unwrap();
-                let r =
-                    SecretsResolver::new(store, "d").with_env_resolver(Arc::new(LocalEnvScopes));
-                let env: HashMap<String, String> = [
-                    ("A", "$S:pw"),
-                    ("B", "$secret://prod/KEY"),
-                    ("C", "$S:json/f"),
-                    ("D", "plain"),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-                let resolved = r.resolve_env(&env).await.unwrap();
-                assert_eq!(resolved["C"], VALUES[2]);
-                r.resolve_value("$S:pw").await.unwrap();
-                r.resolve_value("$S:json/missing").await.unwrap_err();
-                r.resolve_value("$S:pw/f").await.unwrap_err();
-            });
+        zlayer_secrets_testsupport::block_on(async {
+            let store = MemoryStore::new();
+            let set = |scope: &'static str, name: &'static str, value: String| {
+                let store = &store;
+                async move { store.set_secret(scope, name, &Secret::new(value)).await }
+            };
+            set("d", "pw", VALUES[0].to_owned()).await.unwrap();
+            set("env:prod", "KEY", VALUES[1].to_owned()).await.unwrap();
+            set("d", "json", format!(r#"{{"f":"{}"}}"#, VALUES[2]))
+                .await
+                .unwrap();
+            let r = SecretsResolver::new(store, "d").with_env_resolver(Arc::new(LocalEnvScopes));
+            let env: HashMap<String, String> = [
+                ("A", "$S:pw"),
+                ("B", "$secret://prod/KEY"),
+                ("C", "$S:json/f"),
+                ("D", "plain"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            let resolved = r.resolve_env(&env).await.unwrap();
+            assert_eq!(resolved["C"], VALUES[2]);
+            r.resolve_value("$S:pw").await.unwrap();
+            r.resolve_value("$S:json/missing").await.unwrap_err();
+            r.resolve_value("$S:pw/f").await.unwrap_err();
+        });
     });
     let lines = capture.lines.lock().unwrap();
     assert!(

@@ -34,16 +34,13 @@ fn debug_never_shows_values() {
     assert!(format!("{op:?}").contains("REDACTED"));
 
     let store = MemoryStore::new();
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(async {
-            store.set_secret("s", "n", &secret).await.unwrap();
-            store
-                .set_secret("s", "n", &Secret::new("second"))
-                .await
-                .unwrap();
-        });
+    zlayer_secrets_testsupport::block_on(async {
+        store.set_secret("s", "n", &secret).await.unwrap();
+        store
+            .set_secret("s", "n", &Secret::new("second"))
+            .await
+            .unwrap();
+    });
     assert_hidden("MemoryStore", &format!("{store:?}"));
     assert_hidden("MemoryStore (alternate)", &format!("{store:#?}"));
 

@@ -9,6 +9,7 @@ use zlayer_secrets_core::{
     EnvScopeProvider, LocalEnvScopes, MemoryStore, Result, Secret, SecretMetadata, SecretsError,
     SecretsProvider, SecretsResolver, SecretsStore,
 };
+use zlayer_secrets_testsupport::block_on;
 
 const DB_JSON: &str = r#"{"user":"app","pass":"pw-in-json","port":5432,"ratio":1.5,"tls":true,"legacy":false,"none":null,"opts":{"a":1,"b":[true]},"hosts":["h1","h2"]}"#;
 
@@ -22,13 +23,6 @@ const VALUES: &[&str] = &[
     "k-project-0d5f",
     "not json at all 3e8a",
 ];
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
 
 async fn store() -> MemoryStore {
     let store = MemoryStore::new();

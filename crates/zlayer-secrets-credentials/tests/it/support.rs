@@ -1,13 +1,11 @@
 //! Backends to run every test against, and a store wrapper that fails chosen writes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use zlayer_secrets_core::{
-    MemoryStore, Result, RotationResult, Secret, SecretMetadata, SecretsError, SecretsProvider,
-    SecretsStore,
+    MemoryStore, Result, RotationResult, Secret, SecretsError, SecretsStore,
 };
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::PersistentSecretsStore;
@@ -58,7 +56,7 @@ pub(crate) enum FailMode {
     After,
 }
 
-/// Forwards to an inner store, counts writes (`set_secret`, `delete_secret`,
+/// Passes reads on to an inner store, counts writes (`set_secret`, `delete_secret`,
 /// `create_secret`, `rotate_secret`) and fails the `fail_on`-th one (1-based) as `mode` says.
 pub(crate) struct FailingStore {
     inner: Arc<dyn SecretsStore>,
@@ -105,24 +103,7 @@ impl FailingStore {
     }
 }
 
-#[async_trait]
-impl SecretsProvider for FailingStore {
-    async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
-        self.inner.get_secret(scope, name).await
-    }
-
-    async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
-        self.inner.get_secrets(scope, names).await
-    }
-
-    async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
-        self.inner.list_secrets(scope).await
-    }
-
-    async fn exists(&self, scope: &str, name: &str) -> Result<bool> {
-        self.inner.exists(scope, name).await
-    }
-}
+zlayer_secrets_testsupport::forward_provider!(FailingStore, inner);
 
 #[async_trait]
 impl SecretsStore for FailingStore {

@@ -4,13 +4,11 @@ use std::path::Path;
 
 use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore, VersionedSecretsStore};
 
+use zlayer_secrets_testsupport::contains;
+
 use crate::{key_a, open_a, temp_db};
 
 const CANARY: &str = "CANARY-value-7f3a9c-in-clear";
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
 
 /// Scans every file in `dir` (database, log, shared memory) for the value and the key.
 fn assert_nothing_in_clear(dir: &Path, moment: &str) {

@@ -90,11 +90,7 @@ fn child_entry() {
     let path = std::path::PathBuf::from(std::env::var(PATH_VAR).unwrap());
     let id = std::env::var(ID_VAR).unwrap_or_default();
     let count = env_count(COUNT_VAR, 0);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    zlayer_secrets_testsupport::block_on(async move {
         match mode.as_str() {
             "hold-open" => {
                 let store = open_a(&path).await;

@@ -1,28 +1,8 @@
 //! The shared server, unique scopes, and root-token calls to the server's HTTP API.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
+pub(crate) use zlayer_secrets_testsupport::openbao::{bao, bao_kv_fields, server};
+pub(crate) use zlayer_secrets_testsupport::unique_scope;
 use zlayer_secrets_vault::VaultSecretsProvider;
-
-/// The server address and root token the test command exported; panics with directions
-/// when they are missing, so that a run with `--ignored` never passes without a server.
-pub(crate) fn server() -> (String, String) {
-    let get =
-        |name: &str| {
-            std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
-            panic!(
-                "{name} is not set: these tests need an OpenBao server. Run `cargo xtask ci`, \
-                 or start `bao server -dev -dev-root-token-id=TOKEN \
-                 -dev-listen-address=127.0.0.1:PORT` and export \
-                 ZLAYER_TEST_VAULT_ADDR=http://127.0.0.1:PORT and ZLAYER_TEST_VAULT_TOKEN=TOKEN"
-            )
-        })
-        };
-    (
-        get("ZLAYER_TEST_VAULT_ADDR"),
-        get("ZLAYER_TEST_VAULT_TOKEN"),
-    )
-}
 
 /// A provider on the shared server's `secret` mount with the root token.
 pub(crate) fn provider() -> VaultSecretsProvider {
@@ -47,16 +27,6 @@ pub(crate) async fn delete_current_version(scope: &str, name: &str) {
     )
     .await;
     assert!(status < 300, "{status} {body}");
-}
-
-/// A scope prefix no other test (in this or another process) uses.
-pub(crate) fn unique_scope(test: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("it-{test}-{:x}-{nanos:x}-{n}", std::process::id())
 }
 
 /// Calls the server's HTTP API with the root token: `path` is below `/v1/`. Returns the
@@ -124,68 +94,4 @@ pub(crate) async fn limited_token(policy_name: &str, hcl: &str) -> String {
         .as_str()
         .expect("the token is in auth.client_token")
         .to_owned()
-}
-
-/// Runs the `bao` command-line tool (`ZLAYER_TEST_BAO`, else `bao` on `PATH`) against the
-/// shared server with the root token, `stdin` as its input; panics unless it succeeds.
-/// Returns its standard output.
-pub(crate) fn bao(args: &[&str], stdin: Option<&str>) -> String {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-
-    let (address, token) = server();
-    let program = std::path::PathBuf::from(
-        std::env::var_os("ZLAYER_TEST_BAO").unwrap_or_else(|| "bao".into()),
-    );
-    let mut child = Command::new(&program)
-        .args(args)
-        .env("VAULT_ADDR", &address)
-        .env("VAULT_TOKEN", &token)
-        .env_remove("VAULT_NAMESPACE")
-        .env_remove("VAULT_MOUNT")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {} (set ZLAYER_TEST_BAO to the `bao` binary): {e}",
-                program.display()
-            )
-        });
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "bao {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The `data` fields of the current version of `{mount}/{path}`, as `bao kv get` shows them.
-pub(crate) fn bao_kv_fields(mount: &str, path: &str) -> serde_json::Value {
-    let out = bao(
-        &[
-            "kv",
-            "get",
-            "-format=json",
-            &format!("-mount={mount}"),
-            path,
-        ],
-        None,
-    );
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    doc["data"]["data"].clone()
 }
