@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::formats::Format;
+use crate::formats::FormatArg;
 use crate::own_credentials::{CREDENTIAL_VARIABLES, is_credential_variable};
 use crate::scope::ScopeArgs;
 use crate::value::ValueArgs;
@@ -231,7 +231,7 @@ pub(crate) enum Command {
         file: PathBuf,
         /// The file's format (default: detected).
         #[arg(long, value_enum)]
-        format: Option<Format>,
+        format: Option<FormatArg>,
         /// Check the file and report what would change, without writing.
         #[arg(long)]
         dry_run: bool,
@@ -248,7 +248,7 @@ pub(crate) enum Command {
     Export {
         /// The format.
         #[arg(long, value_enum, default_value = "env")]
-        format: Format,
+        format: FormatArg,
         /// Write to this new file (created with mode 0600) instead of stdout.
         #[arg(long, value_name = "FILE")]
         to: Option<PathBuf>,

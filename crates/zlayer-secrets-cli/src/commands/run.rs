@@ -11,10 +11,11 @@ use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use zeroize::Zeroizing;
 use zlayer_secrets::{LocalEnvScopes, Secret, SecretRef, SecretsResolver};
+use zlayer_secrets_formats::dotenv;
 
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
-use crate::formats::{self, MAX_ENTRIES, dotenv};
+use crate::formats::{self, MAX_ENTRIES};
 use crate::mask::{MIN_MASKED_CHARS, Masker};
 use crate::output::note;
 use crate::own_credentials::is_credential_variable;
@@ -162,10 +163,8 @@ fn masker(
 fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     let shown = path.display().to_string();
     let text = read_text_file(path)?;
-    let parsed = dotenv::parse(&text, MAX_ENTRIES).map_err(|errors| {
-        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        formats::problems(&shown, &errors)
-    })?;
+    let parsed =
+        dotenv::parse(&text, MAX_ENTRIES).map_err(|errors| formats::problems(&shown, &errors))?;
     drop(text);
     for warning in &parsed.warnings {
         note!("warning: {shown}: {warning}");
