@@ -8,13 +8,11 @@ mod backend;
 mod cli;
 mod commands;
 mod formats;
-mod mask;
 mod output;
 mod own_credentials;
 mod progress;
 mod protocols;
 mod scope;
-mod secret_files;
 mod value;
 
 use std::io::IsTerminal as _;
