@@ -22,7 +22,7 @@ use crate::value::ValueArgs;
 /// 1 failure, 2 usage error (`run` exits with the program's code).
 #[derive(Debug, Parser)]
 #[command(name = "zlayer-secret", version, max_term_width = 100)]
-pub(crate) struct Cli {
+pub struct Cli {
     /// Directory of the store and its key file.
     #[arg(long, global = true, value_name = "DIR", env = "ZLAYER_SECRETS_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
