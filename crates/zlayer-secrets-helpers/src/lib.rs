@@ -21,6 +21,7 @@
 //! the credential concerned, never a password or token.
 
 mod access;
+mod message;
 
 pub mod docker;
 pub mod git;

@@ -93,13 +93,6 @@ impl DockerError {
     /// The line docker reads: this error's text and its sources', joined by `: `.
     #[must_use]
     pub fn answer(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        text
+        crate::message::full_message(self)
     }
 }

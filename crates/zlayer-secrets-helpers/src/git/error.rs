@@ -112,6 +112,14 @@ pub enum GitError {
     },
 }
 
+impl GitError {
+    /// This error and its sources, joined by `: `, as a program shows it.
+    #[must_use]
+    pub fn full_message(&self) -> String {
+        crate::message::full_message(self)
+    }
+}
+
 /// Why the URL of a `url=` line cannot be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

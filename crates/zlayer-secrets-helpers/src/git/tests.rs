@@ -80,7 +80,7 @@ fn bad_lines_are_refused_without_quoting_values() {
         ("password=secret\r\n", "carriage return"),
         ("url=no-scheme\n", "url"),
     ] {
-        let err = chain(&parse(input.as_bytes()).unwrap_err());
+        let err = parse(input.as_bytes()).unwrap_err().full_message();
         assert!(err.contains(why), "{input:?}: {err}");
         assert!(!err.contains("secret"), "{err}");
     }
@@ -118,18 +118,6 @@ fn labels_fit_and_stay_on_char_boundaries() {
     let l = label("u", &long);
     assert!(l.len() <= 256);
     assert!(l.starts_with("git: u @ https://h/"));
-}
-
-/// An error and its sources, as a program shows them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[test]
