@@ -32,7 +32,8 @@
 //! share one backend (one Vault server) at the same time without seeing each other's
 //! secrets. Counts are kept small so that a network backend finishes in seconds.
 //!
-//! The functions can also be called one by one, from any async test.
+//! The functions can also be called one by one, from any async test; [`steps`] holds the
+//! one-line writes and reads they (and backends' own tests) are written with.
 
 // This module is test code shipped for other crates' tests: a panic is how a check reports
 // a failure, so unwrapping is the point, not an accident.
@@ -43,6 +44,7 @@ mod batch;
 mod concurrency;
 mod create;
 mod history;
+pub mod steps;
 mod validation;
 
 use std::future::Future;
@@ -106,20 +108,31 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// Panics unless `result` is [`SecretsError::NotFound`].
 #[track_caller]
 pub fn assert_not_found<T>(result: Result<T>, what: &str) {
-    match result {
-        Err(SecretsError::NotFound { .. }) => {}
-        Err(other) => panic!("{what}: expected NotFound, got error: {other}"),
-        Ok(_) => panic!("{what}: expected NotFound, but it succeeded"),
-    }
+    assert_error(result, what, "NotFound", |e| {
+        matches!(e, SecretsError::NotFound { .. })
+    });
 }
 
 /// Panics unless `result` is [`SecretsError::InvalidName`].
 #[track_caller]
 pub fn assert_invalid_name<T>(result: Result<T>, what: &str) {
+    assert_error(result, what, "InvalidName", |e| {
+        matches!(e, SecretsError::InvalidName { .. })
+    });
+}
+
+/// Panics unless `result` is an error that `is_expected` accepts; `expected` names it.
+#[track_caller]
+fn assert_error<T>(
+    result: Result<T>,
+    what: &str,
+    expected: &str,
+    is_expected: fn(&SecretsError) -> bool,
+) {
     match result {
-        Err(SecretsError::InvalidName { .. }) => {}
-        Err(other) => panic!("{what}: expected InvalidName, got error: {other}"),
-        Ok(_) => panic!("{what}: expected InvalidName, but it succeeded"),
+        Err(e) if is_expected(&e) => {}
+        Err(other) => panic!("{what}: expected {expected}, got error: {other}"),
+        Ok(_) => panic!("{what}: expected {expected}, but it succeeded"),
     }
 }
 

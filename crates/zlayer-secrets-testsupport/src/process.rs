@@ -49,6 +49,26 @@ impl Run {
     pub fn ok(&self) -> &Self {
         self.code(0)
     }
+
+    /// Panics, showing standard error, unless standard error holds `text`.
+    // Called for its check, as `code`.
+    #[allow(clippy::must_use_candidate)]
+    #[track_caller]
+    pub fn err_contains(&self, text: &str) -> &Self {
+        let err = self.err();
+        assert!(err.contains(text), "stderr lacks {text:?}: {err}");
+        self
+    }
+
+    /// Panics, showing standard error, if standard error holds `text`.
+    // Called for its check, as `code`.
+    #[allow(clippy::must_use_candidate)]
+    #[track_caller]
+    pub fn err_lacks(&self, text: &str) -> &Self {
+        let err = self.err();
+        assert!(!err.contains(text), "stderr holds {text:?}: {err}");
+        self
+    }
 }
 
 impl From<Output> for Run {

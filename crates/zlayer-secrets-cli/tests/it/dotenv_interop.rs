@@ -292,7 +292,7 @@ fn a_file_with_bare_carriage_returns_is_refused() {
         "{}",
         r.err()
     );
-    assert!(!r.err().contains("secret-two"), "{}", r.err());
+    r.err_lacks("secret-two");
     assert_eq!(
         s.run(&["ls"]).ok().out().lines().count(),
         0,
@@ -301,8 +301,7 @@ fn a_file_with_bare_carriage_returns_is_refused() {
     // A stray CR in an LF file names its line.
     std::fs::write(&file, "A=1\nB=\"x\ry\"\nC=3\n").unwrap();
     let r = s.run(&["import", file.to_str().unwrap()]);
-    r.code(1);
-    assert!(r.err().contains("line 2: a carriage return"), "{}", r.err());
+    r.code(1).err_contains("line 2: a carriage return");
 }
 
 /// Every bad line is reported, with its key where there is one, never its content.

@@ -270,12 +270,9 @@ fn the_protocol_directly() {
         "store",
         "protocol=https\nhost=h.example\nusername=u\npassword=sec\0ret\n",
     );
-    r.code(1);
-    assert!(r.err().contains("NUL"), "{}", r.err());
-    assert!(!r.err().contains("sec"), "{}", r.err());
+    r.code(1).err_contains("NUL").err_lacks("sec");
     let r = helper("get", "protocol=https\nnot-a-pair\n");
-    r.code(1);
-    assert!(r.err().contains("line 2"), "{}", r.err());
+    r.code(1).err_contains("line 2");
 }
 
 #[test]
@@ -369,7 +366,7 @@ fn hosts_that_git_decoded_into_url_syntax_are_refused() {
             r.code(1);
             assert_eq!(r.out(), "", "{op} {host:?}");
             assert!(r.err().contains("host"), "{op} {host:?}: {}", r.err());
-            assert!(!r.err().contains("ghp_"), "{}", r.err());
+            r.err_lacks("ghp_");
         }
     }
     let real = git.fill("protocol=https\nhost=github.com\n", &[]).unwrap();

@@ -37,8 +37,7 @@ fn grant_list_and_revoke() {
 
     s.run(&["revoke", "alice", "--env", "prod"]).ok();
     let r = s.run(&["revoke", "alice", "--env", "prod"]);
-    r.code(1);
-    assert!(r.err().contains("alice"), "{}", r.err());
+    r.code(1).err_contains("alice");
     let p = s.run(&["permissions", "--env", "prod"]);
     assert!(!p.ok().out().contains("alice"));
 }
@@ -47,8 +46,7 @@ fn grant_list_and_revoke() {
 fn bad_grant_input() {
     let s = Store::new();
     let r = s.run(&["grant", "alice", "--env", "prod", "--level", "admin"]);
-    r.code(2);
-    assert!(r.err().contains("admin"), "{}", r.err());
+    r.code(2).err_contains("admin");
     s.run(&["grant", "alice", "--level", "read"]).code(2);
     s.run(&["grant", "grup:ops", "--env", "prod", "--level", "read"])
         .code(1);

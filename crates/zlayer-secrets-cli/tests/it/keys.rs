@@ -88,8 +88,7 @@ fn rotate_refuses_keys_from_the_environment_and_empty_directories() {
     )
     .ok();
     let r = s.run_with(&["key", "rotate"], None, &[("ZLAYER_SECRETS_KEY", &hex)]);
-    r.code(1);
-    assert!(r.err().contains("ZLAYER_SECRETS_KEY"), "{}", r.err());
+    r.code(1).err_contains("ZLAYER_SECRETS_KEY");
     let doc: serde_json::Value = serde_json::from_slice(
         &s.run_with(
             &["key", "status", "--output", "json"],
@@ -109,8 +108,7 @@ fn a_lost_key_file_is_an_error_not_a_new_key() {
     s.put("a", "1", &[]);
     std::fs::remove_file(key_file(&s)).unwrap();
     let r = s.run(&["get", "a", "--reveal"]);
-    r.code(1);
-    assert!(r.err().contains("secrets_default.key"), "{}", r.err());
+    r.code(1).err_contains("secrets_default.key");
     s.run(&["set", "b", "--value", "2"]).code(1);
     assert!(!key_file(&s).exists(), "no replacement key was generated");
 }
@@ -120,8 +118,7 @@ fn a_wrong_key_is_reported() {
     let s = Store::new();
     s.put("a", "1", &[]);
     let r = s.run_with(&["ls"], None, &[("ZLAYER_SECRETS_KEY", &"22".repeat(32))]);
-    r.code(1);
-    assert!(r.err().contains("does not open"), "{}", r.err());
+    r.code(1).err_contains("does not open");
 }
 
 /// Leaves the rotation `key rotate` would leave if it died after re-keying the store but

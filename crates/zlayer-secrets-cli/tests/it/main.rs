@@ -17,8 +17,9 @@ mod transfer;
 mod vault;
 
 use std::cell::RefCell;
+use std::io::{BufRead as _, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use tempfile::TempDir;
 pub(crate) use zlayer_secrets_testsupport::contains;
@@ -103,6 +104,31 @@ impl Store {
             .map(|e| e.unwrap().path())
             .collect()
     }
+}
+
+/// Starts `cmd` with no input and its standard output piped (standard error as `stderr`
+/// says); the child and the lines it prints.
+pub(crate) fn spawn_lines(
+    mut cmd: Command,
+    stderr: Stdio,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// Sends `signal` (`-TERM`, ...) to process `pid` with `kill`; whether `kill` succeeded.
+pub(crate) fn kill(signal: &str, pid: u32) -> bool {
+    Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success()
 }
 
 /// A deterministic generator (xorshift64*), so failures reproduce.

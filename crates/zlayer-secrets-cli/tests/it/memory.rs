@@ -178,12 +178,8 @@ fn import_at_the_entry_limit_costs_little_per_entry() {
     // One more is refused.
     std::fs::write(&file, format!("{text}ONE_MORE=x\n")).unwrap();
     let r = s.run(&["import", file.to_str().unwrap()]);
-    r.code(1);
-    assert!(
-        r.err().contains("line 10001: more than 10000 entries"),
-        "{}",
-        r.err()
-    );
+    r.code(1)
+        .err_contains("line 10001: more than 10000 entries");
 }
 
 /// A file of a million tiny entries is refused (the entry limit) without first taking

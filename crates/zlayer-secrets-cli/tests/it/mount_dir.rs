@@ -1,18 +1,40 @@
 //! `run --mount-dir`: secrets as files, their modes, the `*_FILE` variables, and clean-up
 //! after every way the program can end.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufReader, Lines};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, ChildStdout, Stdio};
 
-use crate::Store;
+use crate::{Run, Store, kill, spawn_lines};
 
 fn setup() -> Store {
     let s = Store::new();
     s.put("db-password", "hunter2\nsecond line", &[]);
     s.put("api-key", "sk-live-123", &[]);
     s
+}
+
+/// The variable the runs below give the program: `DB` refers to `db-password`.
+const DB_REF: (&str, &str) = ("DB", "$S:db-password");
+
+/// `run --mount-dir DIR -- PROGRAM...` with [`DB_REF`], to its end.
+fn run_mounted(s: &Store, dir: &Path, program: &[&str]) -> Run {
+    let mut args = vec!["run", "--mount-dir", dir.to_str().unwrap(), "--"];
+    args.extend_from_slice(program);
+    s.run_with(&args, None, &[DB_REF])
+}
+
+/// Starts `run --mount-dir DIR -- sh -c SCRIPT` with [`DB_REF`]; see [`spawn_lines`].
+fn spawn_mounted(
+    s: &Store,
+    dir: &Path,
+    script: &str,
+    stderr: Stdio,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut cmd = s.command(&["run", "--mount-dir", dir.to_str().unwrap(), "--"]);
+    cmd.args(["sh", "-c", script]).env(DB_REF.0, DB_REF.1);
+    spawn_lines(cmd, stderr)
 }
 
 /// A report of what the program sees: both variables, the file's and the directory's
@@ -77,33 +99,11 @@ fn a_failing_program_still_leaves_nothing() {
     let s = setup();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("secrets");
-    let r = s.run_with(
-        &[
-            "run",
-            "--mount-dir",
-            dir.to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            "test -r \"$DB_FILE\" && exit 7",
-        ],
-        None,
-        &[("DB", "$S:db-password")],
-    );
+    let r = run_mounted(&s, &dir, &["sh", "-c", "test -r \"$DB_FILE\" && exit 7"]);
     r.code(7);
     assert!(!dir.exists());
     // A program that cannot start: an error, and nothing left either.
-    let r = s.run_with(
-        &[
-            "run",
-            "--mount-dir",
-            dir.to_str().unwrap(),
-            "--",
-            "/nonexistent/program",
-        ],
-        None,
-        &[("DB", "$S:db-password")],
-    );
+    let r = run_mounted(&s, &dir, &["/nonexistent/program"]);
     r.code(1);
     assert!(!dir.exists());
 }
@@ -147,35 +147,16 @@ fn signal_removes_the_files(signal: &str, code: i32) {
     let s = setup();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("secrets");
-    let mut child = s
-        .command(&[
-            "run",
-            "--mount-dir",
-            dir.to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            // No core files from the signals whose default action dumps core.
-            "ulimit -c 0; echo \"$DB_FILE\"; exec sleep 600",
-        ])
-        .env("DB", "$S:db-password")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // No core files from the signals whose default action dumps core.
+    let script = "ulimit -c 0; echo \"$DB_FILE\"; exec sleep 600";
+    let (mut child, mut lines) = spawn_mounted(&s, &dir, script, Stdio::piped());
     let file = lines.next().unwrap().unwrap();
     assert_eq!(Path::new(&file), dir.join("DB"));
     assert!(
         Path::new(&file).is_file(),
         "the file exists while the program runs"
     );
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(kill(&format!("-{signal}"), child.id()));
     // The program died of the forwarded signal.
     assert_eq!(child.wait().unwrap().code(), Some(code), "SIG{signal}");
     assert!(!Path::new(&file).exists());
@@ -187,21 +168,8 @@ fn an_existing_directory_must_be_empty() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("keep"), "mine").unwrap();
-    let r = s.run_with(
-        &[
-            "run",
-            "--mount-dir",
-            dir.path().to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            "echo started",
-        ],
-        None,
-        &[("DB", "$S:db-password")],
-    );
-    r.code(1);
-    assert!(r.err().contains("is not empty"), "{}", r.err());
+    let r = run_mounted(&s, dir.path(), &["sh", "-c", "echo started"]);
+    r.code(1).err_contains("is not empty");
     assert_eq!(r.out(), "", "the program was not started");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("keep")).unwrap(),
@@ -211,37 +179,18 @@ fn an_existing_directory_must_be_empty() {
     // An empty directory is used, made private, and kept (it was not ours to remove).
     let empty = tempfile::tempdir().unwrap();
     std::fs::set_permissions(empty.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let r = s.run_with(
-        &[
-            "run",
-            "--mount-dir",
-            empty.path().to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            "stat -c %a \"$(dirname \"$DB_FILE\")\"",
-        ],
-        None,
-        &[("DB", "$S:db-password")],
+    let r = run_mounted(
+        &s,
+        empty.path(),
+        &["sh", "-c", "stat -c %a \"$(dirname \"$DB_FILE\")\""],
     );
     assert_eq!(r.ok().out(), "700\n");
     assert!(empty.path().is_dir());
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 
     // A path that is a file is refused.
-    let r = s.run_with(
-        &[
-            "run",
-            "--mount-dir",
-            dir.path().join("keep").to_str().unwrap(),
-            "--",
-            "true",
-        ],
-        None,
-        &[("DB", "$S:db-password")],
-    );
-    r.code(1);
-    assert!(r.err().contains("not a directory"), "{}", r.err());
+    let r = run_mounted(&s, &dir.path().join("keep"), &["true"]);
+    r.code(1).err_contains("not a directory");
 }
 
 /// The program has ended but a process it left behind keeps the output pipes open: a
@@ -251,34 +200,13 @@ fn a_signal_ends_the_wait_for_output_held_by_a_left_behind_process() {
     let s = setup();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("secrets");
-    let mut child = s
-        .command(&[
-            "run",
-            "--mount-dir",
-            dir.to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            "sleep 600 & echo $!; exit 5",
-        ])
-        .env("DB", "$S:db-password")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let script = "sleep 600 & echo $!; exit 5";
+    let (mut child, mut lines) = spawn_mounted(&s, &dir, script, Stdio::null());
     let left_behind: u32 = lines.next().unwrap().unwrap().parse().unwrap();
-    let kill = |signal: &str, pid: u32| {
-        std::process::Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .unwrap()
-    };
     // The program has exited; zlayer-secret still waits for the pipe `sleep` holds.
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(child.try_wait().unwrap().is_none());
-    assert!(kill("-TERM", child.id()).success());
+    assert!(kill("-TERM", child.id()));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -1,9 +1,8 @@
 //! `run`: resolution, masking, exit codes and signals.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 
-use crate::Store;
+use crate::{Store, kill, spawn_lines};
 
 fn setup() -> Store {
     let s = Store::new();
@@ -103,8 +102,7 @@ fn the_env_file_wins_and_may_hold_references() {
         "--",
         "true",
     ]);
-    r.code(1);
-    assert!(r.err().contains("line 2"), "{}", r.err());
+    r.code(1).err_contains("line 2");
 }
 
 #[test]
@@ -158,34 +156,20 @@ fn exit_codes_are_the_childs() {
     s.run(&["run", "--no-masking", "--", "sh", "-c", "exit 9"])
         .code(9);
     let r = s.run(&["run", "--", "/nonexistent/program"]);
-    r.code(1);
-    assert!(r.err().contains("/nonexistent/program"), "{}", r.err());
+    r.code(1).err_contains("/nonexistent/program");
     s.run(&["run"]).code(2);
 }
 
 #[test]
 fn termination_signals_reach_the_child() {
     let s = setup();
-    let mut child = s
-        .command(&[
-            "run",
-            "--",
-            "sh",
-            "-c",
-            "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let script = "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done";
+    let (mut child, mut lines) = spawn_lines(
+        s.command(&["run", "--", "sh", "-c", script]),
+        Stdio::piped(),
+    );
     assert_eq!(lines.next().unwrap().unwrap(), "ready");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(kill("-TERM", child.id()));
     assert_eq!(lines.next().unwrap().unwrap(), "got-term");
     assert_eq!(child.wait().unwrap().code(), Some(3));
 }
@@ -292,8 +276,7 @@ fn keep_env_passes_a_credential_on_on_purpose() {
     assert_eq!(r.ok().out(), "<concealed>|<concealed>");
     // Only the variables `run` removes can be kept: anything else is a mistake.
     let r = s.run(&["run", "--keep-env", "HOME", "--", "true"]);
-    r.code(2);
-    assert!(r.err().contains("--keep-env HOME"), "{}", r.err());
+    r.code(2).err_contains("--keep-env HOME");
 }
 
 #[test]
@@ -339,33 +322,17 @@ fn short_values_are_not_masked_and_named_in_one_warning() {
 #[test]
 fn a_signal_the_program_handles_leaves_both_running() {
     let s = setup();
-    let mut child = s
-        .command(&[
-            "run",
-            "--",
-            "sh",
-            "-c",
-            // Ends by itself after about a minute, should the test fail half-way.
-            "trap 'echo got-usr1' USR1; trap 'echo got-alrm' ALRM; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Ends by itself after about a minute, should the test fail half-way.
+    let script = "trap 'echo got-usr1' USR1; trap 'echo got-alrm' ALRM; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done";
+    let (mut child, mut lines) = spawn_lines(
+        s.command(&["run", "--", "sh", "-c", script]),
+        Stdio::piped(),
+    );
     assert_eq!(lines.next().unwrap().unwrap(), "ready");
-    let kill = |signal: &str| {
-        let status = std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    kill("-USR1");
+    assert!(kill("-USR1", child.id()));
     assert_eq!(lines.next().unwrap().unwrap(), "got-usr1");
-    kill("-ALRM");
+    assert!(kill("-ALRM", child.id()));
     assert_eq!(lines.next().unwrap().unwrap(), "got-alrm");
-    kill("-TERM");
+    assert!(kill("-TERM", child.id()));
     assert_eq!(child.wait().unwrap().code(), Some(143));
 }

@@ -57,12 +57,7 @@ fn create_refuses_an_existing_secret() {
     s.run_with(&["create", "token", "--from-stdin"], Some(b"one"), &[])
         .ok();
     let r = s.run_with(&["create", "token", "--from-stdin"], Some(b"two"), &[]);
-    r.code(1);
-    assert!(
-        r.err().contains("already exists: default/token"),
-        "{}",
-        r.err()
-    );
+    r.code(1).err_contains("already exists: default/token");
     assert_eq!(s.reveal("token", &[]), "one");
 }
 
@@ -139,23 +134,17 @@ fn rm_needs_every_name_and_unset_does_not() {
 fn value_sources_are_exactly_one() {
     let s = Store::new();
     let two = s.run(&["set", "x", "--value", "a", "--random"]);
-    two.code(2);
-    assert!(two.err().contains("cannot be used with"), "{}", two.err());
+    two.code(2).err_contains("cannot be used with");
     let none = s.run(&["set", "x"]);
-    none.code(2);
-    assert!(none.err().contains("required"), "{}", none.err());
+    none.code(2).err_contains("required");
     s.run(&["set", "x", "--length", "5", "--value", "a"])
         .code(2);
     let unreadable = s.run(&["set", "x", "--from-file", "/nonexistent/dir/value.txt"]);
-    unreadable.code(1);
-    assert!(
-        unreadable.err().contains("/nonexistent/dir/value.txt"),
-        "{}",
-        unreadable.err()
-    );
+    unreadable
+        .code(1)
+        .err_contains("/nonexistent/dir/value.txt");
     let inline = s.run(&["set", "x", "--value", "visible"]);
-    inline.ok();
-    assert!(inline.err().contains("process list"), "{}", inline.err());
+    inline.ok().err_contains("process list");
     assert_eq!(s.reveal("x", &[]), "visible");
     s.run(&["set", "y", "--random", "--length", "0"]).code(2);
     s.run(&["set", "y", "--random", "--length", "5000"]).code(2);

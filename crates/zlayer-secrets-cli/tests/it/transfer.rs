@@ -62,8 +62,7 @@ fn import_is_all_or_nothing() {
     let s = Store::new();
     // The last entry has an invalid name: nothing of the file is stored.
     let r = import(&s, b"GOOD=1\nALSO_GOOD=2\n\"bad/name\"=3\n", &[]);
-    r.code(1);
-    assert!(r.err().contains("line 3"), "{}", r.err());
+    r.code(1).err_contains("line 3");
     s.run(&["get", "GOOD"]).code(1);
     // A name given twice.
     let r = import(&s, b"A=1\nB=2\nA=3\n", &[]);
@@ -84,16 +83,15 @@ fn invalid_dotenv_names_the_line_not_the_content() {
         b"OK=fine\n\nthis line has the-secret-word but no equals\n",
         &[],
     );
-    r.code(1);
-    assert!(r.err().contains("line 3"), "{}", r.err());
-    assert!(!r.err().contains("the-secret-word"), "{}", r.err());
+    r.code(1)
+        .err_contains("line 3")
+        .err_lacks("the-secret-word");
     let r = import(&s, b"A=\"unterminated the-secret-word\nB=2\n", &[]);
-    r.code(1);
-    assert!(r.err().contains("line 1"), "{}", r.err());
-    assert!(!r.err().contains("the-secret-word"), "{}", r.err());
+    r.code(1)
+        .err_contains("line 1")
+        .err_lacks("the-secret-word");
     let r = import(&s, b"A=\"ok\" the-secret-word\n", &[]);
-    r.code(1);
-    assert!(!r.err().contains("the-secret-word"), "{}", r.err());
+    r.code(1).err_lacks("the-secret-word");
 }
 
 #[test]
@@ -107,9 +105,7 @@ fn json_must_be_a_flat_object_of_strings() {
         (br#"{"A": "the-secret-word""#, "line 1"),
     ] {
         let r = import(&s, text, &["--format", "json"]);
-        r.code(1);
-        assert!(r.err().contains(want), "{}", r.err());
-        assert!(!r.err().contains("the-secret-word"), "{}", r.err());
+        r.code(1).err_contains(want).err_lacks("the-secret-word");
     }
     // Detected without --format.
     import(&s, br#"{"FROM_JSON": "yes"}"#, &[]).ok();
@@ -125,8 +121,7 @@ fn import_errors_for_files() {
     r.code(1);
     assert!(r.err().contains("/nonexistent/file.env"));
     let r = import(&s, &[0xff, 0xfe, b'=', b'x'], &[]);
-    r.code(1);
-    assert!(r.err().contains("not UTF-8"), "{}", r.err());
+    r.code(1).err_contains("not UTF-8");
     s.run(&["import", "x.env", "--format", "yaml"]).code(2);
 }
 

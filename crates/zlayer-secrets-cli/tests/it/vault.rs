@@ -147,8 +147,7 @@ fn export_then_import_into_another_deployment_is_lossless() {
         .stdout
         .clone();
     let r = v.run_with(&["import", "-", "--deployment", &to], Some(&exported), &[]);
-    r.ok();
-    assert!(r.err().contains("all-or-nothing"), "{}", r.err());
+    r.ok().err_contains("all-or-nothing");
     for (name, value) in &values {
         assert_eq!(&v.reveal(name, &["--deployment", &to]), value, "{name}");
     }
@@ -197,12 +196,10 @@ fn key_verbs_are_refused_and_a_missing_token_is_named() {
     let v = Vault::new();
     for verb in [["key", "status"], ["key", "rotate"]] {
         let r = v.run(&verb);
-        r.code(1);
-        assert!(r.err().contains("keys are managed by Vault"), "{}", r.err());
+        r.code(1).err_contains("keys are managed by Vault");
     }
     let r = v.run_with(&["ls"], None, &[("VAULT_TOKEN", "")]);
-    r.code(1);
-    assert!(r.err().contains("VAULT_TOKEN"), "{}", r.err());
+    r.code(1).err_contains("VAULT_TOKEN");
     assert!(v.local.files().is_empty(), "nothing is written locally");
 }
 
@@ -292,13 +289,9 @@ fn secrets_without_a_value_string_are_read_exported_and_removed() {
 
     // A `value` that is not a string: named by its type, never shown.
     let r = v.run(&["get", "null", "--reveal", "--deployment", &dep]);
-    r.code(1);
-    assert!(r.err().contains("null"), "{}", r.err());
-    assert!(!r.err().contains("no `value` field"), "{}", r.err());
+    r.code(1).err_contains("null").err_lacks("no `value` field");
     let r = v.run(&["get", "number", "--reveal", "--deployment", &dep]);
-    r.code(1);
-    assert!(r.err().contains("number"), "{}", r.err());
-    assert!(!r.err().contains("4242424242"), "{}", r.err());
+    r.code(1).err_contains("number").err_lacks("4242424242");
 
     // `export` skips those two with a warning naming them.
     let r = v.run(&["export", "--format", "json", "--deployment", &dep]);
@@ -388,12 +381,7 @@ fn set_with_a_token_that_cannot_read_metadata_reports_the_version_written() {
         Some(b"two"),
         &[("VAULT_TOKEN", &token)],
     );
-    r.ok();
-    assert!(
-        r.err().contains(&format!("stored {dep}/x (v2)")),
-        "{}",
-        r.err()
-    );
+    r.ok().err_contains(&format!("stored {dep}/x (v2)"));
     assert!(!r.err().contains(&token));
     assert_eq!(v.reveal("x", &["--deployment", &dep]), "two");
 }
@@ -466,12 +454,7 @@ fn create_over_a_deleted_current_version_reports_the_version_written() {
         Some(b"five"),
         &[],
     );
-    r.ok();
-    assert!(
-        r.err().contains(&format!("created {dep}/x (v5)")),
-        "{}",
-        r.err()
-    );
+    r.ok().err_contains(&format!("created {dep}/x (v5)"));
     assert_eq!(v.reveal("x", &["--deployment", &dep]), "five");
     // It exists now: a second create is refused.
     let r = v.run_with(
@@ -479,8 +462,7 @@ fn create_over_a_deleted_current_version_reports_the_version_written() {
         Some(b"six"),
         &[],
     );
-    r.code(1);
-    assert!(r.err().contains("already exists"), "{}", r.err());
+    r.code(1).err_contains("already exists");
 }
 
 #[test]
@@ -508,8 +490,7 @@ fn ls_takes_the_scope_as_an_argument() {
     assert_eq!(names(&dep), ["in-deployment"]);
     assert_eq!(names(&format!("{dep}/api")), ["in-service"]);
     let r = v.run(&["ls", &dep, "--deployment", &dep]);
-    r.code(2);
-    assert!(r.err().contains("--deployment"), "{}", r.err());
+    r.code(2).err_contains("--deployment");
 }
 
 #[test]
@@ -524,9 +505,9 @@ fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
         None,
         &[("VAULT_TOKEN", bogus)],
     );
-    r.code(1);
-    assert!(r.err().contains("invalid or expired"), "{}", r.err());
-    assert!(!r.err().contains(bogus), "{}", r.err());
+    r.code(1)
+        .err_contains("invalid or expired")
+        .err_lacks(bogus);
 
     let token = token_with_policy(
         &format!("{dep}-other"),
@@ -537,15 +518,11 @@ fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
         None,
         &[("VAULT_TOKEN", &token)],
     );
-    r.code(1);
-    assert!(
-        r.err().contains(&format!(
+    r.code(1)
+        .err_contains(&format!(
             "the token is valid but its policies do not allow read on secret/data/{dep}/x"
-        )),
-        "{}",
-        r.err()
-    );
-    assert!(!r.err().contains(&token), "{}", r.err());
+        ))
+        .err_lacks(&token);
 }
 
 #[test]
@@ -618,11 +595,7 @@ fn concurrent_creates_of_one_name_have_one_winner_on_vault() {
         let run: Run = child.wait_with_output().unwrap().into();
         match run.code {
             Some(0) => {
-                assert!(
-                    run.err().contains(&format!("created {dep}/same-name (v1)")),
-                    "{}",
-                    run.err()
-                );
+                run.err_contains(&format!("created {dep}/same-name (v1)"));
                 winners.push(value);
             }
             Some(1) => assert!(

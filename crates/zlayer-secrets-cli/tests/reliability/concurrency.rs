@@ -7,6 +7,7 @@
 //! the checks below only rely on orders the intervals prove.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use zlayer_secrets::sqlite::StoreOptions;
@@ -67,17 +68,63 @@ fn parse(line: &str) -> Op {
     }
 }
 
+/// Where the processes of one run work: a temporary directory and the store's path in it
+/// (`data/` does not exist yet).
+fn store_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir
+        .path()
+        .join("data")
+        .join(zlayer_secrets::sqlite::DB_FILE_NAME);
+    (dir, db)
+}
+
+/// Runs `procs` processes of `ops` random operations each (`child` mode `mix`) on the store
+/// at `db` at once, and returns the operations each logged, after checking that each
+/// succeeded.
+fn run_mix(
+    dir: &Path,
+    db: &Path,
+    key: &EncryptionKey,
+    rng: &mut Rng,
+    procs: usize,
+    ops: usize,
+) -> Vec<Vec<Op>> {
+    let children: Vec<_> = (0..procs)
+        .map(|p| {
+            let out = dir.join(format!("out-{p}"));
+            let err = dir.join(format!("err-{p}"));
+            let tag = u64::try_from(p).unwrap();
+            let child = child::spawn("mix", db, key, rng.next_u64(), tag, ops, &out, &err);
+            (child, out, err)
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|(mut child, out, err)| {
+            let status = child.wait().unwrap();
+            let out = std::fs::read_to_string(&out).unwrap();
+            assert!(
+                status.success(),
+                "a process failed ({status}); its last lines:\n{}\n{}",
+                out.lines().rev().take(3).collect::<Vec<_>>().join("\n"),
+                std::fs::read_to_string(&err).unwrap()
+            );
+            out.lines()
+                .filter(|l| l.starts_with("OP\t"))
+                .map(parse)
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn concurrent_processes_agree_with_a_serial_order() {
     let procs = count_from_env("ZLAYER_RELIABILITY_PROCS", 8);
     let ops = count_from_env("ZLAYER_RELIABILITY_OPS", 200);
     let seed = seed("concurrency");
     let mut rng = Rng::new(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir
-        .path()
-        .join("data")
-        .join(zlayer_secrets::sqlite::DB_FILE_NAME);
+    let (dir, db) = store_dir();
     let key = EncryptionKey::generate();
     let rt = runtime();
     rt.block_on(async {
@@ -86,30 +133,8 @@ fn concurrent_processes_agree_with_a_serial_order() {
             .unwrap();
     });
 
-    let children: Vec<_> = (0..procs)
-        .map(|p| {
-            let out = dir.path().join(format!("out-{p}"));
-            let err = dir.path().join(format!("err-{p}"));
-            let tag = u64::try_from(p).unwrap();
-            let child = child::spawn("mix", &db, &key, rng.next_u64(), tag, ops, &out, &err);
-            (child, out, err)
-        })
-        .collect();
     let mut all = Vec::new();
-    for (mut child, out, err) in children {
-        let status = child.wait().unwrap();
-        let out = std::fs::read_to_string(&out).unwrap();
-        assert!(
-            status.success(),
-            "a process failed ({status}); its last lines:\n{}\n{}",
-            out.lines().rev().take(3).collect::<Vec<_>>().join("\n"),
-            std::fs::read_to_string(&err).unwrap()
-        );
-        let mine: Vec<Op> = out
-            .lines()
-            .filter(|l| l.starts_with("OP\t"))
-            .map(parse)
-            .collect();
+    for mine in run_mix(dir.path(), &db, &key, &mut rng, procs, ops) {
         assert_eq!(mine.len(), ops, "every operation was logged");
         all.extend(mine);
     }
@@ -322,34 +347,13 @@ fn concurrent_first_opens_create_one_store() {
     let procs = count_from_env("ZLAYER_RELIABILITY_PROCS", 8);
     let seed = seed("first-open");
     let mut rng = Rng::new(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir
-        .path()
-        .join("data")
-        .join(zlayer_secrets::sqlite::DB_FILE_NAME);
+    let (dir, db) = store_dir();
     let key = EncryptionKey::generate();
     let ops = 20;
-    let children: Vec<_> = (0..procs)
-        .map(|p| {
-            let out = dir.path().join(format!("out-{p}"));
-            let err = dir.path().join(format!("err-{p}"));
-            let tag = u64::try_from(p).unwrap();
-            let child = child::spawn("mix", &db, &key, rng.next_u64(), tag, ops, &out, &err);
-            (child, out, err)
-        })
+    let all: Vec<Op> = run_mix(dir.path(), &db, &key, &mut rng, procs, ops)
+        .into_iter()
+        .flatten()
         .collect();
-    let mut all = Vec::new();
-    for (mut child, out, err) in children {
-        let status = child.wait().unwrap();
-        let out = std::fs::read_to_string(&out).unwrap();
-        assert!(
-            status.success(),
-            "a process failed ({status}):\n{}\n{}",
-            out.lines().rev().take(3).collect::<Vec<_>>().join("\n"),
-            std::fs::read_to_string(&err).unwrap()
-        );
-        all.extend(out.lines().filter(|l| l.starts_with("OP\t")).map(parse));
-    }
     assert_eq!(all.len(), procs * ops);
     assert_eq!(integrity_check(&db), "ok");
     let writes: HashMap<&str, &Op> = all
@@ -410,11 +414,7 @@ fn concurrent_creates_of_one_name_have_one_winner() {
         let run: crate::Run = child.wait_with_output().unwrap().into();
         match run.code {
             Some(0) => {
-                assert!(
-                    run.err().contains("created default/same-name (v1)"),
-                    "{}",
-                    run.err()
-                );
+                run.err_contains("created default/same-name (v1)");
                 winners.push(value);
             }
             Some(1) => assert!(

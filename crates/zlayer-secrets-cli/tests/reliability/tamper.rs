@@ -233,7 +233,7 @@ fn a_deleted_key_record_is_a_clear_error() {
         c
     });
     assert_eq!(r.code, Some(1), "{}", r.err());
-    assert!(r.err().contains("cannot open the store"), "{}", r.err());
+    r.err_contains("cannot open the store");
     assert!(
         r.err()
             .contains("key record is missing but it holds 200 encrypted values; refusing"),
@@ -267,8 +267,7 @@ fn the_command_line_reports_tampering() {
     let bad = get("s005");
     assert_eq!(bad.code, Some(1), "{}", bad.err());
     assert!(bad.stdout.is_empty());
-    assert!(bad.err().contains("s005"), "{}", bad.err());
-    assert!(bad.err().contains("decrypt"), "{}", bad.err());
+    bad.err_contains("s005").err_contains("decrypt");
     get("s006").ok();
     assert_eq!(get("s006").out(), values[6][1]);
     // An export touches every secret: it fails as a whole and prints no value.

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::steps::{names, put, value, version, version_numbers, version_value};
 use super::{ConformanceStore, assert_not_found, unique_scope};
-use crate::{Secret, SecretsProvider, SecretsStore};
+use crate::{SecretsProvider, SecretsStore};
 
 /// Values come back byte for byte: empty, unicode, newlines, quotes, 1 MiB.
 pub async fn set_get_round_trip<S: ConformanceStore>(store: S) {
@@ -22,10 +23,7 @@ pub async fn set_get_round_trip<S: ConformanceStore>(store: S) {
         ("one-mib", big),
     ];
     for (name, value) in &values {
-        store
-            .set_secret(&scope, name, &Secret::new(value.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("set {name}: {e}"));
+        put(&store, &scope, name, value.as_str()).await;
     }
     for (name, value) in &values {
         let got = store
@@ -45,7 +43,7 @@ pub async fn set_get_round_trip<S: ConformanceStore>(store: S) {
 /// differing only in case are different secrets.
 pub async fn special_names_round_trip<S: ConformanceStore>(store: S) {
     let scope = unique_scope("special-names");
-    let names = [
+    let special = [
         "with space",
         "ünïcode-名前",
         "x.y",
@@ -56,27 +54,15 @@ pub async fn special_names_round_trip<S: ConformanceStore>(store: S) {
         "key",
         "...",
     ];
-    for name in names {
-        store
-            .set_secret(&scope, name, &Secret::new(format!("value of {name}")))
-            .await
-            .unwrap_or_else(|e| panic!("set {name:?}: {e}"));
+    for name in special {
+        put(&store, &scope, name, format!("value of {name}")).await;
     }
-    for name in names {
-        let got = store
-            .get_secret(&scope, name)
-            .await
-            .unwrap_or_else(|e| panic!("get {name:?}: {e}"));
-        assert_eq!(got.expose(), format!("value of {name}"), "name {name:?}");
+    for name in special {
+        let got = value(&store, &scope, name).await;
+        assert_eq!(got, format!("value of {name}"), "name {name:?}");
     }
-    let listed: Vec<String> = store
-        .list_secrets(&scope)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    let mut expected: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let listed = names(&store, &scope).await;
+    let mut expected: Vec<String> = special.iter().map(|n| (*n).to_owned()).collect();
     expected.sort();
     assert_eq!(listed, expected);
 }
@@ -85,10 +71,7 @@ pub async fn special_names_round_trip<S: ConformanceStore>(store: S) {
 pub async fn get_missing_is_not_found<S: ConformanceStore>(store: S) {
     let scope = unique_scope("missing");
     assert_not_found(store.get_secret(&scope, "nothing").await, "unused scope");
-    store
-        .set_secret(&scope, "present", &"v".into())
-        .await
-        .unwrap();
+    put(&store, &scope, "present", "v").await;
     assert_not_found(store.get_secret(&scope, "absent").await, "used scope");
     assert_not_found(
         store.get_secret(&format!("{scope}/sub"), "present").await,
@@ -125,10 +108,7 @@ pub async fn list_secrets_is_exact_scope_and_sorted<S: ConformanceStore>(store: 
     for name in ["delta", "alpha", "charlie", "bravo"] {
         store.set_secret(&scope, name, &"v".into()).await.unwrap();
     }
-    store
-        .set_secret(&scope, "charlie", &"v2".into())
-        .await
-        .unwrap();
+    put(&store, &scope, "charlie", "v2").await;
     for (other, name) in [
         (format!("{scope}/child"), "child-secret"),
         (format!("{scope}:colon"), "colon-secret"),
@@ -170,19 +150,13 @@ pub async fn colon_in_scope_or_name_never_collides<S: ConformanceStore>(store: S
     assert!(!store.exists(&a_b, "c").await.unwrap());
     store.set_secret(&a_b, "c", &"second".into()).await.unwrap();
 
-    assert_eq!(store.get_secret(&a, "b:c").await.unwrap().expose(), "first");
-    assert_eq!(
-        store.get_secret(&a_b, "c").await.unwrap().expose(),
-        "second"
-    );
+    assert_eq!(value(&store, &a, "b:c").await, "first");
+    assert_eq!(value(&store, &a_b, "c").await, "second");
     assert_eq!(store.list_secrets(&a).await.unwrap().len(), 1);
     assert_eq!(store.list_secrets(&a_b).await.unwrap().len(), 1);
 
     store.delete_secret(&a, "b:c").await.unwrap();
-    assert_eq!(
-        store.get_secret(&a_b, "c").await.unwrap().expose(),
-        "second"
-    );
+    assert_eq!(value(&store, &a_b, "c").await, "second");
 }
 
 /// `exists` follows writes and deletes.
@@ -202,19 +176,10 @@ pub async fn exists_reports_presence<S: ConformanceStore>(store: S) {
 pub async fn versions_increase_by_one_per_write<S: ConformanceStore>(store: S) {
     let scope = unique_scope("versions");
     for expected in 1..=4_u32 {
-        store
-            .set_secret(&scope, "n", &Secret::new(format!("value {expected}")))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.get_metadata(&scope, "n").await.unwrap().version,
-            expected
-        );
+        put(&store, &scope, "n", format!("value {expected}")).await;
+        assert_eq!(version(&store, &scope, "n").await, expected);
     }
-    store
-        .set_secret(&scope, "n", &"value 4".into())
-        .await
-        .unwrap();
+    put(&store, &scope, "n", "value 4").await;
     let meta = store.get_metadata(&scope, "n").await.unwrap();
     assert_eq!(meta.version, 5, "an unchanged value is still a write");
     assert_eq!(meta.name, "n");
@@ -256,18 +221,9 @@ pub async fn timestamps_created_stays_updated_moves<S: ConformanceStore>(store: 
 /// Deleting removes the secret and its history: a new write starts again at version 1.
 pub async fn delete_removes_all_versions<S: ConformanceStore>(store: S) {
     let scope = unique_scope("delete");
-    store
-        .set_secret(&scope, "n", &"old 1".into())
-        .await
-        .unwrap();
-    store
-        .set_secret(&scope, "n", &"old 2".into())
-        .await
-        .unwrap();
-    store
-        .set_secret(&scope, "keep", &"kept".into())
-        .await
-        .unwrap();
+    put(&store, &scope, "n", "old 1").await;
+    put(&store, &scope, "n", "old 2").await;
+    put(&store, &scope, "keep", "kept").await;
 
     store.delete_secret(&scope, "n").await.unwrap();
     assert_not_found(store.get_secret(&scope, "n").await, "get after delete");
@@ -283,16 +239,12 @@ pub async fn delete_removes_all_versions<S: ConformanceStore>(store: S) {
         store.get_secret_version(&scope, "n", 1).await,
         "old version after delete",
     );
-    assert_eq!(
-        store.get_secret(&scope, "keep").await.unwrap().expose(),
-        "kept"
-    );
+    assert_eq!(value(&store, &scope, "keep").await, "kept");
 
-    store.set_secret(&scope, "n", &"new".into()).await.unwrap();
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 1);
-    let versions = store.list_versions(&scope, "n").await.unwrap();
-    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1]);
-    assert_eq!(store.get_secret(&scope, "n").await.unwrap().expose(), "new");
+    put(&store, &scope, "n", "new").await;
+    assert_eq!(version(&store, &scope, "n").await, 1);
+    assert_eq!(version_numbers(&store, &scope, "n").await, [1]);
+    assert_eq!(value(&store, &scope, "n").await, "new");
 }
 
 /// Deleting a secret that does not exist is `NotFound` (twice in a row, too).
@@ -324,7 +276,7 @@ pub async fn rotate_semantics<S: ConformanceStore>(store: S) {
         .unwrap();
     assert_eq!(result.previous_version, Some(1));
     assert_eq!(result.new_version, 2);
-    assert_eq!(store.get_secret(&scope, "n").await.unwrap().expose(), "two");
+    assert_eq!(value(&store, &scope, "n").await, "two");
 
     let result = store
         .rotate_secret(&scope, "n", &"three".into())
@@ -332,15 +284,8 @@ pub async fn rotate_semantics<S: ConformanceStore>(store: S) {
         .unwrap();
     assert_eq!(result.previous_version, Some(2));
     assert_eq!(result.new_version, 3);
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 3);
-    assert_eq!(
-        store
-            .get_secret_version(&scope, "n", 2)
-            .await
-            .unwrap()
-            .expose(),
-        "two"
-    );
+    assert_eq!(version(&store, &scope, "n").await, 3);
+    assert_eq!(version_value(&store, &scope, "n", 2).await, "two");
 }
 
 /// The store works behind `Arc<dyn SecretsStore>` and `Arc<dyn SecretsProvider>`.
@@ -349,15 +294,9 @@ pub async fn usable_as_trait_objects<S: ConformanceStore>(store: S) {
     let store: Arc<dyn SecretsStore> = Arc::new(store);
     store.set_secret(&scope, "n", &"v".into()).await.unwrap();
     let provider: Arc<dyn SecretsProvider> = Arc::new(Arc::clone(&store));
-    assert_eq!(
-        provider.get_secret(&scope, "n").await.unwrap().expose(),
-        "v"
-    );
+    assert_eq!(value(&*provider, &scope, "n").await, "v");
     assert!(provider.exists(&scope, "n").await.unwrap());
     let result = store.rotate_secret(&scope, "n", &"w".into()).await.unwrap();
     assert_eq!(result.new_version, 2);
-    assert_eq!(
-        provider.get_secret(&scope, "n").await.unwrap().expose(),
-        "w"
-    );
+    assert_eq!(value(&*provider, &scope, "n").await, "w");
 }

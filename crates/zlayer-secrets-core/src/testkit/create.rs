@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use super::steps::{put, value, version};
 use super::{ConformanceStore, assert_invalid_name, unique_scope};
-use crate::{Secret, SecretsError, SecretsProvider, SecretsStore};
+use crate::{Secret, SecretsError, SecretsStore};
 
 /// How many tasks race to create one name.
 const RACERS: usize = 8;
@@ -24,13 +25,13 @@ fn assert_already_exists<T>(result: crate::Result<T>, scope: &str, name: &str) {
     }
 }
 
-/// A create of `scope/n`, which exists, is `AlreadyExists`, and `n` still holds `value` at
-/// `version`.
+/// A create of `scope/n`, which exists, is `AlreadyExists`, and `n` still holds `kept` at
+/// `kept_version`.
 async fn refused_create_keeps<S: ConformanceStore>(
     store: &S,
     scope: &str,
-    value: &str,
-    version: u32,
+    kept: &str,
+    kept_version: u32,
 ) {
     assert_already_exists(
         store
@@ -39,11 +40,8 @@ async fn refused_create_keeps<S: ConformanceStore>(
         scope,
         "n",
     );
-    assert_eq!(store.get_secret(scope, "n").await.unwrap().expose(), value);
-    assert_eq!(
-        store.get_metadata(scope, "n").await.unwrap().version,
-        version
-    );
+    assert_eq!(value(store, scope, "n").await, kept);
+    assert_eq!(version(store, scope, "n").await, kept_version);
 }
 
 /// Creating a name that does not exist writes version 1; creating it again is
@@ -51,52 +49,31 @@ async fn refused_create_keeps<S: ConformanceStore>(
 /// can be created again, at version 1.
 pub async fn create_writes_version_one_and_never_overwrites<S: ConformanceStore>(store: S) {
     let scope = unique_scope("create");
-    let version = store
+    let created = store
         .create_secret(&scope, "n", &Secret::new("first"))
-        .await
-        .unwrap();
-    assert_eq!(version, 1);
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "first"
-    );
+        .await;
+    assert_eq!(created.unwrap(), 1);
+    assert_eq!(value(&store, &scope, "n").await, "first");
 
     refused_create_keeps(&store, &scope, "first", 1).await;
 
     // An updated secret exists just as well.
-    store
-        .set_secret(&scope, "n", &Secret::new("third"))
-        .await
-        .unwrap();
+    put(&store, &scope, "n", "third").await;
     refused_create_keeps(&store, &scope, "third", 2).await;
 
     // A deleted secret is absent.
     store.delete_secret(&scope, "n").await.unwrap();
-    assert_eq!(
-        store
-            .create_secret(&scope, "n", &Secret::new("again"))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "again"
-    );
+    let created = store
+        .create_secret(&scope, "n", &Secret::new("again"))
+        .await;
+    assert_eq!(created.unwrap(), 1);
+    assert_eq!(value(&store, &scope, "n").await, "again");
 
     // The same name in another scope is another secret.
     let other = unique_scope("create-other");
-    assert_eq!(
-        store
-            .create_secret(&other, "n", &Secret::new("elsewhere"))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "again"
-    );
+    let created = store.create_secret(&other, "n", &"elsewhere".into()).await;
+    assert_eq!(created.unwrap(), 1);
+    assert_eq!(value(&store, &scope, "n").await, "again");
 
     for bad in ["", "a/b", ".."] {
         assert_invalid_name(
@@ -136,10 +113,7 @@ pub async fn concurrent_creates_have_one_winner<S: ConformanceStore>(store: S) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one create succeeds: {winners:?}");
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        winners[0]
-    );
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 1);
+    assert_eq!(value(&*store, &scope, "n").await, winners[0]);
+    assert_eq!(version(&*store, &scope, "n").await, 1);
     assert_eq!(store.list_versions(&scope, "n").await.unwrap().len(), 1);
 }

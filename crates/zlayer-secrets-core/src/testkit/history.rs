@@ -1,14 +1,12 @@
 //! Version history: listing, reading and rolling back versions.
 
+use super::steps::{put, put_versions, value, version, version_numbers, version_value};
 use super::{ConformanceStore, assert_not_found, unique_scope};
 use crate::{Secret, VersionState};
 
 async fn write_three<S: ConformanceStore>(store: &S, scope: &str) {
     for value in ["first", "second", "third"] {
-        store
-            .set_secret(scope, "n", &Secret::new(value))
-            .await
-            .unwrap();
+        put(store, scope, "n", value).await;
     }
 }
 
@@ -28,12 +26,9 @@ pub async fn history_lists_and_reads_versions<S: ConformanceStore>(store: S) {
             .all(|w| w[0].created_at <= w[1].created_at),
         "versions must be listed oldest first: {versions:?}"
     );
-    for (version, value) in [(1, "first"), (2, "second"), (3, "third")] {
-        let got = store
-            .get_secret_version(&scope, "n", version)
-            .await
-            .unwrap();
-        assert_eq!(got.expose(), value, "version {version}");
+    for (number, expected) in [(1, "first"), (2, "second"), (3, "third")] {
+        let got = version_value(&store, &scope, "n", number).await;
+        assert_eq!(got, expected, "version {number}");
     }
     let meta = store.get_metadata(&scope, "n").await.unwrap();
     assert_eq!(meta.version, 3);
@@ -49,32 +44,15 @@ pub async fn rollback_writes_a_new_version<S: ConformanceStore>(store: S) {
     let result = store.rollback_secret(&scope, "n", 1).await.unwrap();
     assert_eq!(result.previous_version, Some(3));
     assert_eq!(result.new_version, 4);
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "first"
-    );
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 4);
-    let versions = store.list_versions(&scope, "n").await.unwrap();
-    assert_eq!(
-        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
-        [1, 2, 3, 4]
-    );
-    assert_eq!(
-        store
-            .get_secret_version(&scope, "n", 3)
-            .await
-            .unwrap()
-            .expose(),
-        "third"
-    );
+    assert_eq!(value(&store, &scope, "n").await, "first");
+    assert_eq!(version(&store, &scope, "n").await, 4);
+    assert_eq!(version_numbers(&store, &scope, "n").await, [1, 2, 3, 4]);
+    assert_eq!(version_value(&store, &scope, "n", 3).await, "third");
 
     // Rolling back to the current version is allowed and is a write too.
     let result = store.rollback_secret(&scope, "n", 4).await.unwrap();
     assert_eq!(result.new_version, 5);
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "first"
-    );
+    assert_eq!(value(&store, &scope, "n").await, "first");
 }
 
 /// Versions that were never written, and secrets that do not exist, are `NotFound`; a
@@ -93,11 +71,8 @@ pub async fn missing_versions_are_not_found<S: ConformanceStore>(store: S) {
             &format!("roll back to version {version}"),
         );
     }
-    assert_eq!(store.get_metadata(&scope, "n").await.unwrap().version, 3);
-    assert_eq!(
-        store.get_secret(&scope, "n").await.unwrap().expose(),
-        "third"
-    );
+    assert_eq!(version(&store, &scope, "n").await, 3);
+    assert_eq!(value(&store, &scope, "n").await, "third");
 
     assert_not_found(store.get_metadata(&scope, "none").await, "metadata");
     assert_not_found(store.list_versions(&scope, "none").await, "list versions");
@@ -117,19 +92,8 @@ pub async fn missing_versions_are_not_found<S: ConformanceStore>(store: S) {
 pub async fn history_retention_is_consistent<S: ConformanceStore>(store: S) {
     let scope = unique_scope("retention");
     let writes = 12_u32;
-    for i in 1..=writes {
-        store
-            .set_secret(&scope, "n", &Secret::new(format!("value {i}")))
-            .await
-            .unwrap();
-    }
-    let listed: Vec<u32> = store
-        .list_versions(&scope, "n")
-        .await
-        .unwrap()
-        .iter()
-        .map(|v| v.version)
-        .collect();
+    put_versions(&store, &scope, "n", "value ", writes).await;
+    let listed = version_numbers(&store, &scope, "n").await;
     assert_eq!(listed.last(), Some(&writes), "{listed:?}");
     assert!(
         listed.windows(2).all(|w| w[1] == w[0] + 1),
@@ -143,10 +107,7 @@ pub async fn history_retention_is_consistent<S: ConformanceStore>(store: S) {
             assert_not_found(read, &format!("pruned version {version}"));
         }
     }
-    assert_eq!(
-        store.get_metadata(&scope, "n").await.unwrap().version,
-        writes
-    );
+    assert_eq!(version(&store, &scope, "n").await, writes);
 }
 
 /// `write_secret` creates or updates like `set_secret` and returns the version it wrote;
@@ -154,13 +115,13 @@ pub async fn history_retention_is_consistent<S: ConformanceStore>(store: S) {
 /// version is live, and both are `NotFound` for a secret that does not exist.
 pub async fn write_secret_and_version_history_agree<S: ConformanceStore>(store: S) {
     let scope = unique_scope("write-version");
-    for (expected, value) in [(1, "first"), (2, "second"), (3, "third")] {
+    for (expected, text) in [(1, "first"), (2, "second"), (3, "third")] {
         let written = store
-            .write_secret(&scope, "n", &Secret::new(value))
+            .write_secret(&scope, "n", &Secret::new(text))
             .await
             .unwrap();
-        assert_eq!(written, expected, "write of {value}");
-        assert_eq!(store.get_secret(&scope, "n").await.unwrap().expose(), value);
+        assert_eq!(written, expected, "write of {text}");
+        assert_eq!(value(&store, &scope, "n").await, text);
     }
     let history = store.version_history(&scope, "n").await.unwrap();
     assert_eq!(history.current.version, 3);

@@ -2,8 +2,9 @@
 //! [`validate_scope`](crate::validate_scope), and values over
 //! [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN).
 
+use super::steps::{put, set_op, value, version};
 use super::{ConformanceStore, assert_invalid_name, unique_scope};
-use crate::{MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, Secret, SecretsError, WriteOp};
+use crate::{MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, Secret, SecretsError};
 
 fn bad_names() -> Vec<String> {
     [
@@ -124,18 +125,11 @@ pub async fn oversized_values_are_rejected_and_nothing_stored<S: ConformanceStor
         store.write_secret(&scope, "new", &big).await.map(drop),
         "write_secret",
     );
-    let batch = [WriteOp::Set {
-        scope: scope.clone(),
-        name: "new".to_owned(),
-        value: big.clone(),
-    }];
+    let batch = [set_op(&scope, "new", big.expose())];
     check(store.apply_batch(&batch).await, "batch");
     assert!(!store.exists(&scope, "new").await.unwrap());
 
-    store
-        .set_secret(&scope, "old", &"kept".into())
-        .await
-        .unwrap();
+    put(&store, &scope, "old", "kept").await;
     check(
         store.set_secret(&scope, "old", &big).await,
         "set over a secret",
@@ -144,16 +138,10 @@ pub async fn oversized_values_are_rejected_and_nothing_stored<S: ConformanceStor
         store.rotate_secret(&scope, "old", &big).await.map(drop),
         "rotate",
     );
-    assert_eq!(
-        store.get_secret(&scope, "old").await.unwrap().expose(),
-        "kept"
-    );
-    assert_eq!(store.get_metadata(&scope, "old").await.unwrap().version, 1);
+    assert_eq!(value(&store, &scope, "old").await, "kept");
+    assert_eq!(version(&store, &scope, "old").await, 1);
 
     let exact = "e".repeat(MAX_VALUE_LEN);
-    store
-        .set_secret(&scope, "exact", &Secret::new(exact.clone()))
-        .await
-        .unwrap();
-    assert!(store.get_secret(&scope, "exact").await.unwrap().expose() == exact);
+    put(&store, &scope, "exact", exact.as_str()).await;
+    assert!(value(&store, &scope, "exact").await == exact);
 }

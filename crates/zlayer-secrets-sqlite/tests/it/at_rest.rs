@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore, VersionedSecretsStore};
 
 use zlayer_secrets_testsupport::contains;
@@ -35,14 +36,8 @@ fn assert_nothing_in_clear(dir: &Path, moment: &str) {
 async fn values_and_keys_never_reach_the_files_in_clear() {
     let (dir, path) = temp_db();
     let store = open_a(&path).await;
-    store
-        .set_secret("s", "n", &Secret::new(CANARY))
-        .await
-        .unwrap();
-    store
-        .set_secret("s", "n", &Secret::new("other"))
-        .await
-        .unwrap();
+    put(&store, "s", "n", CANARY).await;
+    put(&store, "s", "n", "other").await;
     store.rollback_secret("s", "n", 1).await.unwrap();
     // While the write-ahead log still holds the recent pages...
     assert!(dir.path().join("store.sqlite-wal").exists());
@@ -59,14 +54,14 @@ async fn values_and_keys_never_reach_the_files_in_clear() {
     drop(store);
     assert_nothing_in_clear(dir.path(), "closed");
     let store = open_a(&path).await;
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), CANARY);
+    assert_eq!(value(&store, "s", "n").await, CANARY);
 }
 
 #[tokio::test]
 async fn the_old_wrapping_of_the_data_key_is_gone_after_a_rekey() {
     let (dir, path) = temp_db();
     let store = open_a(&path).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     let old: Vec<u8> = crate::raw(&path)
         .query_row("SELECT wrapped_dek FROM store_meta", [], |r| r.get(0))
         .unwrap();
@@ -81,5 +76,5 @@ async fn the_old_wrapping_of_the_data_key_is_gone_after_a_rekey() {
             file.display()
         );
     }
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&store, "s", "n").await, "v");
 }

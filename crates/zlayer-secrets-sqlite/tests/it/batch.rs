@@ -1,61 +1,40 @@
 //! `apply_batch` is all-or-nothing.
 
+use zlayer_secrets_core::testkit::steps::{delete_op, put, set_op as set, value, version};
 use zlayer_secrets_core::{
     BatchSecretsStore, Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
     WriteOp,
 };
 use zlayer_secrets_sqlite::MAX_VALUE_LEN;
 
-use crate::{open_a, temp_db};
-
-fn set(scope: &str, name: &str, value: &str) -> WriteOp {
-    WriteOp::Set {
-        scope: scope.into(),
-        name: name.into(),
-        value: Secret::new(value),
-    }
-}
+use crate::{new_store, open_a, temp_db};
 
 #[tokio::test]
 async fn a_batch_applies_in_order() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     assert!(store.is_atomic());
-    store
-        .set_secret("s", "gone", &Secret::new("x"))
-        .await
-        .unwrap();
+    put(&store, "s", "gone", "x").await;
     store
         .apply_batch(&[
             set("s", "a", "1"),
             set("s", "a", "2"),
             set("t", "b", "3"),
-            WriteOp::Delete {
-                scope: "s".into(),
-                name: "gone".into(),
-            },
-            WriteOp::Delete {
-                scope: "s".into(),
-                name: "never-existed".into(),
-            },
+            delete_op("s", "gone"),
+            delete_op("s", "never-existed"),
         ])
         .await
         .unwrap();
-    assert_eq!(store.get_secret("s", "a").await.unwrap().expose(), "2");
-    assert_eq!(store.get_metadata("s", "a").await.unwrap().version, 2);
-    assert_eq!(store.get_secret("t", "b").await.unwrap().expose(), "3");
+    assert_eq!(value(&store, "s", "a").await, "2");
+    assert_eq!(version(&store, "s", "a").await, 2);
+    assert_eq!(value(&store, "t", "b").await, "3");
     assert!(!store.exists("s", "gone").await.unwrap());
     store.apply_batch(&[]).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_bad_operation_anywhere_applies_nothing() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("s", "keep", &Secret::new("old"))
-        .await
-        .unwrap();
+    let (_dir, _, store) = new_store().await;
+    put(&store, "s", "keep", "old").await;
     let too_big = "z".repeat(MAX_VALUE_LEN + 1);
     for bad in [
         set("s", "bad/name", "v"),
@@ -73,19 +52,15 @@ async fn a_bad_operation_anywhere_applies_nothing() {
             ),
             "{err}"
         );
-        assert_eq!(store.get_secret("s", "keep").await.unwrap().expose(), "old");
+        assert_eq!(value(&store, "s", "keep").await, "old");
         assert!(!store.exists("s", "fresh").await.unwrap());
     }
 }
 
 #[tokio::test]
 async fn a_failure_inside_the_transaction_rolls_everything_back() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("s", "keep", &Secret::new("old"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "keep", "old").await;
     // Make the database itself refuse the last write of the batch, after the first ones
     // were executed inside the transaction.
     crate::raw(&path)
@@ -103,8 +78,8 @@ async fn a_failure_inside_the_transaction_rolls_everything_back() {
         .await
         .unwrap_err();
     assert!(matches!(err, SecretsError::Storage(_)), "{err}");
-    assert_eq!(store.get_secret("s", "keep").await.unwrap().expose(), "old");
-    assert_eq!(store.get_metadata("s", "keep").await.unwrap().version, 1);
+    assert_eq!(value(&store, "s", "keep").await, "old");
+    assert_eq!(version(&store, "s", "keep").await, 1);
     assert!(!store.exists("s", "fresh").await.unwrap());
 }
 
@@ -119,10 +94,7 @@ async fn a_write_that_cannot_get_the_lock_fails_clearly_and_writes_nothing() {
         },
     )
     .await;
-    store
-        .set_secret("s", "n", &Secret::new("old"))
-        .await
-        .unwrap();
+    put(&store, "s", "n", "old").await;
     // Another writer holds the write lock for longer than the store waits.
     let blocker = crate::raw(&path);
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -133,12 +105,9 @@ async fn a_write_that_cannot_get_the_lock_fails_clearly_and_writes_nothing() {
     assert!(matches!(err, SecretsError::Storage(_)), "{err}");
     assert!(err.to_string().contains("locked"), "{err}");
     // Reads still work while the other writer holds the lock (WAL).
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "old");
+    assert_eq!(value(&store, "s", "n").await, "old");
     blocker.execute_batch("ROLLBACK").unwrap();
     assert!(!store.exists("s", "m").await.unwrap());
-    store
-        .set_secret("s", "n", &Secret::new("new"))
-        .await
-        .unwrap();
-    assert_eq!(store.get_metadata("s", "n").await.unwrap().version, 2);
+    put(&store, "s", "n", "new").await;
+    assert_eq!(version(&store, "s", "n").await, 2);
 }

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_sqlite::{DB_FILE_NAME, PersistentSecretsStore, SCHEMA_VERSION};
 
@@ -18,11 +19,11 @@ async fn a_directory_gets_the_default_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_a(dir.path()).await;
     assert_eq!(store.path(), dir.path().join(DB_FILE_NAME));
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     drop(store);
     assert!(dir.path().join(DB_FILE_NAME).is_file());
     let store = open_a(dir.path()).await;
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&store, "s", "n").await, "v");
 }
 
 #[cfg(unix)]
@@ -31,7 +32,7 @@ async fn new_files_and_directories_are_private() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/b/store.db");
     let store = open_a(&path).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     assert_eq!(store.path(), path);
     assert_eq!(mode(&dir.path().join("a")), 0o700);
     assert_eq!(mode(&dir.path().join("a/b")), 0o700);
@@ -170,7 +171,7 @@ async fn concurrent_first_opens_create_one_store() {
         .await
         .unwrap();
     for store in &stores {
-        assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+        assert_eq!(value(store, "s", "n").await, "v");
     }
     let rows: i64 = raw(&path)
         .query_row("SELECT count(*) FROM store_meta", [], |r| r.get(0))
@@ -228,7 +229,7 @@ async fn stores_others_could_tamper_with_are_refused() {
     }
     set_mode(&data, 0o700);
     let store = open_a(&data).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     drop(store);
 
     let db = data.join(DB_FILE_NAME);
@@ -272,7 +273,7 @@ async fn a_symbolic_link_at_the_database_path_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.sqlite");
     let store = open_a(&real).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     drop(store);
     let before = std::fs::read(&real).unwrap();
 
@@ -317,7 +318,7 @@ async fn a_missing_path_without_a_database_extension_becomes_a_directory() {
     let path = dir.path().join("secrets");
     let store = open_a(&path).await;
     assert_eq!(store.path(), path.join(DB_FILE_NAME));
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     drop(store);
     assert!(path.is_dir());
     assert!(path.join(DB_FILE_NAME).is_file());
@@ -325,7 +326,7 @@ async fn a_missing_path_without_a_database_extension_becomes_a_directory() {
     assert_eq!(mode(&path), 0o700);
     let store = open_a(&path).await;
     assert_eq!(store.path(), path.join(DB_FILE_NAME));
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&store, "s", "n").await, "v");
 }
 
 /// A missing path ending in `.sqlite`, `.db` or `.sqlite3` (in any case) is the database
@@ -352,12 +353,12 @@ async fn an_existing_file_without_an_extension_is_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first.db");
     let store = open_a(&first).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    put(&store, "s", "n", "v").await;
     drop(store);
     let plain = dir.path().join("plain");
     std::fs::rename(&first, &plain).unwrap();
     let store = open_a(&plain).await;
     assert_eq!(store.path(), plain);
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&store, "s", "n").await, "v");
     assert!(plain.is_file(), "not turned into a directory");
 }

@@ -1,12 +1,13 @@
 //! Wrong keys, re-keying and full re-encryption.
 
+use zlayer_secrets_core::testkit::steps::{put, put_versions, value, version, version_value};
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-use crate::{key_a, key_b, open_a, raw, temp_db};
+use crate::{key_a, key_b, new_store, open_a, raw, temp_db};
 
 async fn wrong_key_error(path: &std::path::Path, key: EncryptionKey) -> String {
     match PersistentSecretsStore::open(path, key).await {
@@ -17,9 +18,8 @@ async fn wrong_key_error(path: &std::path::Path, key: EncryptionKey) -> String {
 
 #[tokio::test]
 async fn the_wrong_key_fails_at_open_and_the_right_one_still_works() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "v").await;
     drop(store);
 
     let before = std::fs::read(&path).unwrap();
@@ -44,7 +44,7 @@ async fn the_wrong_key_fails_at_open_and_the_right_one_still_works() {
     );
 
     let store = open_a(&path).await;
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&store, "s", "n").await, "v");
 }
 
 #[tokio::test]
@@ -56,9 +56,8 @@ async fn an_empty_store_also_checks_the_key() {
 
 #[tokio::test]
 async fn a_damaged_key_record_is_not_reported_as_a_wrong_key() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "v").await;
     drop(store);
     let conn = raw(&path);
     let original: Vec<u8> = conn
@@ -82,19 +81,13 @@ async fn a_damaged_key_record_is_not_reported_as_a_wrong_key() {
     conn.execute("UPDATE store_meta SET wrapped_dek = ?1", [&original])
         .unwrap();
     let store = open_a(&path).await;
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&store, "s", "n").await, "v");
 }
 
 #[tokio::test]
 async fn rekey_switches_the_key_and_keeps_every_version() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    for i in 1..=3 {
-        store
-            .set_secret("s", "n", &Secret::new(format!("v{i}")))
-            .await
-            .unwrap();
-    }
+    let (_dir, path, store) = new_store().await;
+    put_versions(&store, "s", "n", "v", 3).await;
     let info = store.key_info().await.unwrap();
     assert_eq!(info.fingerprint, key_a().fingerprint());
     assert_eq!(
@@ -117,11 +110,8 @@ async fn rekey_switches_the_key_and_keeps_every_version() {
     assert!(info.rekeyed_at.is_some());
     assert_eq!(info.data_key_generation, 1, "the data key is unchanged");
     // The handle keeps working.
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v3");
-    store
-        .set_secret("s", "n", &Secret::new("v4"))
-        .await
-        .unwrap();
+    assert_eq!(value(&store, "s", "n").await, "v3");
+    put(&store, "s", "n", "v4").await;
     drop(store);
 
     let blobs_after: Vec<Vec<u8>> = raw(&path)
@@ -136,27 +126,16 @@ async fn rekey_switches_the_key_and_keeps_every_version() {
     wrong_key_error(&path, key_a()).await;
     let store = PersistentSecretsStore::open(&path, key_b()).await.unwrap();
     for i in 1..=4 {
-        assert_eq!(
-            store
-                .get_secret_version("s", "n", i)
-                .await
-                .unwrap()
-                .expose(),
-            format!("v{i}")
-        );
+        assert_eq!(version_value(&store, "s", "n", i).await, format!("v{i}"));
     }
 }
 
 #[tokio::test]
 async fn reencrypt_all_replaces_the_data_key_and_every_ciphertext() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, path, store) = new_store().await;
     for s in 0..5 {
         for v in 1..=3 {
-            store
-                .set_secret(&format!("scope{s}"), "n", &Secret::new(format!("{s}-{v}")))
-                .await
-                .unwrap();
+            put(&store, &format!("scope{s}"), "n", format!("{s}-{v}")).await;
         }
     }
     let before: Vec<Vec<u8>> = raw(&path)
@@ -201,11 +180,7 @@ async fn reencrypt_all_replaces_the_data_key_and_every_ciphertext() {
     for s in 0..5 {
         for v in 1..=3 {
             assert_eq!(
-                store
-                    .get_secret_version(&format!("scope{s}"), "n", v)
-                    .await
-                    .unwrap()
-                    .expose(),
+                version_value(&store, &format!("scope{s}"), "n", v).await,
                 format!("{s}-{v}")
             );
         }
@@ -213,18 +188,14 @@ async fn reencrypt_all_replaces_the_data_key_and_every_ciphertext() {
     // Keeping the same outer key is allowed: only the data key changes.
     let report = store.reencrypt_all(key_b()).await.unwrap();
     assert_eq!(report.data_key_generation, 3);
-    assert_eq!(
-        store.get_secret("scope0", "n").await.unwrap().expose(),
-        "0-3"
-    );
+    assert_eq!(value(&store, "scope0", "n").await, "0-3");
 }
 
 #[tokio::test]
 async fn reencrypt_all_refuses_a_tampered_store_and_changes_nothing() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store.set_secret("s", "a", &Secret::new("1")).await.unwrap();
-    store.set_secret("s", "b", &Secret::new("2")).await.unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "a", "1").await;
+    put(&store, "s", "b", "2").await;
     raw(&path)
         .execute(
             "UPDATE secret_versions SET ciphertext = (SELECT ciphertext FROM secret_versions
@@ -240,41 +211,30 @@ async fn reencrypt_all_refuses_a_tampered_store_and_changes_nothing() {
         "names the bad secret: {err}"
     );
     assert_eq!(store.key_info().await.unwrap().data_key_generation, 1);
-    assert_eq!(store.get_secret("s", "a").await.unwrap().expose(), "1");
+    assert_eq!(value(&store, "s", "a").await, "1");
     drop(store);
     drop(open_a(&path).await);
 }
 
 #[tokio::test]
 async fn another_handle_follows_a_reencryption_with_the_same_outer_key() {
-    let (_dir, path) = temp_db();
-    let first = open_a(&path).await;
+    let (_dir, path, first) = new_store().await;
     let second = open_a(&path).await;
-    first
-        .set_secret("s", "n", &Secret::new("v1"))
-        .await
-        .unwrap();
-    assert_eq!(second.get_secret("s", "n").await.unwrap().expose(), "v1");
+    put(&first, "s", "n", "v1").await;
+    assert_eq!(value(&second, "s", "n").await, "v1");
 
     first.reencrypt_all(key_a()).await.unwrap();
     // The second handle still holds generation 1 of the data key; it must notice.
-    assert_eq!(second.get_secret("s", "n").await.unwrap().expose(), "v1");
-    second
-        .set_secret("s", "n", &Secret::new("v2"))
-        .await
-        .unwrap();
-    assert_eq!(first.get_secret("s", "n").await.unwrap().expose(), "v2");
+    assert_eq!(value(&second, "s", "n").await, "v1");
+    put(&second, "s", "n", "v2").await;
+    assert_eq!(value(&first, "s", "n").await, "v2");
 }
 
 #[tokio::test]
 async fn another_handle_refuses_to_work_after_a_reencryption_under_a_new_key() {
-    let (_dir, path) = temp_db();
-    let first = open_a(&path).await;
+    let (_dir, path, first) = new_store().await;
     let second = open_a(&path).await;
-    first
-        .set_secret("s", "n", &Secret::new("v1"))
-        .await
-        .unwrap();
+    put(&first, "s", "n", "v1").await;
     first.reencrypt_all(key_b()).await.unwrap();
 
     let err = second
@@ -285,26 +245,19 @@ async fn another_handle_refuses_to_work_after_a_reencryption_under_a_new_key() {
     let err = second.get_secret("s", "n").await.unwrap_err();
     assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
     // Nothing was written with the stale key.
-    assert_eq!(first.get_metadata("s", "n").await.unwrap().version, 1);
-    assert_eq!(first.get_secret("s", "n").await.unwrap().expose(), "v1");
+    assert_eq!(version(&first, "s", "n").await, 1);
+    assert_eq!(value(&first, "s", "n").await, "v1");
 }
 
 #[tokio::test]
 async fn a_handle_keeps_working_after_another_one_rekeys() {
-    let (_dir, path) = temp_db();
-    let first = open_a(&path).await;
+    let (_dir, path, first) = new_store().await;
     let second = open_a(&path).await;
-    first
-        .set_secret("s", "n", &Secret::new("v1"))
-        .await
-        .unwrap();
+    put(&first, "s", "n", "v1").await;
     first.rekey(key_b()).await.unwrap();
     // The data key did not change, so the second handle's writes stay readable.
-    second
-        .set_secret("s", "n", &Secret::new("v2"))
-        .await
-        .unwrap();
-    assert_eq!(first.get_secret("s", "n").await.unwrap().expose(), "v2");
+    put(&second, "s", "n", "v2").await;
+    assert_eq!(value(&first, "s", "n").await, "v2");
     assert_eq!(
         second.key_fingerprint().await.unwrap(),
         key_b().fingerprint()
@@ -313,9 +266,8 @@ async fn a_handle_keeps_working_after_another_one_rekeys() {
 
 #[tokio::test]
 async fn a_deleted_key_record_is_not_silently_replaced() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "v").await;
     drop(store);
     raw(&path).execute("DELETE FROM store_meta", []).unwrap();
     let err = PersistentSecretsStore::open(&path, key_a())

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_crypto::{KeyManager, KeySource};
 use zlayer_secrets_sqlite::{KEY_NAME, LocalStore, Notice, PersistentSecretsStore};
@@ -56,10 +57,7 @@ fn files(dir: &Path) -> Vec<String> {
 async fn store_with_a_secret(dir: &Path) -> LocalStore {
     let (local, _) = fresh(dir);
     let store = local.open_write().await.unwrap();
-    store
-        .set_secret("s", "a", &Secret::new("survives"))
-        .await
-        .unwrap();
+    put(&store, "s", "a", "survives").await;
     local
 }
 
@@ -80,12 +78,7 @@ async fn interrupted_rotation(dir: &Path, rekeyed: bool) -> String {
 
 async fn reveal(local: &LocalStore) -> String {
     let store = local.open_read().await.unwrap().unwrap();
-    store
-        .get_secret("s", "a")
-        .await
-        .unwrap()
-        .expose()
-        .to_owned()
+    value(&store, "s", "a").await
 }
 
 #[cfg(unix)]

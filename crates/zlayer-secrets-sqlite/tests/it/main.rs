@@ -36,6 +36,13 @@ pub(crate) fn temp_db() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// A new store at [`temp_db`]'s path, opened with [`key_a`].
+pub(crate) async fn new_store() -> (tempfile::TempDir, PathBuf, PersistentSecretsStore) {
+    let (dir, path) = temp_db();
+    let store = open_a(&path).await;
+    (dir, path, store)
+}
+
 /// Opens (creating) a store at `path` with [`key_a`].
 pub(crate) async fn open_a(path: &Path) -> PersistentSecretsStore {
     PersistentSecretsStore::open(path, key_a()).await.unwrap()

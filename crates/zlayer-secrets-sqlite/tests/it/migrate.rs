@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use zlayer_secrets_core::testkit::steps::{names, put, value, version, version_value};
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
@@ -59,54 +60,22 @@ async fn a_version_1_store_is_upgraded_and_keeps_everything() {
 
     for (scope, name, version, value) in V1_CONTENT {
         assert_eq!(
-            store
-                .get_secret_version(scope, name, *version)
-                .await
-                .unwrap()
-                .expose(),
+            version_value(&store, scope, name, *version).await,
             *value,
             "{scope}/{name} v{version}"
         );
     }
-    assert_eq!(
-        store
-            .get_secret("prod", "db-password")
-            .await
-            .unwrap()
-            .expose(),
-        "third password"
-    );
-    let names: Vec<String> = store
-        .list_secrets("a")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(names, ["b:c"]);
+    assert_eq!(value(&store, "prod", "db-password").await, "third password");
+    assert_eq!(names(&store, "a").await, ["b:c"]);
 
     // The upgraded store is fully usable, re-keying included.
-    store
-        .set_secret("prod", "db-password", &Secret::new("fourth"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .get_metadata("prod", "db-password")
-            .await
-            .unwrap()
-            .version,
-        4
-    );
+    put(&store, "prod", "db-password", "fourth").await;
+    assert_eq!(version(&store, "prod", "db-password").await, 4);
     store.rekey(key_b()).await.unwrap();
     drop(store);
     let store = PersistentSecretsStore::open(&path, key_b()).await.unwrap();
     assert_eq!(
-        store
-            .get_secret_version("prod", "db-password", 1)
-            .await
-            .unwrap()
-            .expose(),
+        version_value(&store, "prod", "db-password", 1).await,
         "first password"
     );
     let check: String = raw(&path)
@@ -134,10 +103,7 @@ async fn a_version_1_store_refuses_the_wrong_key_and_keeps_its_data() {
         store.key_info().await.unwrap().schema_version,
         SCHEMA_VERSION
     );
-    assert_eq!(
-        store.get_secret("a:b", "c").await.unwrap().expose(),
-        "in scope a:b"
-    );
+    assert_eq!(value(&store, "a:b", "c").await, "in scope a:b");
 }
 
 /// The upgrade authenticates the current version of every existing secret: afterwards each
@@ -191,10 +157,7 @@ async fn print_v1_fixture_rows() {
     let (_dir, path) = temp_db();
     let store = PersistentSecretsStore::open(&path, key_a()).await.unwrap();
     for (scope, name, _, value) in V1_CONTENT {
-        store
-            .set_secret(scope, name, &Secret::new(*value))
-            .await
-            .unwrap();
+        put(&store, scope, name, *value).await;
     }
     drop(store);
     let conn = raw(&path);

@@ -13,13 +13,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{
     BatchSecretsStore, Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
     WriteOp,
 };
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-use crate::{env_count, key_a, key_b, open_a, raw, temp_db};
+use crate::{env_count, key_a, key_b, new_store, open_a, raw, temp_db};
 
 const MODE_VAR: &str = "ZLAYER_SQLITE_CHILD";
 const PATH_VAR: &str = "ZLAYER_SQLITE_CHILD_PATH";
@@ -94,7 +95,7 @@ fn child_entry() {
         match mode.as_str() {
             "hold-open" => {
                 let store = open_a(&path).await;
-                store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
+                put(&store, "s", "n", "v").await;
                 say("READY");
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line).unwrap();
@@ -102,10 +103,7 @@ fn child_entry() {
             "hammer-one" => {
                 let store = open_a(&path).await;
                 for i in 0..count {
-                    store
-                        .set_secret("race", "shared", &Secret::new(format!("{id}-{i}")))
-                        .await
-                        .unwrap();
+                    put(&store, "race", "shared", format!("{id}-{i}")).await;
                 }
             }
             "hammer-many" => {
@@ -124,10 +122,7 @@ fn child_entry() {
             "write-loop" => {
                 let store = open_a(&path).await;
                 for i in 0u64.. {
-                    store
-                        .set_secret("kill", "counter", &Secret::new(i.to_string()))
-                        .await
-                        .unwrap();
+                    put(&store, "kill", "counter", i.to_string()).await;
                     store
                         .set_secret(
                             "kill",
@@ -204,12 +199,8 @@ fn integrity_ok(path: &Path) {
 async fn processes_writing_one_secret_lose_no_update() {
     let procs = env_count("ZLAYER_SQLITE_PROCS", 4);
     let writes = env_count("ZLAYER_SQLITE_WRITES", 250);
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("race", "shared", &Secret::new("start"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "race", "shared", "start").await;
 
     let children: Vec<Child> = (0..procs)
         .map(|id| {
@@ -240,8 +231,7 @@ async fn processes_writing_one_secret_lose_no_update() {
 async fn processes_writing_different_secrets_lose_none() {
     let procs = env_count("ZLAYER_SQLITE_PROCS", 4);
     let writes = env_count("ZLAYER_SQLITE_WRITES", 250);
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, path, store) = new_store().await;
 
     let children: Vec<Child> = (0..procs)
         .map(|id| {
@@ -304,13 +294,7 @@ async fn a_writer_killed_at_random_moments_loses_no_committed_write() {
             assert_eq!(got.expose(), format!("value-{i}"));
         }
         if let Some(&last) = committed.last() {
-            let counter: u64 = store
-                .get_secret("kill", "counter")
-                .await
-                .unwrap()
-                .expose()
-                .parse()
-                .unwrap();
+            let counter: u64 = value(&store, "kill", "counter").await.parse().unwrap();
             assert!(
                 counter >= last,
                 "round {round}: counter {counter} < reported {last}"
@@ -345,8 +329,7 @@ async fn a_writer_killed_at_random_moments_loses_no_committed_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rekeying_killed_at_random_moments_keeps_one_key_and_every_value() {
     let rounds = env_count("ZLAYER_SQLITE_REKEY_ROUNDS", 10);
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, path, store) = new_store().await;
     let mut expected: HashMap<(String, u32), String> = HashMap::new();
     for v in 1..=3u32 {
         let ops: Vec<WriteOp> = (0..300)

@@ -4,21 +4,16 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore};
 
-use crate::{open_a, temp_db};
+use crate::{new_store, open_a, temp_db};
 
 async fn exercise(path: std::path::PathBuf) {
     let store = open_a(&path).await;
-    store
-        .set_secret("s", "n", &Secret::new("v1"))
-        .await
-        .unwrap();
-    store
-        .set_secret("s", "n", &Secret::new("v2"))
-        .await
-        .unwrap();
-    assert_eq!(store.get_secret("s", "n").await.unwrap().expose(), "v2");
+    put(&store, "s", "n", "v1").await;
+    put(&store, "s", "n", "v2").await;
+    assert_eq!(value(&store, "s", "n").await, "v2");
     assert_eq!(store.list_secrets("s").await.unwrap().len(), 1);
 }
 
@@ -45,17 +40,13 @@ fn multi_thread_runtime() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn concurrent_tasks_on_one_thread_share_a_store() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     let mut tasks = Vec::new();
     for t in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..10 {
-                store
-                    .set_secret("s", &format!("t{t}"), &Secret::new(i.to_string()))
-                    .await
-                    .unwrap();
+                put(&store, "s", &format!("t{t}"), i.to_string()).await;
             }
         }));
     }

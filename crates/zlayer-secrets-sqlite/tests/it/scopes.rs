@@ -1,23 +1,17 @@
 //! Scopes and names are separate: no collisions, exact-scope listing, validation.
 
+use zlayer_secrets_core::testkit::steps::{names, put, value};
 use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 
-use crate::{open_a, temp_db};
+use crate::{new_store, open_a, temp_db};
 
 #[tokio::test]
 async fn colon_in_scope_or_name_does_not_collide() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("a", "b:c", &Secret::new("one"))
-        .await
-        .unwrap();
-    store
-        .set_secret("a:b", "c", &Secret::new("two"))
-        .await
-        .unwrap();
-    assert_eq!(store.get_secret("a", "b:c").await.unwrap().expose(), "one");
-    assert_eq!(store.get_secret("a:b", "c").await.unwrap().expose(), "two");
+    let (_dir, _, store) = new_store().await;
+    put(&store, "a", "b:c", "one").await;
+    put(&store, "a:b", "c", "two").await;
+    assert_eq!(value(&store, "a", "b:c").await, "one");
+    assert_eq!(value(&store, "a:b", "c").await, "two");
     let meta = zlayer_secrets_core::VersionedSecretsStore::get_metadata(&store, "a", "b:c")
         .await
         .unwrap();
@@ -29,8 +23,7 @@ async fn colon_in_scope_or_name_does_not_collide() {
 
 #[tokio::test]
 async fn listing_is_exactly_one_scope() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     for (scope, name) in [
         ("a", "x"),
         ("a", "b:c"),
@@ -39,44 +32,20 @@ async fn listing_is_exactly_one_scope() {
         ("ab", "z"),
         ("A", "w"),
     ] {
-        store
-            .set_secret(scope, name, &Secret::new("v"))
-            .await
-            .unwrap();
+        put(&store, scope, name, "v").await;
     }
-    let names: Vec<String> = store
-        .list_secrets("a")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(names, ["b:c", "x"]);
-    let names: Vec<String> = store
-        .list_secrets("a:b")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(names, ["c"]);
+    assert_eq!(names(&store, "a").await, ["b:c", "x"]);
+    assert_eq!(names(&store, "a:b").await, ["c"]);
     assert!(store.list_secrets("nothing").await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn get_secrets_reads_one_scope_and_omits_missing() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store.set_secret("s", "a", &Secret::new("1")).await.unwrap();
-    store.set_secret("s", "b", &Secret::new("2")).await.unwrap();
-    store
-        .set_secret("s:x", "c", &Secret::new("3"))
-        .await
-        .unwrap();
-    store
-        .set_secret("s", "b", &Secret::new("2b"))
-        .await
-        .unwrap();
+    let (_dir, _, store) = new_store().await;
+    put(&store, "s", "a", "1").await;
+    put(&store, "s", "b", "2").await;
+    put(&store, "s:x", "c", "3").await;
+    put(&store, "s", "b", "2b").await;
     let got = store
         .get_secrets("s", &["a", "b", "c", "missing", "a"])
         .await
@@ -89,8 +58,7 @@ async fn get_secrets_reads_one_scope_and_omits_missing() {
 
 #[tokio::test]
 async fn get_secrets_handles_many_names() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     let ops: Vec<_> = (0..300)
         .map(|i| zlayer_secrets_core::WriteOp::Set {
             scope: "many".into(),
@@ -111,8 +79,7 @@ async fn get_secrets_handles_many_names() {
 
 #[tokio::test]
 async fn bad_names_and_scopes_are_refused_clearly() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     for (scope, name) in [
         ("", "n"),
         ("s", ""),
@@ -139,15 +106,11 @@ async fn bad_names_and_scopes_are_refused_clearly() {
 
 #[tokio::test]
 async fn values_up_to_the_limit_are_kept_and_larger_ones_refused() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     let max = zlayer_secrets_sqlite::MAX_VALUE_LEN;
     let big = "x".repeat(max);
-    store
-        .set_secret("s", "big", &Secret::new(big.clone()))
-        .await
-        .unwrap();
-    assert_eq!(store.get_secret("s", "big").await.unwrap().expose(), big);
+    put(&store, "s", "big", big.clone()).await;
+    assert_eq!(value(&store, "s", "big").await, big);
 
     let err = store
         .set_secret("s", "big", &Secret::new("y".repeat(max + 1)))
@@ -161,7 +124,7 @@ async fn values_up_to_the_limit_are_kept_and_larger_ones_refused() {
         "the value must not appear in the error"
     );
     assert_eq!(
-        store.get_secret("s", "big").await.unwrap().expose(),
+        value(&store, "s", "big").await,
         big,
         "a refused write loses nothing"
     );
@@ -169,27 +132,22 @@ async fn values_up_to_the_limit_are_kept_and_larger_ones_refused() {
 
 #[tokio::test]
 async fn empty_and_unicode_values_round_trip() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, _, store) = new_store().await;
     for (i, value) in ["", "\n", "ünïcødé ✓ 🔑", "a\u{0}b", "  spaced  "]
         .iter()
         .enumerate()
     {
         let name = format!("v{i}");
-        store
-            .set_secret("s", &name, &Secret::new(*value))
-            .await
-            .unwrap();
-        assert_eq!(store.get_secret("s", &name).await.unwrap().expose(), *value);
+        put(&store, "s", &name, *value).await;
+        assert_eq!(value(&store, "s", &name).await, *value);
     }
 }
 
 #[tokio::test]
 async fn delete_removes_and_missing_is_not_found() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store.set_secret("s", "n", &Secret::new("v")).await.unwrap();
-    store.set_secret("s", "n", &Secret::new("w")).await.unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "v").await;
+    put(&store, "s", "n", "w").await;
     store.delete_secret("s", "n").await.unwrap();
     assert!(!store.exists("s", "n").await.unwrap());
     let err = store.delete_secret("s", "n").await.unwrap_err();
@@ -198,10 +156,7 @@ async fn delete_removes_and_missing_is_not_found() {
         .query_row("SELECT count(*) FROM secret_versions", [], |r| r.get(0))
         .unwrap();
     assert_eq!(versions, 0, "history goes with the secret");
-    store
-        .set_secret("s", "n", &Secret::new("again"))
-        .await
-        .unwrap();
+    put(&store, "s", "n", "again").await;
     let meta = zlayer_secrets_core::VersionedSecretsStore::get_metadata(&store, "s", "n")
         .await
         .unwrap();

@@ -1,12 +1,13 @@
 //! Ciphertexts are bound to where they live: moving or altering one makes the read fail.
 
 use rusqlite::params;
+use zlayer_secrets_core::testkit::steps::{put, put_versions, set_op, value, version, version_value};
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-use crate::{key_b, open_a, raw, temp_db};
+use crate::{key_b, new_store, open_a, raw, temp_db};
 
 fn blob(conn: &rusqlite::Connection, scope: &str, name: &str, version: u32) -> Vec<u8> {
     conn.query_row(
@@ -79,18 +80,9 @@ fn mac_of(conn: &rusqlite::Connection, scope: &str, name: &str) -> Vec<u8> {
 /// read and write of that secret is a tamper error until the pointer is put back.
 #[tokio::test]
 async fn a_rolled_back_current_version_is_a_tamper_error() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    for i in 1..=2 {
-        store
-            .set_secret("s", "n", &Secret::new(format!("secret-value-{i}")))
-            .await
-            .unwrap();
-    }
-    store
-        .set_secret("s", "other", &Secret::new("secret-value-other"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put_versions(&store, "s", "n", "secret-value-", 2).await;
+    put(&store, "s", "other", "secret-value-other").await;
     let conn = raw(&path);
     set_pointer(&conn, "s", "n", 1);
 
@@ -101,24 +93,17 @@ async fn a_rolled_back_current_version_is_a_tamper_error() {
     assert_tamper_error(store.list_versions("s", "n").await, "history");
     assert_tamper_error(store.get_secret_version("s", "n", 1).await, "old version");
     // Writes fail with the same error, never with a constraint violation.
-    let value = Secret::new("secret-value-3");
-    assert_tamper_error(store.set_secret("s", "n", &value).await, "set");
-    assert_tamper_error(store.rotate_secret("s", "n", &value).await, "rotate");
+    let third = Secret::new("secret-value-3");
+    assert_tamper_error(store.set_secret("s", "n", &third).await, "set");
+    assert_tamper_error(store.rotate_secret("s", "n", &third).await, "rotate");
     assert_tamper_error(store.rollback_secret("s", "n", 1).await, "rollback");
-    let batch = [zlayer_secrets_core::WriteOp::Set {
-        scope: "s".to_owned(),
-        name: "n".to_owned(),
-        value: value.clone(),
-    }];
+    let batch = [set_op("s", "n", third.expose())];
     assert_tamper_error(
         zlayer_secrets_core::BatchSecretsStore::apply_batch(&store, &batch).await,
         "batch",
     );
     // Other secrets are unaffected; nothing was written.
-    assert_eq!(
-        store.get_secret("s", "other").await.unwrap().expose(),
-        "secret-value-other"
-    );
+    assert_eq!(value(&store, "s", "other").await, "secret-value-other");
     let versions: i64 = conn
         .query_row("SELECT count(*) FROM secret_versions", [], |r| r.get(0))
         .unwrap();
@@ -127,16 +112,13 @@ async fn a_rolled_back_current_version_is_a_tamper_error() {
     // A pointer moved forward, to a version that does not exist, fails the same way.
     set_pointer(&conn, "s", "n", 7);
     assert_tamper_error(store.get_secret("s", "n").await, "forward");
-    assert_tamper_error(store.set_secret("s", "n", &value).await, "forward, set");
+    assert_tamper_error(store.set_secret("s", "n", &third).await, "forward, set");
 
     // Put back, everything works again.
     set_pointer(&conn, "s", "n", 2);
-    assert_eq!(
-        store.get_secret("s", "n").await.unwrap().expose(),
-        "secret-value-2"
-    );
-    store.set_secret("s", "n", &value).await.unwrap();
-    assert_eq!(store.get_metadata("s", "n").await.unwrap().version, 3);
+    assert_eq!(value(&store, "s", "n").await, "secret-value-2");
+    store.set_secret("s", "n", &third).await.unwrap();
+    assert_eq!(version(&store, "s", "n").await, 3);
 }
 
 /// The authenticator is bound to its store, secret and version: one copied from another
@@ -144,20 +126,13 @@ async fn a_rolled_back_current_version_is_a_tamper_error() {
 /// pass.
 #[tokio::test]
 async fn a_current_version_authenticator_cannot_be_moved_or_removed() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
+    let (_dir, path, store) = new_store().await;
     for name in ["a", "b"] {
-        store
-            .set_secret("s", name, &Secret::new("secret-value"))
-            .await
-            .unwrap();
+        put(&store, "s", name, "secret-value").await;
     }
     let other_dir = tempfile::tempdir().unwrap();
     let other = open_a(other_dir.path()).await;
-    other
-        .set_secret("s", "a", &Secret::new("secret-value"))
-        .await
-        .unwrap();
+    put(&other, "s", "a", "secret-value").await;
     drop(other);
     let other_mac = mac_of(&raw(&other_dir.path().join("secrets.sqlite")), "s", "a");
 
@@ -180,34 +155,19 @@ async fn a_current_version_authenticator_cannot_be_moved_or_removed() {
     put_mac("a", b"");
     assert_tamper_error(store.get_secret("s", "a").await, "empty");
     put_mac("a", &mac_a);
-    assert_eq!(
-        store.get_secret("s", "a").await.unwrap().expose(),
-        "secret-value"
-    );
+    assert_eq!(value(&store, "s", "a").await, "secret-value");
     // A tampered secret can still be deleted (and set again).
     store.delete_secret("s", "b").await.unwrap();
-    store
-        .set_secret("s", "b", &Secret::new("secret-value-new"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get_secret("s", "b").await.unwrap().expose(),
-        "secret-value-new"
-    );
+    put(&store, "s", "b", "secret-value-new").await;
+    assert_eq!(value(&store, "s", "b").await, "secret-value-new");
 }
 
 /// Re-encrypting re-authenticates every current version under the new data key, and refuses
 /// (changing nothing) when a pointer does not authenticate: it must not launder one.
 #[tokio::test]
 async fn reencryption_reauthenticates_current_versions_and_refuses_tampered_ones() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    for i in 1..=2 {
-        store
-            .set_secret("s", "n", &Secret::new(format!("secret-value-{i}")))
-            .await
-            .unwrap();
-    }
+    let (_dir, path, store) = new_store().await;
+    put_versions(&store, "s", "n", "secret-value-", 2).await;
     let conn = raw(&path);
     let before = mac_of(&conn, "s", "n");
     set_pointer(&conn, "s", "n", 1);
@@ -220,10 +180,7 @@ async fn reencryption_reauthenticates_current_versions_and_refuses_tampered_ones
     assert_ne!(mac_of(&conn, "s", "n"), before, "re-authenticated");
     drop(store);
     let store = PersistentSecretsStore::open(&path, key_b()).await.unwrap();
-    assert_eq!(
-        store.get_secret("s", "n").await.unwrap().expose(),
-        "secret-value-2"
-    );
+    assert_eq!(value(&store, "s", "n").await, "secret-value-2");
     // The old authenticator does not pass under the new data key.
     conn.execute(
         "UPDATE secrets SET version_mac = ?1 WHERE name = 'n'",
@@ -235,24 +192,11 @@ async fn reencryption_reauthenticates_current_versions_and_refuses_tampered_ones
 
 #[tokio::test]
 async fn a_blob_copied_to_another_secret_does_not_decrypt() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("a", "b:c", &Secret::new("secret-value-1"))
-        .await
-        .unwrap();
-    store
-        .set_secret("a:b", "c", &Secret::new("secret-value-2"))
-        .await
-        .unwrap();
-    store
-        .set_secret("a", "other", &Secret::new("secret-value-3"))
-        .await
-        .unwrap();
-    store
-        .set_secret("z", "b:c", &Secret::new("secret-value-4"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "a", "b:c", "secret-value-1").await;
+    put(&store, "a:b", "c", "secret-value-2").await;
+    put(&store, "a", "other", "secret-value-3").await;
+    put(&store, "z", "b:c", "secret-value-4").await;
 
     let conn = raw(&path);
     let stolen = blob(&conn, "a", "b:c", 1);
@@ -261,10 +205,7 @@ async fn a_blob_copied_to_another_secret_does_not_decrypt() {
     put_blob(&conn, "z", "b:c", 1, &stolen); // same name, another scope
     drop(conn);
 
-    assert_eq!(
-        store.get_secret("a", "b:c").await.unwrap().expose(),
-        "secret-value-1"
-    );
+    assert_eq!(value(&store, "a", "b:c").await, "secret-value-1");
     assert_decryption_error(store.get_secret("a:b", "c").await, "other scope/name split");
     assert_decryption_error(store.get_secret("a", "other").await, "other name");
     assert_decryption_error(store.get_secret("z", "b:c").await, "other scope");
@@ -276,14 +217,8 @@ async fn a_blob_copied_to_another_secret_does_not_decrypt() {
 
 #[tokio::test]
 async fn a_blob_copied_to_another_version_does_not_decrypt() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    for i in 1..=3 {
-        store
-            .set_secret("s", "n", &Secret::new(format!("secret-value-{i}")))
-            .await
-            .unwrap();
-    }
+    let (_dir, path, store) = new_store().await;
+    put_versions(&store, "s", "n", "secret-value-", 3).await;
     let conn = raw(&path);
     let newest = blob(&conn, "s", "n", 3);
     let oldest = blob(&conn, "s", "n", 1);
@@ -293,27 +228,16 @@ async fn a_blob_copied_to_another_version_does_not_decrypt() {
 
     assert_decryption_error(store.get_secret_version("s", "n", 1).await, "into older");
     assert_decryption_error(store.get_secret("s", "n").await, "old as current");
-    assert_eq!(
-        store
-            .get_secret_version("s", "n", 2)
-            .await
-            .unwrap()
-            .expose(),
-        "secret-value-2"
-    );
+    assert_eq!(version_value(&store, "s", "n", 2).await, "secret-value-2");
     // Rolling back to a tampered version refuses and writes nothing.
     assert_decryption_error(store.rollback_secret("s", "n", 1).await, "rollback");
-    assert_eq!(store.get_metadata("s", "n").await.unwrap().version, 3);
+    assert_eq!(version(&store, "s", "n").await, 3);
 }
 
 #[tokio::test]
 async fn renaming_a_row_is_detected() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("s", "n", &Secret::new("secret-value"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "secret-value").await;
     let conn = raw(&path);
     conn.execute("UPDATE secrets SET name = 'm' WHERE name = 'n'", [])
         .unwrap();
@@ -326,12 +250,8 @@ async fn renaming_a_row_is_detected() {
 
 #[tokio::test]
 async fn flipping_any_byte_of_a_ciphertext_is_detected() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("s", "n", &Secret::new("secret-value"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "secret-value").await;
     let conn = raw(&path);
     let original = blob(&conn, "s", "n", 1);
     // Every byte: nonce, ciphertext and tag.
@@ -349,24 +269,14 @@ async fn flipping_any_byte_of_a_ciphertext_is_detected() {
         assert_decryption_error(store.get_secret("s", "n").await, &format!("length {len}"));
     }
     put_blob(&conn, "s", "n", 1, &original);
-    assert_eq!(
-        store.get_secret("s", "n").await.unwrap().expose(),
-        "secret-value"
-    );
+    assert_eq!(value(&store, "s", "n").await, "secret-value");
 }
 
 #[tokio::test]
 async fn a_tampered_version_number_is_detected() {
-    let (_dir, path) = temp_db();
-    let store = open_a(&path).await;
-    store
-        .set_secret("s", "n", &Secret::new("secret-value-1"))
-        .await
-        .unwrap();
-    store
-        .set_secret("s", "n", &Secret::new("secret-value-2"))
-        .await
-        .unwrap();
+    let (_dir, path, store) = new_store().await;
+    put(&store, "s", "n", "secret-value-1").await;
+    put(&store, "s", "n", "secret-value-2").await;
     let conn = raw(&path);
     // Drop the current version and point the secret back at the old one under a new number.
     conn.execute_batch(

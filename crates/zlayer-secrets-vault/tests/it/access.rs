@@ -1,5 +1,6 @@
 //! A token without permission on a path gets `AccessDenied` there and works elsewhere.
 
+use zlayer_secrets_core::testkit::steps::{names, put, value, version};
 use zlayer_secrets_core::{
     BatchSecretsStore, Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
     WriteOp,
@@ -51,20 +52,12 @@ async fn limited_token_is_denied_on_other_paths_and_works_on_its_own() {
     let scope = unique_scope("access");
     let allowed = format!("{scope}/allowed");
     let denied = format!("{scope}/denied");
-    root.set_secret(&denied, "n", &"root wrote this".into())
-        .await
-        .unwrap();
+    put(&root, &denied, "n", "root wrote this").await;
     let (vault, token) = scoped_vault(&scope).await;
 
     // Its own path works: write, read, list, rotate, history, delete.
-    vault
-        .set_secret(&allowed, "n", &"mine".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        vault.get_secret(&allowed, "n").await.unwrap().expose(),
-        "mine"
-    );
+    put(&vault, &allowed, "n", "mine").await;
+    assert_eq!(value(&vault, &allowed, "n").await, "mine");
     assert!(vault.exists(&allowed, "n").await.unwrap());
     let listed = vault.list_secrets(&allowed).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -104,11 +97,8 @@ async fn limited_token_is_denied_on_other_paths_and_works_on_its_own() {
         &token,
         "version",
     );
-    assert_eq!(
-        root.get_secret(&denied, "n").await.unwrap().expose(),
-        "root wrote this"
-    );
-    assert_eq!(root.get_metadata(&denied, "n").await.unwrap().version, 1);
+    assert_eq!(value(&root, &denied, "n").await, "root wrote this");
+    assert_eq!(version(&root, &denied, "n").await, 1);
 
     // Its own path still works after the refusals.
     vault.delete_secret(&allowed, "n").await.unwrap();
@@ -120,12 +110,12 @@ async fn limited_token_is_denied_on_other_paths_and_works_on_its_own() {
 async fn read_only_token_can_check_existence_without_metadata_access() {
     let root = provider();
     let scope = unique_scope("read-only");
-    root.set_secret(&scope, "n", &"v".into()).await.unwrap();
+    put(&root, &scope, "n", "v").await;
     let hcl = format!(r#"path "secret/data/{scope}/*" {{ capabilities = ["read"] }}"#);
     let token = limited_token(&format!("{scope}-policy"), &hcl).await;
     let vault = crate::common::provider_with_token(&token);
 
-    assert_eq!(vault.get_secret(&scope, "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&vault, &scope, "n").await, "v");
     assert!(vault.exists(&scope, "n").await.unwrap());
     assert!(!vault.exists(&scope, "absent").await.unwrap());
     assert_denied(vault.list_secrets(&scope).await, &token, "list");
@@ -160,12 +150,8 @@ async fn failed_batch_takes_back_what_it_applied() {
     let scope = unique_scope("batch-undo");
     let allowed = format!("{scope}/allowed");
     let denied = format!("{scope}/denied");
-    root.set_secret(&allowed, "changed", &"before".into())
-        .await
-        .unwrap();
-    root.set_secret(&allowed, "deleted", &"kept".into())
-        .await
-        .unwrap();
+    put(&root, &allowed, "changed", "before").await;
+    put(&root, &allowed, "deleted", "kept").await;
     let (vault, _token) = scoped_vault(&scope).await;
     assert!(!vault.is_atomic());
 
@@ -186,24 +172,11 @@ async fn failed_batch_takes_back_what_it_applied() {
     let err = vault.apply_batch(&ops).await.unwrap_err();
     assert!(matches!(err, SecretsError::AccessDenied { .. }), "{err}");
 
-    assert_eq!(
-        root.get_secret(&allowed, "changed").await.unwrap().expose(),
-        "before"
-    );
+    assert_eq!(value(&root, &allowed, "changed").await, "before");
     assert!(!root.exists(&allowed, "created").await.unwrap());
-    assert_eq!(
-        root.get_secret(&allowed, "deleted").await.unwrap().expose(),
-        "kept"
-    );
+    assert_eq!(value(&root, &allowed, "deleted").await, "kept");
     assert!(!root.exists(&denied, "x").await.unwrap());
-    let names: Vec<String> = root
-        .list_secrets(&allowed)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(names, ["changed", "deleted"]);
+    assert_eq!(names(&root, &allowed).await, ["changed", "deleted"]);
 }
 
 /// The text of an `AccessDenied` error; panics on anything else or on the token in it.
@@ -224,7 +197,7 @@ fn denied_text<T: std::fmt::Debug>(result: zlayer_secrets_core::Result<T>, token
 async fn a_refusal_says_whether_the_token_is_invalid_or_lacks_a_policy() {
     let root = provider();
     let scope = unique_scope("why-denied");
-    root.set_secret(&scope, "n", &"v".into()).await.unwrap();
+    put(&root, &scope, "n", "v").await;
     let (address, root_token) = server();
 
     // A token that does not exist.
@@ -284,5 +257,5 @@ async fn a_refusal_says_whether_the_token_is_invalid_or_lacks_a_policy() {
         );
         assert!(!text.contains(&root_token), "{text}");
     }
-    assert_eq!(root.get_secret(&scope, "n").await.unwrap().expose(), "v");
+    assert_eq!(value(&root, &scope, "n").await, "v");
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use zlayer_secrets_core::testkit::steps::{put, value, version};
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
@@ -13,9 +14,9 @@ use crate::common::{provider, unique_scope};
 async fn two_rotations_from_one_version_one_wins() {
     let vault = provider();
     let scope = unique_scope("cas");
-    vault.set_secret(&scope, "n", &"v1".into()).await.unwrap();
-    vault.set_secret(&scope, "n", &"v2".into()).await.unwrap();
-    let current = vault.get_metadata(&scope, "n").await.unwrap().version;
+    put(&vault, &scope, "n", "v1").await;
+    put(&vault, &scope, "n", "v2").await;
+    let current = version(&vault, &scope, "n").await;
     assert_eq!(current, 2);
 
     // Both rotations start from version 2, whatever order the server sees them in.
@@ -39,11 +40,8 @@ async fn two_rotations_from_one_version_one_wins() {
         }
         other => panic!("the losing rotation must be a Conflict, got: {other}"),
     }
-    assert_eq!(
-        vault.get_secret(&scope, "n").await.unwrap().expose(),
-        won_with
-    );
-    assert_eq!(vault.get_metadata(&scope, "n").await.unwrap().version, 3);
+    assert_eq!(value(&vault, &scope, "n").await, won_with);
+    assert_eq!(version(&vault, &scope, "n").await, 3);
 
     // A stale rotation (from version 2 when 3 is current) also conflicts and changes nothing.
     let stale = vault
@@ -53,10 +51,7 @@ async fn two_rotations_from_one_version_one_wins() {
         matches!(stale, Err(SecretsError::Conflict { expected: 2, .. })),
         "{stale:?}"
     );
-    assert_eq!(
-        vault.get_secret(&scope, "n").await.unwrap().expose(),
-        won_with
-    );
+    assert_eq!(value(&vault, &scope, "n").await, won_with);
 
     // From a version of a secret that does not exist: NotFound, nothing created.
     let missing = vault
@@ -74,7 +69,7 @@ async fn two_rotations_from_one_version_one_wins() {
 async fn concurrent_rotate_secret_never_both_win_one_version() {
     let vault = Arc::new(provider());
     let scope = unique_scope("cas-many");
-    vault.set_secret(&scope, "n", &"v1".into()).await.unwrap();
+    put(&vault, &scope, "n", "v1").await;
 
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -131,14 +126,14 @@ async fn mount_that_requires_cas_still_takes_plain_sets() {
 
     let (address, token) = crate::common::server();
     let vault = zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, &mount).unwrap();
-    vault.set_secret("s", "n", &"one".into()).await.unwrap();
-    vault.set_secret("s", "n", &"two".into()).await.unwrap();
+    put(&vault, "s", "n", "one").await;
+    put(&vault, "s", "n", "two").await;
     let r = vault
         .rotate_secret("s", "n", &"three".into())
         .await
         .unwrap();
     assert_eq!((r.previous_version, r.new_version), (Some(2), 3));
-    assert_eq!(vault.get_secret("s", "n").await.unwrap().expose(), "three");
+    assert_eq!(value(&vault, "s", "n").await, "three");
 
     let (status, _) = crate::common::root_call(
         reqwest::Method::DELETE,
@@ -185,9 +180,9 @@ async fn create_over_a_current_version_deleted_with_vault_tools_goes_on_counting
         }
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
-    let (value, version) = &winners[0];
-    assert_eq!(*version, 4);
-    assert_eq!(vault.get_secret(&scope, "n").await.unwrap().expose(), value);
+    let (won, won_version) = &winners[0];
+    assert_eq!(*won_version, 4);
+    assert_eq!(value(&vault, &scope, "n").await, *won);
     assert_eq!(
         vault.list_versions(&scope, "n").await.unwrap().len(),
         3,
@@ -216,9 +211,7 @@ async fn create_over_a_current_version_deleted_with_vault_tools_goes_on_counting
 async fn create_with_a_token_that_cannot_read_metadata() {
     let root = provider();
     let scope = unique_scope("create-blind");
-    root.set_secret(&scope, "taken", &"kept".into())
-        .await
-        .unwrap();
+    put(&root, &scope, "taken", "kept").await;
     let hcl = format!(
         r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "read", "update"] }}"#
     );
@@ -239,8 +232,5 @@ async fn create_with_a_token_that_cannot_read_metadata() {
         matches!(&err, SecretsError::AlreadyExists { name } if name.ends_with("/taken")),
         "{err}"
     );
-    assert_eq!(
-        root.get_secret(&scope, "taken").await.unwrap().expose(),
-        "kept"
-    );
+    assert_eq!(value(&root, &scope, "taken").await, "kept");
 }

@@ -1,6 +1,7 @@
 //! Values and names that need care on the way to Vault: newlines, unicode, 1 MiB; spaces,
 //! `%`, `#`, `?` in scopes and names; `..` never escapes.
 
+use zlayer_secrets_core::testkit::steps::{names, put, value};
 use zlayer_secrets_core::{MAX_VALUE_LEN, Secret, SecretsError, SecretsProvider, SecretsStore};
 
 use crate::common::{provider, root_call, unique_scope};
@@ -108,7 +109,7 @@ async fn url_special_scopes_and_names_round_trip_in_place() {
     }
     for name in names {
         assert_eq!(
-            vault.get_secret(&scope, name).await.unwrap().expose(),
+            value(&vault, &scope, name).await,
             format!("value of {name}"),
             "{name}"
         );
@@ -138,14 +139,7 @@ async fn url_special_scopes_and_names_round_trip_in_place() {
     // A name that looks like a query does not read another version or another secret.
     assert!(!vault.exists(&scope, "x").await.unwrap());
     assert!(!vault.exists(&scope, "frag").await.unwrap());
-    let listed: Vec<String> = vault
-        .list_secrets(&scope)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(listed, expected);
+    assert_eq!(names(&vault, &scope).await, expected);
 }
 
 #[tokio::test]
@@ -154,10 +148,7 @@ async fn dot_dot_segments_are_rejected_before_any_request() {
     let vault = provider();
     let base = unique_scope("escape");
     let target = format!("{base}/target");
-    vault
-        .set_secret(&target, "n", &"original".into())
-        .await
-        .unwrap();
+    put(&vault, &target, "n", "original").await;
 
     let attempts = [
         (format!("{base}/x/.."), "n".to_owned()),
@@ -185,10 +176,7 @@ async fn dot_dot_segments_are_rejected_before_any_request() {
             "delete {what}: {del:?}"
         );
     }
-    assert_eq!(
-        vault.get_secret(&target, "n").await.unwrap().expose(),
-        "original"
-    );
+    assert_eq!(value(&vault, &target, "n").await, "original");
     assert_eq!(vault.list_secrets(&target).await.unwrap().len(), 1);
     let (status, body) = root_call(
         reqwest::Method::GET,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use zlayer_secrets_core::testkit::steps::{put, value, version};
 use zlayer_secrets_core::{
     BatchSecretsStore, SecretsError, SecretsProvider, SecretsResolver, SecretsStore,
     VersionedSecretsStore, WriteOp,
@@ -30,12 +31,12 @@ async fn writes_keep_the_fields_other_tools_wrote() {
         None,
     );
 
-    vault.set_secret(&scope, "x", &"set".into()).await.unwrap();
+    put(&vault, &scope, "x", "set").await;
     assert_eq!(
         bao_kv_fields("secret", &path),
         json!({"value": "set", "other": "o", "port": "5432"})
     );
-    assert_eq!(vault.get_secret(&scope, "x").await.unwrap().expose(), "set");
+    assert_eq!(value(&vault, &scope, "x").await, "set");
 
     let r = vault
         .rotate_secret(&scope, "x", &"rotated".into())
@@ -97,7 +98,7 @@ async fn concurrent_sets_retry_their_check_and_set_and_keep_the_fields() {
         fields["value"].as_str().unwrap().starts_with("writer "),
         "{fields}"
     );
-    assert_eq!(vault.get_metadata(&scope, "x").await.unwrap().version, 5);
+    assert_eq!(version(&vault, &scope, "x").await, 5);
 }
 
 #[tokio::test]

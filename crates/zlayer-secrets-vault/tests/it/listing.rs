@@ -1,5 +1,6 @@
 //! Listings: leaf keys only, recursive on request.
 
+use zlayer_secrets_core::testkit::steps::{names, put};
 use zlayer_secrets_core::{SecretsProvider, SecretsStore};
 
 use crate::common::{provider, unique_scope};
@@ -16,17 +17,10 @@ async fn list_is_flat_and_recursive_on_request() {
         (format!("{base}/svc/deeper"), "deepest"),
         (format!("{base}/other"), "o"),
     ] {
-        vault.set_secret(&scope, name, &"v".into()).await.unwrap();
+        put(&vault, &scope, name, "v").await;
     }
     // `svc` is both a secret and a folder: only the secret is listed.
-    let flat: Vec<String> = vault
-        .list_secrets(&base)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(flat, ["svc", "top"]);
+    assert_eq!(names(&vault, &base).await, ["svc", "top"]);
 
     let all: Vec<(String, String)> = vault
         .list_secrets_recursive(&base)

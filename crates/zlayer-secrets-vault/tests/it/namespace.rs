@@ -1,5 +1,6 @@
 //! `VAULT_NAMESPACE` / `with_namespace`: requests go to the namespace's own mounts.
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_vault::VaultConfig;
 
@@ -30,14 +31,8 @@ async fn namespace_header_selects_the_namespace() {
         .build()
         .unwrap();
     let scope = unique_scope("ns-scope");
-    in_ns
-        .set_secret(&scope, "n", &"inside".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        in_ns.get_secret(&scope, "n").await.unwrap().expose(),
-        "inside"
-    );
+    put(&in_ns, &scope, "n", "inside").await;
+    assert_eq!(value(&in_ns, &scope, "n").await, "inside");
 
     // The root namespace's `secret` mount does not see it.
     let root = provider();

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_vault::{VaultConfig, VaultSecretsProvider};
 
@@ -117,14 +118,8 @@ fn assert_unreachable<T: std::fmt::Debug>(
 async fn server_stopped_mid_run_is_a_clear_provider_error() {
     let mut server = start_private_server().await;
     let vault = VaultSecretsProvider::new(&server.address, &server.token, "secret").unwrap();
-    vault
-        .set_secret("app", "n", &"before".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        vault.get_secret("app", "n").await.unwrap().expose(),
-        "before"
-    );
+    put(&vault, "app", "n", "before").await;
+    assert_eq!(value(&vault, "app", "n").await, "before");
 
     server.child.kill().unwrap();
     server.child.wait().unwrap();

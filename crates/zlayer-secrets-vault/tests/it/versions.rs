@@ -1,6 +1,7 @@
 //! Versions deleted or destroyed with Vault's own tools, retention limits, and data written
 //! by other tools.
 
+use zlayer_secrets_core::testkit::steps::{put, value, version, version_value};
 use zlayer_secrets_core::{SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore};
 
 use crate::common::{provider, root_call, unique_scope};
@@ -51,7 +52,7 @@ async fn deleted_and_destroyed_versions() {
         matches!(&err, SecretsError::NotFound { name } if name.contains("destroyed")),
         "{err}"
     );
-    assert_eq!(vault.get_metadata(&scope, "n").await.unwrap().version, 4);
+    assert_eq!(version(&vault, &scope, "n").await, 4);
 
     // The current version deleted: the secret is absent, its history is still there.
     crate::common::delete_current_version(&scope, "n").await;
@@ -77,10 +78,7 @@ async fn deleted_and_destroyed_versions() {
     // ... and a rollback brings it back as version 5.
     let r = vault.rollback_secret(&scope, "n", 3).await.unwrap();
     assert_eq!((r.previous_version, r.new_version), (Some(4), 5));
-    assert_eq!(
-        vault.get_secret(&scope, "n").await.unwrap().expose(),
-        "three"
-    );
+    assert_eq!(value(&vault, &scope, "n").await, "three");
     assert!(vault.exists(&scope, "n").await.unwrap());
 
     // Deleting removes every trace.
@@ -99,7 +97,7 @@ async fn deleted_and_destroyed_versions() {
 async fn max_versions_prunes_history() {
     let vault = provider();
     let scope = unique_scope("max-versions");
-    vault.set_secret(&scope, "n", &"v1".into()).await.unwrap();
+    put(&vault, &scope, "n", "v1").await;
     let (status, body) = root_call(
         reqwest::Method::POST,
         &format!("secret/metadata/{scope}/n"),
@@ -118,14 +116,7 @@ async fn max_versions_prunes_history() {
         vault.get_secret_version(&scope, "n", 1).await,
         Err(SecretsError::NotFound { .. })
     ));
-    assert_eq!(
-        vault
-            .get_secret_version(&scope, "n", 3)
-            .await
-            .unwrap()
-            .expose(),
-        "v3"
-    );
+    assert_eq!(version_value(&vault, &scope, "n", 3).await, "v3");
 }
 
 #[tokio::test]
