@@ -1,7 +1,8 @@
 //! `docker-credential-zlayer`: the exact exchanges of docker's credential-helper protocol.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use zlayer_secrets_testsupport::process::run_command;
 
 use crate::{Run, Store, contains};
 
@@ -10,23 +11,42 @@ const NOT_FOUND: &str = "credentials not found in native keychain\n";
 /// Runs the helper as docker does: one argument, the request on stdin, the data directory
 /// from `ZLAYER_SECRETS_DIR`.
 fn helper(s: &Store, args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docker-credential-zlayer"))
-        .args(args)
+    helper_bytes(s, args, stdin.as_bytes())
+}
+
+/// [`helper`] with any bytes as the request.
+fn helper_bytes(s: &Store, args: &[&str], stdin: &[u8]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docker-credential-zlayer"));
+    cmd.args(args)
         .env("ZLAYER_SECRETS_DIR", s.path())
         .env_remove("ZLAYER_SECRETS_KEY")
-        .env_remove("ZLAYER_SECRETS_PASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap().into()
+        .env_remove("ZLAYER_SECRETS_PASSWORD");
+    run_command(cmd, Some(stdin))
+}
+
+/// `store` of a credential, its request written as docker writes it.
+fn store(s: &Store, url: &str, user: &str, secret: &str) -> Run {
+    let [url, user, secret] = [url, user, secret].map(serde_json::Value::from);
+    let request = format!(r#"{{"ServerURL":{url},"Username":{user},"Secret":{secret}}}"#);
+    helper(s, &["store"], &request)
+}
+
+/// Panics unless `action` on `request` fails with docker's "not found" answer.
+#[track_caller]
+fn assert_not_found(s: &Store, action: &str, request: &str) {
+    let r = helper(s, &[action], request);
+    r.code(1);
+    assert_eq!(r.out(), NOT_FOUND, "{action} {request:?}");
+}
+
+/// Panics unless `get` of `url` answers with the credential whose secret is `real-pass`.
+#[track_caller]
+fn assert_real_pass(s: &Store, url: &str) {
+    let out = helper(s, &["get"], url).ok().out();
+    assert!(
+        out.contains("\"Secret\":\"real-pass\""),
+        "get {url}: not the stored credential"
+    );
 }
 
 #[test]
@@ -34,23 +54,12 @@ fn store_get_list_erase() {
     let s = Store::new();
     // Empty: nothing listed, nothing found, nothing created.
     assert_eq!(helper(&s, &["list"], "").ok().out(), "{}\n");
-    let r = helper(&s, &["get"], "https://index.docker.io/v1/\n");
-    r.code(1);
-    assert_eq!(r.out(), NOT_FOUND);
+    assert_not_found(&s, "get", "https://index.docker.io/v1/\n");
     assert!(s.files().is_empty());
 
-    let r = helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"https://index.docker.io/v1/","Username":"alice","Secret":"hub-pass-1"}"#,
-    );
+    let r = store(&s, "https://index.docker.io/v1/", "alice", "hub-pass-1");
     assert_eq!(r.ok().out(), "");
-    helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"ghcr.io","Username":"<token>","Secret":"identity-token"}"#,
-    )
-    .ok();
+    store(&s, "ghcr.io", "<token>", "identity-token").ok();
 
     assert_eq!(
         helper(&s, &["get"], "https://index.docker.io/v1/\n")
@@ -67,21 +76,14 @@ fn store_get_list_erase() {
         helper(&s, &["get"], "https://ghcr.io\n").ok().out(),
         "{\"ServerURL\":\"https://ghcr.io\",\"Username\":\"<token>\",\"Secret\":\"identity-token\"}\n"
     );
-    let r = helper(&s, &["get"], "quay.io\n");
-    r.code(1);
-    assert_eq!(r.out(), NOT_FOUND);
+    assert_not_found(&s, "get", "quay.io\n");
     assert_eq!(
         helper(&s, &["list"], "").ok().out(),
         "{\"ghcr.io\":\"<token>\",\"https://index.docker.io/v1/\":\"alice\"}\n"
     );
 
     // Storing again replaces.
-    helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"https://index.docker.io/v1/","Username":"alice","Secret":"hub-pass-2"}"#,
-    )
-    .ok();
+    store(&s, "https://index.docker.io/v1/", "alice", "hub-pass-2").ok();
     assert!(
         helper(&s, &["get"], "https://index.docker.io/v1/")
             .ok()
@@ -100,12 +102,8 @@ fn store_get_list_erase() {
             .out(),
         ""
     );
-    let r = helper(&s, &["get"], "https://index.docker.io/v1/");
-    r.code(1);
-    assert_eq!(r.out(), NOT_FOUND);
-    let r = helper(&s, &["erase"], "https://index.docker.io/v1/");
-    r.code(1);
-    assert_eq!(r.out(), NOT_FOUND);
+    assert_not_found(&s, "get", "https://index.docker.io/v1/");
+    assert_not_found(&s, "erase", "https://index.docker.io/v1/");
     assert_eq!(
         helper(&s, &["list"], "").ok().out(),
         "{\"ghcr.io\":\"<token>\"}\n"
@@ -115,12 +113,7 @@ fn store_get_list_erase() {
 #[test]
 fn tokens_are_token_credentials_in_the_store() {
     let s = Store::new();
-    helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"registry.example.com:5000","Username":"<token>","Secret":"tok-value-77"}"#,
-    )
-    .ok();
+    store(&s, "registry.example.com:5000", "<token>", "tok-value-77").ok();
     // The value is encrypted in the store's files.
     for file in s.files() {
         let bytes = std::fs::read(&file).unwrap();
@@ -182,11 +175,7 @@ fn errors_go_to_stdout_with_exit_code_1() {
     assert!(r.out().contains("not the expected JSON"), "{}", r.out());
     assert!(!r.out().contains("987654321"), "{}", r.out());
     // A registry that cannot be one is a clear error, not "not found".
-    let r = helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"ftp://x","Username":"u","Secret":"s"}"#,
-    );
+    let r = store(&s, "ftp://x", "u", "s");
     r.code(1);
     assert!(r.out().contains("invalid registry"), "{}", r.out());
 }
@@ -224,12 +213,7 @@ fn version_and_a_helper_that_stands_alone() {
 #[test]
 fn user_information_in_a_server_url_is_refused_and_never_echoed() {
     let s = Store::new();
-    helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"registry.example.com","Username":"alice","Secret":"real-pass"}"#,
-    )
-    .ok();
+    store(&s, "registry.example.com", "alice", "real-pass").ok();
     for url in [
         "https://bob:pw-secret-1@registry.example.com",
         "bob:pw-secret-1@registry.example.com",
@@ -263,12 +247,7 @@ fn user_information_in_a_server_url_is_refused_and_never_echoed() {
         }
     }
     // Nothing was replaced or erased.
-    assert!(
-        helper(&s, &["get"], "registry.example.com")
-            .ok()
-            .out()
-            .contains("\"Secret\":\"real-pass\"")
-    );
+    assert_real_pass(&s, "registry.example.com");
 }
 
 /// `get` and `erase` of a server URL that is not a registry answer exactly as the
@@ -278,12 +257,7 @@ fn user_information_in_a_server_url_is_refused_and_never_echoed() {
 fn get_and_erase_of_urls_that_are_not_registries_answer_not_found() {
     let s = Store::new();
     let empty = Store::new();
-    helper(
-        &s,
-        &["store"],
-        r#"{"ServerURL":"ghcr.io","Username":"alice","Secret":"real-pass"}"#,
-    )
-    .ok();
+    store(&s, "ghcr.io", "alice", "real-pass").ok();
     for url in [
         "ftp://ghcr.io",
         "ghcr.io%2f.evil.example",
@@ -296,11 +270,9 @@ fn get_and_erase_of_urls_that_are_not_registries_answer_not_found() {
         "https://",
         "https://bob:pw@ghcr.io",
     ] {
-        for store in [&s, &empty] {
+        for which in [&s, &empty] {
             for action in ["get", "erase"] {
-                let r = helper(store, &[action], url);
-                r.code(1);
-                assert_eq!(r.out(), NOT_FOUND, "{action} {url}");
+                assert_not_found(which, action, url);
             }
         }
         let r = helper(
@@ -315,30 +287,11 @@ fn get_and_erase_of_urls_that_are_not_registries_answer_not_found() {
             r.out()
         );
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docker-credential-zlayer"))
-        .arg("get")
-        .env("ZLAYER_SECRETS_DIR", s.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"ghcr.io\xff")
-        .unwrap();
-    let r: Run = child.wait_with_output().unwrap().into();
+    let r = helper_bytes(&s, &["get"], b"ghcr.io\xff");
     r.code(1);
     assert_eq!(r.out(), NOT_FOUND, "not UTF-8");
     assert!(empty.files().is_empty(), "{:?}", empty.files());
-    assert!(
-        helper(&s, &["get"], "ghcr.io")
-            .ok()
-            .out()
-            .contains("\"Secret\":\"real-pass\"")
-    );
+    assert_real_pass(&s, "ghcr.io");
 }
 
 /// docker keeps Docker Hub's OAuth tokens under their own server URLs beside the

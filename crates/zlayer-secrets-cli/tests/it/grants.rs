@@ -1,6 +1,6 @@
 //! `grant`, `revoke`, `permissions`, and the reserved scopes they use.
 
-use crate::Store;
+use crate::{Store, listed_names};
 
 #[test]
 fn grant_list_and_revoke() {
@@ -61,14 +61,7 @@ fn reserved_scopes_stay_hidden() {
         .ok();
     s.put("mine", "x", &[]);
     let ls = s.run(&["ls", "--output", "json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&ls.ok().stdout).unwrap();
-    let names: Vec<&str> = doc["secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["mine"]);
+    assert_eq!(listed_names(&ls), ["mine"]);
     for args in [
         &["ls", "--deployment", "_zlayer"][..],
         &["ls", "--deployment", "_zlayer", "--service", "grants"],

@@ -133,23 +133,16 @@ fn no_value_leaks_anywhere() {
         .collect();
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let print_all = "env; for v in $(seq 0 19); do eval printf '%s' \\\"\\$SECRET_$v\\\"; done";
-    s.run_with(&["run", "--", "sh", "-c", print_all], None, &env_refs)
-        .ok();
+    s.run_script(&[], print_all, &env_refs).ok();
     let mut verbose = env_refs.clone();
     verbose.push(("RUST_LOG", "trace"));
-    s.run_with(&["run", "--", "sh", "-c", print_all], None, &verbose)
-        .ok();
+    s.run_script(&[], print_all, &verbose).ok();
     s.run_with(&["ls"], None, &verbose).ok();
     s.run_with(&["get", &names[3]], None, &verbose).ok();
     let mut failing = env_refs.clone();
     failing.push(("BROKEN", "$S:missing-one"));
     s.run_with(&["run", "--", "true"], None, &failing).code(1);
-    s.run_with(
-        &["run", "--no-masking", "--", "sh", "-c", print_all],
-        None,
-        &env_refs,
-    )
-    .ok();
+    s.run_script(&["--no-masking"], print_all, &env_refs).ok();
     let child_printed = s.log.borrow().len() - 1;
 
     // Check every output.

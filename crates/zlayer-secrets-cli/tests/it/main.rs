@@ -83,6 +83,11 @@ impl Store {
         run
     }
 
+    /// `run FLAGS... -- sh -c SCRIPT` with the extra variables `env`.
+    pub(crate) fn run_script(&self, flags: &[&str], script: &str, env: &[(&str, &str)]) -> Run {
+        self.run_with(&script_args(flags, script), None, env)
+    }
+
     /// Stores `value` as `name` (in the default scope unless `scope` args are given).
     pub(crate) fn put(&self, name: &str, value: &str, scope: &[&str]) {
         let mut args = vec!["set", name, "--from-stdin"];
@@ -104,6 +109,25 @@ impl Store {
             .map(|e| e.unwrap().path())
             .collect()
     }
+}
+
+/// The names `ls --output json` printed (`run` is its run), in its order.
+pub(crate) fn listed_names(run: &Run) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_slice(&run.ok().stdout).unwrap();
+    doc["secrets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no list of secrets in {doc}"))
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The arguments `run FLAGS... -- sh -c SCRIPT`.
+pub(crate) fn script_args<'a>(flags: &[&'a str], script: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["run"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--", "sh", "-c", script]);
+    args
 }
 
 /// Starts `cmd` with no input and its standard output piped (standard error as `stderr`

@@ -53,20 +53,7 @@ fn secrets_become_private_files_named_by_file_variables() {
         ("PLAIN", "p"),
     ];
 
-    let r = s.run_with(
-        &[
-            "run",
-            "--no-masking",
-            "--mount-dir",
-            shown,
-            "--",
-            "sh",
-            "-c",
-            REPORT,
-        ],
-        None,
-        &env,
-    );
+    let r = s.run_script(&["--no-masking", "--mount-dir", shown], REPORT, &env);
     assert_eq!(
         r.ok().out(),
         format!("unset|{shown}/DB|{shown}/API|400|700|hunter2\nsecond line")
@@ -77,17 +64,9 @@ fn secrets_become_private_files_named_by_file_variables() {
     );
 
     // Masked by default: the program may print the file, the output never shows it.
-    let r = s.run_with(
-        &[
-            "run",
-            "--mount-dir",
-            shown,
-            "--",
-            "sh",
-            "-c",
-            "cat \"$API_FILE\"; echo; echo \"$PLAIN\"",
-        ],
-        None,
+    let r = s.run_script(
+        &["--mount-dir", shown],
+        "cat \"$API_FILE\"; echo; echo \"$PLAIN\"",
         &env,
     );
     assert_eq!(r.ok().out(), "<concealed>\np\n");

@@ -26,6 +26,19 @@ fn python() -> String {
     if runs("python3") { "python3" } else { "python" }.to_owned()
 }
 
+/// Runs `cmd` (a command of the [`python`] interpreter) to its end with no input; panics
+/// saying how to get python-dotenv when the interpreter cannot be started.
+fn python_output(python: &str, cmd: &mut Command) -> std::process::Output {
+    cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {python} ({e}): the dotenv tests need Python with python-dotenv \
+             {PYTHON_DOTENV_VERSION}; install it with `python3 -m pip install \
+             python-dotenv=={PYTHON_DOTENV_VERSION}` (cargo xtask ci does), or name the \
+             interpreter in ZLAYER_TEST_PYTHON"
+        )
+    })
+}
+
 /// What python-dotenv's `dotenv_values(path, interpolate=...)` returns: every key in the
 /// order of the file, `None` for a key without `=`; and what it wrote on stderr (its
 /// warnings about lines it could not parse).
@@ -43,22 +56,15 @@ values = dotenv_values(sys.argv[1], interpolate=sys.argv[2] == '1')
 sys.stdout.write(json.dumps(list(values.items())))
 ";
     let python = python();
-    let out = Command::new(&python)
-        .args(["-c", SCRIPT])
-        .arg(path)
-        .arg(if interpolate { "1" } else { "0" })
-        // A variable the files name, so that an expansion shows.
-        .env("ZLAYER_TEST_MARKER", "EXPANDED")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {python} ({e}): the dotenv tests need Python with python-dotenv \
-                 {PYTHON_DOTENV_VERSION}; install it with `python3 -m pip install \
-                 python-dotenv=={PYTHON_DOTENV_VERSION}` (cargo xtask ci does), or name the \
-                 interpreter in ZLAYER_TEST_PYTHON"
-            )
-        });
+    let out = python_output(
+        &python,
+        Command::new(&python)
+            .args(["-c", SCRIPT])
+            .arg(path)
+            .arg(if interpolate { "1" } else { "0" })
+            // A variable the files name, so that an expansion shows.
+            .env("ZLAYER_TEST_MARKER", "EXPANDED"),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         out.status.code() != Some(86),
@@ -79,21 +85,13 @@ sys.stdout.write(json.dumps(list(values.items())))
 /// different release shows in the failure).
 pub(crate) fn dotenv_version() -> String {
     let python = python();
-    let out = Command::new(&python)
-        .args([
+    let out = python_output(
+        &python,
+        Command::new(&python).args([
             "-c",
             "import importlib.metadata as m; print(m.version('python-dotenv'))",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {python} ({e}): the dotenv tests need Python with python-dotenv \
-                 {PYTHON_DOTENV_VERSION}; install it with `python3 -m pip install \
-                 python-dotenv=={PYTHON_DOTENV_VERSION}` (cargo xtask ci does), or name the \
-                 interpreter in ZLAYER_TEST_PYTHON"
-            )
-        });
+        ]),
+    );
     assert!(
         out.status.success(),
         "{python} has no python-dotenv: install it with `{python} -m pip install \

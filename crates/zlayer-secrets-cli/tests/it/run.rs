@@ -30,17 +30,13 @@ fn the_child_sees_resolved_values_and_output_is_masked() {
         ("STRIPE", "$secret://prod/API_KEY/key"),
         ("PLAIN", "plain-value"),
     ];
-    let masked = s.run_with(&["run", "--", "sh", "-c", script], None, &env);
+    let masked = s.run_script(&[], script, &env);
     assert_eq!(
         masked.ok().out(),
         "<concealed>|<concealed>|<concealed>|plain-value"
     );
 
-    let direct = s.run_with(
-        &["run", "--no-masking", "--", "sh", "-c", script],
-        None,
-        &env,
-    );
+    let direct = s.run_script(&["--no-masking"], script, &env);
     assert_eq!(
         direct.ok().out(),
         "abcdef|t0k3n-value|sk-live-123|plain-value"
@@ -50,24 +46,18 @@ fn the_child_sees_resolved_values_and_output_is_masked() {
 #[test]
 fn a_value_split_across_writes_is_still_masked() {
     let s = setup();
-    let r = s.run_with(
-        &[
-            "run",
-            "--",
-            "sh",
-            "-c",
-            "printf abc; sleep 0.2; printf def; printf ' tail' >&2",
-        ],
-        None,
+    let r = s.run_script(
+        &[],
+        "printf abc; sleep 0.2; printf def; printf ' tail' >&2",
         &[("DB", "$S:db-password")],
     );
     r.ok();
     assert_eq!(r.out(), "<concealed>");
     assert_eq!(r.err(), " tail");
     // Parts that turn out not to be the secret come through.
-    let r = s.run_with(
-        &["run", "--", "sh", "-c", "printf abc; sleep 0.2; printf xyz"],
-        None,
+    let r = s.run_script(
+        &[],
+        "printf abc; sleep 0.2; printf xyz",
         &[("DB", "$S:db-password")],
     );
     assert_eq!(r.ok().out(), "abcxyz");
@@ -78,18 +68,9 @@ fn the_env_file_wins_and_may_hold_references() {
     let s = setup();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "DB='$S:db-password'\nMODE=from-file\n").unwrap();
-    let r = s.run_with(
-        &[
-            "run",
-            "--no-masking",
-            "--env-file",
-            file.path().to_str().unwrap(),
-            "--",
-            "sh",
-            "-c",
-            r#"printf '%s %s' "$DB" "$MODE""#,
-        ],
-        None,
+    let r = s.run_script(
+        &["--no-masking", "--env-file", file.path().to_str().unwrap()],
+        r#"printf '%s %s' "$DB" "$MODE""#,
         &[("MODE", "inherited"), ("DB", "overridden")],
     );
     assert_eq!(r.ok().out(), "abcdef from-file");
@@ -108,18 +89,9 @@ fn the_env_file_wins_and_may_hold_references() {
 #[test]
 fn env_selects_the_scope_of_short_references() {
     let s = setup();
-    let r = s.run_with(
-        &[
-            "run",
-            "--no-masking",
-            "--env",
-            "prod",
-            "--",
-            "sh",
-            "-c",
-            r#"printf %s "$K""#,
-        ],
-        None,
+    let r = s.run_script(
+        &["--no-masking", "--env", "prod"],
+        r#"printf %s "$K""#,
         &[("K", "$S:API_KEY/region")],
     );
     assert_eq!(r.ok().out(), "eu");
@@ -137,11 +109,7 @@ fn an_unresolvable_reference_stops_before_the_command() {
         ("MALFORMED", "$S:@/x"),
         ("NO_ENV", "$secret://nowhere/KEY"),
     ] {
-        let r = s.run_with(
-            &["run", "--", "sh", "-c", &script],
-            None,
-            &[(var, reference)],
-        );
+        let r = s.run_script(&[], &script, &[(var, reference)]);
         r.code(1);
         assert!(r.err().contains(var), "{var}: {}", r.err());
         assert!(!touched.exists(), "{var}: the command ran");
@@ -184,11 +152,7 @@ fn the_store_key_is_not_passed_on() {
         &[("ZLAYER_SECRETS_KEY", &hex)],
     )
     .ok();
-    let r = s.run_with(
-        &["run", "--no-masking", "--", "sh", "-c", r#"printf '%s|%s|%s' "${ZLAYER_SECRETS_KEY-unset}" "${ZLAYER_SECRETS_PASSWORD-unset}" "$A""#],
-        None,
-        &[("ZLAYER_SECRETS_KEY", &hex), ("ZLAYER_SECRETS_PASSWORD", "pw"), ("A", "$S:a")],
-    );
+    let r = s.run_script(&["--no-masking"], r#"printf '%s|%s|%s' "${ZLAYER_SECRETS_KEY-unset}" "${ZLAYER_SECRETS_PASSWORD-unset}" "$A""#, &[("ZLAYER_SECRETS_KEY", &hex), ("ZLAYER_SECRETS_PASSWORD", "pw"), ("A", "$S:a")]);
     assert_eq!(r.ok().out(), "unset|unset|x");
 }
 
@@ -242,35 +206,17 @@ fn keep_env_passes_a_credential_on_on_purpose() {
         ("ZLAYER_SECRETS_API_KEY", "zsk_parent-api-key"),
     ];
     let script = r#"printf '%s|%s' "${VAULT_TOKEN-unset}" "${ZLAYER_SECRETS_API_KEY-unset}""#;
-    let r = s.run_with(
-        &[
-            "run",
-            "--no-masking",
-            "--keep-env",
-            "VAULT_TOKEN",
-            "--",
-            "sh",
-            "-c",
-            script,
-        ],
-        None,
-        &env,
-    );
+    let r = s.run_script(&["--no-masking", "--keep-env", "VAULT_TOKEN"], script, &env);
     assert_eq!(r.ok().out(), "hvs.parent-vault-token|unset");
     // Passed on, it is still a credential: masked in the program's output.
-    let r = s.run_with(
+    let r = s.run_script(
         &[
-            "run",
             "--keep-env",
             "VAULT_TOKEN",
             "--keep-env",
             "ZLAYER_SECRETS_API_KEY",
-            "--",
-            "sh",
-            "-c",
-            script,
         ],
-        None,
+        script,
         &env,
     );
     assert_eq!(r.ok().out(), "<concealed>|<concealed>");
@@ -285,17 +231,7 @@ fn short_values_are_not_masked_and_named_in_one_warning() {
     s.put("pin", "x1z", &[]);
     s.put("ok", "long-enough", &[]);
     let env = [("PIN", "$S:pin"), ("PIN2", "$S:pin"), ("OK", "$S:ok")];
-    let r = s.run_with(
-        &[
-            "run",
-            "--",
-            "sh",
-            "-c",
-            r#"printf 'x1z %s %s' "$PIN" "$OK""#,
-        ],
-        None,
-        &env,
-    );
+    let r = s.run_script(&[], r#"printf 'x1z %s %s' "$PIN" "$OK""#, &env);
     assert_eq!(r.ok().out(), "x1z x1z <concealed>");
     let err = r.err();
     assert_eq!(err.matches("warning").count(), 1, "{err}");
@@ -305,15 +241,9 @@ fn short_values_are_not_masked_and_named_in_one_warning() {
     );
     assert!(!err.contains("x1z"), "{err}");
     // Escape sequences around a value stay intact; the value is masked.
-    let r = s.run_with(
-        &[
-            "run",
-            "--",
-            "sh",
-            "-c",
-            r#"printf '\033[1;31m%s\033[0m\033]0;title\007' "$OK""#,
-        ],
-        None,
+    let r = s.run_script(
+        &[],
+        r#"printf '\033[1;31m%s\033[0m\033]0;title\007' "$OK""#,
         &env,
     );
     assert_eq!(r.ok().out(), "\x1b[1;31m<concealed>\x1b[0m\x1b]0;title\x07");

@@ -5,7 +5,7 @@
 use zlayer_secrets_testsupport::openbao::{bao, bao_kv_fields, server};
 use zlayer_secrets_testsupport::unique_scope;
 
-use crate::{Rng, Run, Store};
+use crate::{Rng, Run, Store, listed_names, script_args};
 
 /// Runs the binary with `--backend vault` against the test server.
 struct Vault {
@@ -22,6 +22,11 @@ impl Vault {
             addr,
             token,
         }
+    }
+
+    /// A runner and a deployment of its own, named after `label` (see [`unique_scope`]).
+    fn with_deployment(label: &str) -> (Self, String) {
+        (Self::new(), unique_scope(label))
     }
 
     /// The variables that point the binary at the test server.
@@ -56,6 +61,11 @@ impl Vault {
         self.run_with(args, None, &[])
     }
 
+    /// `run FLAGS... -- sh -c SCRIPT` with the extra variables `env`.
+    fn run_script(&self, flags: &[&str], script: &str, env: &[(&str, &str)]) -> Run {
+        self.run_with(&script_args(flags, script), None, env)
+    }
+
     fn put(&self, name: &str, value: &str, scope: &[&str]) {
         let mut args = vec!["set", name, "--from-stdin"];
         args.extend_from_slice(scope);
@@ -72,8 +82,7 @@ impl Vault {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn set_get_rotate_history_on_vault() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-basic");
+    let (v, dep) = Vault::with_deployment("cli-basic");
     let scope = ["--deployment", dep.as_str()];
     v.put("db-password", "first value", &scope);
     assert_eq!(v.reveal("db-password", &scope), "first value");
@@ -162,31 +171,13 @@ fn export_then_import_into_another_deployment_is_lossless() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn run_resolves_references_from_vault() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-run");
+    let (v, dep) = Vault::with_deployment("cli-run");
     v.put("db-password", "abcdef", &["--deployment", &dep]);
     let script = r#"printf '%s|%s' "$DB" "$PLAIN""#;
     let env = [("DB", "$S:db-password"), ("PLAIN", "plain-value")];
-    let direct = v.run_with(
-        &[
-            "run",
-            "--deployment",
-            &dep,
-            "--no-masking",
-            "--",
-            "sh",
-            "-c",
-            script,
-        ],
-        None,
-        &env,
-    );
+    let direct = v.run_script(&["--deployment", &dep, "--no-masking"], script, &env);
     assert_eq!(direct.ok().out(), "abcdef|plain-value");
-    let masked = v.run_with(
-        &["run", "--deployment", &dep, "--", "sh", "-c", script],
-        None,
-        &env,
-    );
+    let masked = v.run_script(&["--deployment", &dep], script, &env);
     assert_eq!(masked.ok().out(), "<concealed>|plain-value");
 }
 
@@ -224,8 +215,7 @@ fn token_with_policy(name: &str, hcl: &str) -> String {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn set_keeps_the_fields_bao_kv_put_wrote() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-fields");
+    let (v, dep) = Vault::with_deployment("cli-fields");
     let path = format!("{dep}/x");
     bao(
         &["kv", "put", "-mount=secret", &path, "value=v", "other=o"],
@@ -251,8 +241,7 @@ fn set_keeps_the_fields_bao_kv_put_wrote() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn secrets_without_a_value_string_are_read_exported_and_removed() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-no-value");
+    let (v, dep) = Vault::with_deployment("cli-no-value");
     let put = |name: &str, args: &[&str], stdin: Option<&str>| {
         let path = format!("{dep}/{name}");
         let mut all = vec!["kv", "put", "-mount=secret", path.as_str()];
@@ -271,18 +260,9 @@ fn secrets_without_a_value_string_are_read_exported_and_removed() {
         parsed,
         serde_json::json!({"username": "app", "password": "p4ss-w0rd"})
     );
-    let r = v.run_with(
-        &[
-            "run",
-            "--deployment",
-            &dep,
-            "--no-masking",
-            "--",
-            "sh",
-            "-c",
-            r#"printf %s "$P""#,
-        ],
-        None,
+    let r = v.run_script(
+        &["--deployment", &dep, "--no-masking"],
+        r#"printf %s "$P""#,
         &[("P", "$S:db/password")],
     );
     assert_eq!(r.ok().out(), "p4ss-w0rd");
@@ -312,14 +292,7 @@ fn secrets_without_a_value_string_are_read_exported_and_removed() {
     v.run(&["rm", "null", "number", "db", "--deployment", &dep])
         .ok();
     let r = v.run(&["ls", "--deployment", &dep, "--output", "json"]);
-    let listed: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
-    let names: Vec<&str> = listed["secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["plain"]);
+    assert_eq!(listed_names(&r), ["plain"]);
 }
 
 #[test]
@@ -369,8 +342,7 @@ fn a_namespace_that_does_not_exist_is_an_error() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn set_with_a_token_that_cannot_read_metadata_reports_the_version_written() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-no-metadata");
+    let (v, dep) = Vault::with_deployment("cli-no-metadata");
     v.put("x", "one", &["--deployment", &dep]);
     let token = token_with_policy(
         &format!("{dep}-write"),
@@ -389,8 +361,7 @@ fn set_with_a_token_that_cannot_read_metadata_reports_the_version_written() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn history_after_the_current_version_was_deleted_with_bao() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-deleted");
+    let (v, dep) = Vault::with_deployment("cli-deleted");
     let path = format!("{dep}/x");
     for value in ["one", "two", "three"] {
         v.put("x", value, &["--deployment", &dep]);
@@ -440,8 +411,7 @@ fn history_after_the_current_version_was_deleted_with_bao() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn create_over_a_deleted_current_version_reports_the_version_written() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-create-deleted");
+    let (v, dep) = Vault::with_deployment("cli-create-deleted");
     for value in ["one", "two", "three", "four"] {
         v.put("x", value, &["--deployment", &dep]);
     }
@@ -468,8 +438,7 @@ fn create_over_a_deleted_current_version_reports_the_version_written() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn ls_takes_the_scope_as_an_argument() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-ls-scope");
+    let (v, dep) = Vault::with_deployment("cli-ls-scope");
     v.put("in-deployment", "a", &["--deployment", &dep]);
     v.put(
         "in-service",
@@ -480,12 +449,7 @@ fn ls_takes_the_scope_as_an_argument() {
         let r = v.run(&["ls", scope, "--output", "json"]);
         let doc: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
         assert_eq!(doc["scope"], scope);
-        doc["secrets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["name"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
+        listed_names(&r)
     };
     assert_eq!(names(&dep), ["in-deployment"]);
     assert_eq!(names(&format!("{dep}/api")), ["in-service"]);
@@ -496,8 +460,7 @@ fn ls_takes_the_scope_as_an_argument() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-denied");
+    let (v, dep) = Vault::with_deployment("cli-denied");
     v.put("x", "v", &["--deployment", &dep]);
     let bogus = "s.not-a-real-token-0123456789abcdef";
     let r = v.run_with(
@@ -528,8 +491,7 @@ fn a_refusal_says_whether_the_token_or_its_policy_is_at_fault() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn run_on_vault_does_not_pass_the_token_on() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-run-token");
+    let (v, dep) = Vault::with_deployment("cli-run-token");
     v.put("db-password", "abcdef", &["--deployment", &dep]);
     let script = r#"printf '%s|%s' "${VAULT_TOKEN-unset}" "$DB""#;
     let root = tempfile::tempdir().unwrap();
@@ -549,20 +511,15 @@ fn run_on_vault_does_not_pass_the_token_on() {
         assert!(out.starts_with("unset|"), "{flags:?}: {out}");
         assert!(!out.contains(&v.token), "{flags:?}: {out}");
     }
-    let r = v.run_with(
+    let r = v.run_script(
         &[
-            "run",
             "--deployment",
             &dep,
             "--no-masking",
             "--keep-env",
             "VAULT_TOKEN",
-            "--",
-            "sh",
-            "-c",
-            script,
         ],
-        None,
+        script,
         &[("DB", "$S:db-password")],
     );
     assert_eq!(r.ok().out(), format!("{}|abcdef", v.token));
@@ -571,8 +528,7 @@ fn run_on_vault_does_not_pass_the_token_on() {
 #[test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 fn concurrent_creates_of_one_name_have_one_winner_on_vault() {
-    let v = Vault::new();
-    let dep = unique_scope("cli-create-race");
+    let (v, dep) = Vault::with_deployment("cli-create-race");
     let children: Vec<_> = (0..8)
         .map(|p| {
             let value = format!("value of process {p}");

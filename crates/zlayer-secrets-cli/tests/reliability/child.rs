@@ -46,6 +46,21 @@ pub(crate) fn import_value(scope: &str, k: usize) -> String {
     format!("{scope}-value-{k}")
 }
 
+/// A command that runs this test binary as a child doing `mode` on the store at `db`.
+pub(crate) fn command(mode: &str, db: &Path) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "child_process",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .env(MODE_VAR, mode)
+    .env(DB_VAR, db);
+    cmd
+}
+
 /// Starts a child in `mode` with its stdout and stderr in `out` and `err`.
 pub(crate) fn spawn(
     mode: &str,
@@ -57,16 +72,7 @@ pub(crate) fn spawn(
     out: &Path,
     err: &Path,
 ) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_process",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env(MODE_VAR, mode)
-        .env(DB_VAR, db)
+    command(mode, db)
         .env(KEY_VAR, key.to_hex().as_str())
         .env(SEED_VAR, seed.to_string())
         .env(TAG_VAR, tag.to_string())

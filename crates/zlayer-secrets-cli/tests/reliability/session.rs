@@ -48,16 +48,7 @@ fn hold_wal(capture: &mut Capture, hold: bool) {
 }
 
 fn start_holder(db: &Path) -> Holder {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_process",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env(crate::child::MODE_VAR, "hold-wal")
-        .env("ZLAYER_RELIABILITY_DB", db)
+    let mut child = crate::child::command("hold-wal", db)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -76,6 +76,15 @@ async fn populate(db: &Path) -> (EncryptionKey, Vec<[String; 2]>) {
     (key, values)
 }
 
+/// [`populate`]s a store at `db` and opens it again: the store, the values written, and a
+/// raw connection to its file.
+async fn open_populated(db: &Path) -> (PersistentSecretsStore, Vec<[String; 2]>, Connection) {
+    let (key, values) = populate(db).await;
+    let store = PersistentSecretsStore::open(db, key).await.unwrap();
+    let conn = Connection::open(db).unwrap();
+    (store, values, conn)
+}
+
 /// Reads version `version` of secret `i` and checks the outcome: the stored value if
 /// `intact`, else a decryption error that does not echo any value.
 async fn expect_read(
@@ -120,9 +129,7 @@ fn every_flipped_byte_is_detected() {
     let db = dir.path().join("secrets.sqlite");
     let rt = runtime();
     rt.block_on(async {
-        let (key, values) = populate(&db).await;
-        let store = PersistentSecretsStore::open(&db, key).await.unwrap();
-        let conn = Connection::open(&db).unwrap();
+        let (store, values, conn) = open_populated(&db).await;
         let original = rows(&conn);
         assert_eq!(original.len(), 2 * SECRETS);
         let longest = original.iter().map(|r| r.ciphertext.len()).max().unwrap();
@@ -176,9 +183,7 @@ fn swapped_ciphertexts_are_detected() {
     let db = dir.path().join("secrets.sqlite");
     let rt = runtime();
     rt.block_on(async {
-        let (key, values) = populate(&db).await;
-        let store = PersistentSecretsStore::open(&db, key).await.unwrap();
-        let conn = Connection::open(&db).unwrap();
+        let (store, values, conn) = open_populated(&db).await;
         let r = rows(&conn);
         // Rows are ordered by name then version: r[2i] is v1 and r[2i + 1] is v2 of s{i}.
         // Between secrets (same version): s000 <-> s001, current versions.
