@@ -1,6 +1,8 @@
 //! Version history: retention, reading old versions, rollback, rotation.
 
-use zlayer_secrets_core::testkit::steps::{put, put_versions, value, version, version_numbers, version_value};
+use zlayer_secrets_core::testkit::steps::{
+    put, put_versions, value, version, version_numbers, version_value,
+};
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };

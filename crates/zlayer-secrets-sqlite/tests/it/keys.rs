@@ -7,7 +7,7 @@ use zlayer_secrets_core::{
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-use crate::{key_a, key_b, new_store, open_a, raw, temp_db};
+use crate::{first_column, key_a, key_b, new_store, open_a, raw, temp_db};
 
 async fn wrong_key_error(path: &std::path::Path, key: EncryptionKey) -> String {
     match PersistentSecretsStore::open(path, key).await {
@@ -96,13 +96,10 @@ async fn rekey_switches_the_key_and_keeps_every_version() {
     );
     assert_eq!(info.rekeyed_at, None);
 
-    let blobs_before: Vec<Vec<u8>> = raw(&path)
-        .prepare("SELECT ciphertext FROM secret_versions ORDER BY version")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let blobs_before: Vec<Vec<u8>> = first_column(
+        &path,
+        "SELECT ciphertext FROM secret_versions ORDER BY version",
+    );
 
     store.rekey(key_b()).await.unwrap();
     let info = store.key_info().await.unwrap();
@@ -114,13 +111,10 @@ async fn rekey_switches_the_key_and_keeps_every_version() {
     put(&store, "s", "n", "v4").await;
     drop(store);
 
-    let blobs_after: Vec<Vec<u8>> = raw(&path)
-        .prepare("SELECT ciphertext FROM secret_versions WHERE version <= 3 ORDER BY version")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let blobs_after: Vec<Vec<u8>> = first_column(
+        &path,
+        "SELECT ciphertext FROM secret_versions WHERE version <= 3 ORDER BY version",
+    );
     assert_eq!(blobs_before, blobs_after, "re-keying rewrites no value");
 
     wrong_key_error(&path, key_a()).await;
@@ -138,13 +132,10 @@ async fn reencrypt_all_replaces_the_data_key_and_every_ciphertext() {
             put(&store, &format!("scope{s}"), "n", format!("{s}-{v}")).await;
         }
     }
-    let before: Vec<Vec<u8>> = raw(&path)
-        .prepare("SELECT ciphertext FROM secret_versions ORDER BY secret_id, version")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let before: Vec<Vec<u8>> = first_column(
+        &path,
+        "SELECT ciphertext FROM secret_versions ORDER BY secret_id, version",
+    );
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen2 = std::sync::Arc::clone(&seen);
     let report = store
@@ -159,13 +150,10 @@ async fn reencrypt_all_replaces_the_data_key_and_every_ciphertext() {
     assert_eq!(seen.first(), Some(&(0, 15)));
     assert_eq!(seen.last(), Some(&(15, 15)));
 
-    let after: Vec<Vec<u8>> = raw(&path)
-        .prepare("SELECT ciphertext FROM secret_versions ORDER BY secret_id, version")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let after: Vec<Vec<u8>> = first_column(
+        &path,
+        "SELECT ciphertext FROM secret_versions ORDER BY secret_id, version",
+    );
     assert_eq!(before.len(), after.len());
     for (b, a) in before.iter().zip(&after) {
         assert_ne!(b, a, "every ciphertext is new");
@@ -216,11 +204,22 @@ async fn reencrypt_all_refuses_a_tampered_store_and_changes_nothing() {
     drop(open_a(&path).await);
 }
 
-#[tokio::test]
-async fn another_handle_follows_a_reencryption_with_the_same_outer_key() {
-    let (_dir, path, first) = new_store().await;
+/// Two handles on one new store, `v1` written to `s/n` through the first: the directory,
+/// the first handle and the second.
+async fn two_handles() -> (
+    tempfile::TempDir,
+    PersistentSecretsStore,
+    PersistentSecretsStore,
+) {
+    let (dir, path, first) = new_store().await;
     let second = open_a(&path).await;
     put(&first, "s", "n", "v1").await;
+    (dir, first, second)
+}
+
+#[tokio::test]
+async fn another_handle_follows_a_reencryption_with_the_same_outer_key() {
+    let (_dir, first, second) = two_handles().await;
     assert_eq!(value(&second, "s", "n").await, "v1");
 
     first.reencrypt_all(key_a()).await.unwrap();
@@ -232,9 +231,7 @@ async fn another_handle_follows_a_reencryption_with_the_same_outer_key() {
 
 #[tokio::test]
 async fn another_handle_refuses_to_work_after_a_reencryption_under_a_new_key() {
-    let (_dir, path, first) = new_store().await;
-    let second = open_a(&path).await;
-    put(&first, "s", "n", "v1").await;
+    let (_dir, first, second) = two_handles().await;
     first.reencrypt_all(key_b()).await.unwrap();
 
     let err = second
@@ -251,9 +248,7 @@ async fn another_handle_refuses_to_work_after_a_reencryption_under_a_new_key() {
 
 #[tokio::test]
 async fn a_handle_keeps_working_after_another_one_rekeys() {
-    let (_dir, path, first) = new_store().await;
-    let second = open_a(&path).await;
-    put(&first, "s", "n", "v1").await;
+    let (_dir, first, second) = two_handles().await;
     first.rekey(key_b()).await.unwrap();
     // The data key did not change, so the second handle's writes stay readable.
     put(&second, "s", "n", "v2").await;

@@ -63,6 +63,17 @@ pub(crate) fn raw(path: &Path) -> rusqlite::Connection {
     conn
 }
 
+/// Every value of the first column of the rows `sql` selects, in their order.
+pub(crate) fn first_column<T: rusqlite::types::FromSql>(path: &Path, sql: &str) -> Vec<T> {
+    raw(path)
+        .prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// A number from an environment variable, or `default`.
 pub(crate) fn env_count(var: &str, default: u64) -> u64 {
     std::env::var(var)

@@ -9,7 +9,7 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_sqlite::{PersistentSecretsStore, SCHEMA_VERSION};
 
-use crate::{key_a, key_b, raw, temp_db};
+use crate::{first_column, key_a, key_b, raw, temp_db};
 
 /// A store written by schema version 1, locked with [`key_a`].
 const V1_FIXTURE: &str = include_str!("../data/v1.sql");
@@ -26,14 +26,10 @@ const V1_CONTENT: &[(&str, &str, u32, &str)] = &[
 ];
 
 fn columns(path: &Path, table: &str) -> Vec<String> {
-    let conn = raw(path);
-    let mut stmt = conn
-        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    first_column(
+        path,
+        &format!("SELECT name FROM pragma_table_info('{table}')"),
+    )
 }
 
 fn load_v1(path: &Path) {

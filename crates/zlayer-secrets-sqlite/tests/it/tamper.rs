@@ -1,7 +1,9 @@
 //! Ciphertexts are bound to where they live: moving or altering one makes the read fail.
 
 use rusqlite::params;
-use zlayer_secrets_core::testkit::steps::{put, put_versions, set_op, value, version, version_value};
+use zlayer_secrets_core::testkit::steps::{
+    put, put_versions, set_op, value, version, version_value,
+};
 use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };

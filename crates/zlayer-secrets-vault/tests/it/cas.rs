@@ -7,13 +7,12 @@ use zlayer_secrets_core::{
     Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
 };
 
-use crate::common::{provider, unique_scope};
+use crate::common::{mounted, provider, provider_in_scope, root_ok, unique_scope, unmount};
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn two_rotations_from_one_version_one_wins() {
-    let vault = provider();
-    let scope = unique_scope("cas");
+    let (vault, scope) = provider_in_scope("cas");
     put(&vault, &scope, "n", "v1").await;
     put(&vault, &scope, "n", "v2").await;
     let current = version(&vault, &scope, "n").await;
@@ -109,23 +108,18 @@ async fn concurrent_rotate_secret_never_both_win_one_version() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn mount_that_requires_cas_still_takes_plain_sets() {
     let mount = unique_scope("cas-mount");
-    let (status, body) = crate::common::root_call(
-        reqwest::Method::POST,
-        &format!("sys/mounts/{mount}"),
-        Some(serde_json::json!({"type": "kv", "options": {"version": "2"}})),
+    let vault = mounted(
+        &mount,
+        serde_json::json!({"type": "kv", "options": {"version": "2"}}),
     )
     .await;
-    assert!(status < 300, "mounting: {status} {body}");
-    let (status, body) = crate::common::root_call(
+    root_ok(
         reqwest::Method::POST,
         &format!("{mount}/config"),
         Some(serde_json::json!({"cas_required": true})),
     )
     .await;
-    assert!(status < 300, "requiring cas: {status} {body}");
 
-    let (address, token) = crate::common::server();
-    let vault = zlayer_secrets_vault::VaultSecretsProvider::new(&address, &token, &mount).unwrap();
     put(&vault, "s", "n", "one").await;
     put(&vault, "s", "n", "two").await;
     let r = vault
@@ -135,13 +129,7 @@ async fn mount_that_requires_cas_still_takes_plain_sets() {
     assert_eq!((r.previous_version, r.new_version), (Some(2), 3));
     assert_eq!(value(&vault, "s", "n").await, "three");
 
-    let (status, _) = crate::common::root_call(
-        reqwest::Method::DELETE,
-        &format!("sys/mounts/{mount}"),
-        None,
-    )
-    .await;
-    assert!(status < 300);
+    unmount(&mount).await;
 }
 
 #[tokio::test]
@@ -190,13 +178,12 @@ async fn create_over_a_current_version_deleted_with_vault_tools_goes_on_counting
     );
 
     // Destroyed (`kv destroy`) counts as absent too.
-    let (status, body) = crate::common::root_call(
+    root_ok(
         reqwest::Method::POST,
         &format!("secret/destroy/{scope}/n"),
         Some(serde_json::json!({ "versions": [4] })),
     )
     .await;
-    assert!(status < 300, "{status} {body}");
     assert_eq!(
         vault
             .create_secret(&scope, "n", &"after destroy".into())
@@ -209,8 +196,7 @@ async fn create_over_a_current_version_deleted_with_vault_tools_goes_on_counting
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn create_with_a_token_that_cannot_read_metadata() {
-    let root = provider();
-    let scope = unique_scope("create-blind");
+    let (root, scope) = provider_in_scope("create-blind");
     put(&root, &scope, "taken", "kept").await;
     let hcl = format!(
         r#"path "secret/data/{scope}/*" {{ capabilities = ["create", "read", "update"] }}"#

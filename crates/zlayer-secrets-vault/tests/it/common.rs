@@ -10,6 +10,11 @@ pub(crate) fn provider() -> VaultSecretsProvider {
     VaultSecretsProvider::new(&address, &token, "secret").unwrap()
 }
 
+/// [`provider`] and a scope of its own, named after `label` (see [`unique_scope`]).
+pub(crate) fn provider_in_scope(label: &str) -> (VaultSecretsProvider, String) {
+    (provider(), unique_scope(label))
+}
+
 /// A provider on the shared server's `secret` mount with another token (one made by
 /// [`limited_token`]).
 pub(crate) fn provider_with_token(token: &str) -> VaultSecretsProvider {
@@ -20,13 +25,12 @@ pub(crate) fn provider_with_token(token: &str) -> VaultSecretsProvider {
 /// Soft-deletes the current version of `scope/name` as `bao kv delete` does: metadata and
 /// the other versions remain.
 pub(crate) async fn delete_current_version(scope: &str, name: &str) {
-    let (status, body) = root_call(
+    root_ok(
         reqwest::Method::DELETE,
         &format!("secret/data/{scope}/{name}"),
         None,
     )
     .await;
-    assert!(status < 300, "{status} {body}");
 }
 
 /// Calls the server's HTTP API with the root token: `path` is below `/v1/`. Returns the
@@ -37,6 +41,32 @@ pub(crate) async fn root_call(
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
     root_call_in(None, method, path, body).await
+}
+
+/// [`root_call`] that must succeed (a status below 300); returns the body.
+pub(crate) async fn root_ok(
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let (status, json) = root_call(method.clone(), path, body).await;
+    assert!(status < 300, "{method} {path}: {status} {json}");
+    json
+}
+
+/// Mounts a new engine at `mount` (`config` as `sys/mounts` takes it, `{"type": ...}`), and
+/// returns a provider on it with the root token.
+pub(crate) async fn mounted(mount: &str, config: serde_json::Value) -> VaultSecretsProvider {
+    let path = format!("sys/mounts/{mount}");
+    root_ok(reqwest::Method::POST, &path, Some(config)).await;
+    let (address, token) = server();
+    VaultSecretsProvider::new(&address, &token, mount).unwrap()
+}
+
+/// Removes the engine mounted at `mount`.
+pub(crate) async fn unmount(mount: &str) {
+    let path = format!("sys/mounts/{mount}");
+    root_ok(reqwest::Method::DELETE, &path, None).await;
 }
 
 /// [`root_call`] in a namespace.

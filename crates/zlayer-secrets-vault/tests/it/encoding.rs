@@ -4,7 +4,14 @@
 use zlayer_secrets_core::testkit::steps::{names, put, value};
 use zlayer_secrets_core::{MAX_VALUE_LEN, Secret, SecretsError, SecretsProvider, SecretsStore};
 
-use crate::common::{provider, root_call, unique_scope};
+use crate::common::{provider, provider_in_scope, root_call, unique_scope};
+
+/// The body of a root-token `GET` of `path` (below `/v1/`), which must answer 200.
+async fn get_200(path: &str) -> serde_json::Value {
+    let (status, body) = root_call(reqwest::Method::GET, path, None).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
 
 /// The path below `/v1/` of a KV v2 key, encoded independently of the crate under test.
 fn encoded(area: &str, scope: &str, name: Option<&str>) -> String {
@@ -32,8 +39,7 @@ fn encoded(area: &str, scope: &str, name: Option<&str>) -> String {
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn awkward_values_round_trip() {
-    let vault = provider();
-    let scope = unique_scope("values");
+    let (vault, scope) = provider_in_scope("values");
     // As many characters as fit in the largest value (1 MiB).
     let mut mib = String::new();
     for c in "ab\ncd\u{e9}".chars().cycle() {
@@ -67,13 +73,7 @@ async fn awkward_values_round_trip() {
         );
     }
     // Stored as the JSON object {"value": ...}, readable by any other Vault client.
-    let (status, body) = root_call(
-        reqwest::Method::GET,
-        &encoded("data", &scope, Some("unicode")),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let body = get_200(&encoded("data", &scope, Some("unicode"))).await;
     assert_eq!(
         body["data"]["data"]["value"],
         serde_json::json!(values[1].1)
@@ -89,10 +89,9 @@ async fn awkward_values_round_trip() {
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn url_special_scopes_and_names_round_trip_in_place() {
-    let vault = provider();
-    let base = unique_scope("special");
+    let (vault, base) = provider_in_scope("special");
     let scope = format!("{base}/a b%20c#d?e");
-    let names = [
+    let special = [
         "n %2e%2e ?x#y",
         "with space",
         "x?version=1",
@@ -101,13 +100,10 @@ async fn url_special_scopes_and_names_round_trip_in_place() {
         "%2e%2e",
         "a+b&c=d",
     ];
-    for name in names {
-        vault
-            .set_secret(&scope, name, &Secret::new(format!("value of {name}")))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    for name in special {
+        put(&vault, &scope, name, format!("value of {name}")).await;
     }
-    for name in names {
+    for name in special {
         assert_eq!(
             value(&vault, &scope, name).await,
             format!("value of {name}"),
@@ -117,22 +113,10 @@ async fn url_special_scopes_and_names_round_trip_in_place() {
     }
 
     // On the server, the keys sit exactly under the scope's folder, as given.
-    let (status, body) = root_call(
-        reqwest::Method::GET,
-        &encoded("metadata", &base, None),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let body = get_200(&encoded("metadata", &base, None)).await;
     assert_eq!(body["data"]["keys"], serde_json::json!(["a b%20c#d?e/"]));
-    let (status, body) = root_call(
-        reqwest::Method::GET,
-        &encoded("metadata", &scope, None),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let mut expected: Vec<&str> = names.to_vec();
+    let body = get_200(&encoded("metadata", &scope, None)).await;
+    let mut expected: Vec<&str> = special.to_vec();
     expected.sort_unstable();
     assert_eq!(body["data"]["keys"], serde_json::json!(expected));
 
@@ -145,8 +129,7 @@ async fn url_special_scopes_and_names_round_trip_in_place() {
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn dot_dot_segments_are_rejected_before_any_request() {
-    let vault = provider();
-    let base = unique_scope("escape");
+    let (vault, base) = provider_in_scope("escape");
     let target = format!("{base}/target");
     put(&vault, &target, "n", "original").await;
 
@@ -178,12 +161,6 @@ async fn dot_dot_segments_are_rejected_before_any_request() {
     }
     assert_eq!(value(&vault, &target, "n").await, "original");
     assert_eq!(vault.list_secrets(&target).await.unwrap().len(), 1);
-    let (status, body) = root_call(
-        reqwest::Method::GET,
-        &encoded("metadata", &base, None),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let body = get_200(&encoded("metadata", &base, None)).await;
     assert_eq!(body["data"]["keys"], serde_json::json!(["target/"]));
 }

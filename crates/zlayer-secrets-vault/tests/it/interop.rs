@@ -10,13 +10,12 @@ use zlayer_secrets_core::{
     VersionedSecretsStore, WriteOp,
 };
 
-use crate::common::{bao, bao_kv_fields, provider, unique_scope};
+use crate::common::{bao, bao_kv_fields, provider, provider_in_scope, unique_scope};
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn writes_keep_the_fields_other_tools_wrote() {
-    let vault = provider();
-    let scope = unique_scope("keep-fields");
+    let (vault, scope) = provider_in_scope("keep-fields");
     let path = format!("{scope}/x");
     bao(
         &[
@@ -137,8 +136,7 @@ async fn a_secret_without_a_value_field_reads_as_the_json_object_of_its_fields()
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn a_value_field_that_is_not_a_string_is_named_by_its_type_and_can_be_deleted() {
-    let vault = provider();
-    let scope = unique_scope("not-text");
+    let (vault, scope) = provider_in_scope("not-text");
     bao(
         &["kv", "put", "-mount=secret", &format!("{scope}/null"), "-"],
         Some(r#"{"value": null}"#),

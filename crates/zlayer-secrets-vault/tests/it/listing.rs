@@ -3,13 +3,12 @@
 use zlayer_secrets_core::testkit::steps::{names, put};
 use zlayer_secrets_core::{SecretsProvider, SecretsStore};
 
-use crate::common::{provider, unique_scope};
+use crate::common::{provider, provider_in_scope, unique_scope};
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn list_is_flat_and_recursive_on_request() {
-    let vault = provider();
-    let base = unique_scope("listing");
+    let (vault, base) = provider_in_scope("listing");
     for (scope, name) in [
         (base.clone(), "top"),
         (base.clone(), "svc"),

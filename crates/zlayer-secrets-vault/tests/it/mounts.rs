@@ -3,7 +3,7 @@
 use zlayer_secrets_core::{SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_vault::VaultSecretsProvider;
 
-use crate::common::{root_call, server, unique_scope};
+use crate::common::{mounted, root_call, server, unique_scope, unmount};
 
 #[track_caller]
 fn assert_provider_error<T: std::fmt::Debug>(
@@ -38,15 +38,11 @@ async fn missing_mount_is_named_not_reported_as_a_missing_secret() {
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn kv_version_1_mount_is_refused_with_a_clear_error() {
     let mount = unique_scope("kv1");
-    let (status, body) = root_call(
-        reqwest::Method::POST,
-        &format!("sys/mounts/{mount}"),
-        Some(serde_json::json!({"type": "kv", "options": {"version": "1"}})),
+    let vault = mounted(
+        &mount,
+        serde_json::json!({"type": "kv", "options": {"version": "1"}}),
     )
     .await;
-    assert!(status < 300, "mounting: {status} {body}");
-    let (address, token) = server();
-    let vault = VaultSecretsProvider::new(&address, &token, &mount).unwrap();
     let set = vault.set_secret("s", "n", &"v".into()).await;
     // Refused before anything was written: no stray copy of the value in the v1 engine.
     let (status, body) =
@@ -57,28 +53,14 @@ async fn kv_version_1_mount_is_refused_with_a_clear_error() {
     assert_provider_error(vault.get_secret("s", "n").await, &expect);
     assert_provider_error(vault.list_secrets("s").await, &expect);
     assert_provider_error(vault.delete_secret("s", "n").await, &expect);
-    let (status, _) = root_call(
-        reqwest::Method::DELETE,
-        &format!("sys/mounts/{mount}"),
-        None,
-    )
-    .await;
-    assert!(status < 300);
+    unmount(&mount).await;
 }
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn other_engines_and_paths_inside_a_mount_are_refused() {
     let mount = unique_scope("transit");
-    let (status, body) = root_call(
-        reqwest::Method::POST,
-        &format!("sys/mounts/{mount}"),
-        Some(serde_json::json!({"type": "transit"})),
-    )
-    .await;
-    assert!(status < 300, "mounting: {status} {body}");
-    let (address, token) = server();
-    let vault = VaultSecretsProvider::new(&address, &token, &mount).unwrap();
+    let vault = mounted(&mount, serde_json::json!({"type": "transit"})).await;
     assert_provider_error(
         vault.set_secret("s", "n", &"v".into()).await,
         &[
@@ -88,15 +70,10 @@ async fn other_engines_and_paths_inside_a_mount_are_refused() {
             "VAULT_MOUNT",
         ],
     );
-    let (status, _) = root_call(
-        reqwest::Method::DELETE,
-        &format!("sys/mounts/{mount}"),
-        None,
-    )
-    .await;
-    assert!(status < 300);
+    unmount(&mount).await;
 
     // `secret/team` is a folder of the `secret` mount, not a mount: every URL would be wrong.
+    let (address, token) = server();
     let vault = VaultSecretsProvider::new(&address, &token, "secret/team").unwrap();
     assert_provider_error(
         vault.set_secret("s", "n", &"v".into()).await,

@@ -6,13 +6,12 @@ use zlayer_secrets_credentials::{
     CredentialStore, GitCredentialKind, GitCredentialStore, GrantStore, PermissionLevel, Subject,
 };
 
-use crate::common::{provider, unique_scope};
+use crate::common::{provider, provider_in_scope, unique_scope};
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
 async fn api_keys_git_credentials_and_grants_work_on_vault() {
-    let vault = provider();
-    let id = unique_scope("typed");
+    let (vault, id) = provider_in_scope("typed");
 
     let keys = CredentialStore::new(vault.clone());
     let key = format!("{id}-key");
