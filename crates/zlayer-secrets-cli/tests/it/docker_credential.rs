@@ -1,6 +1,6 @@
 //! `docker-credential-zlayer`: the exact exchanges of docker's credential-helper protocol.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use zlayer_secrets_testsupport::process::run_command;
 

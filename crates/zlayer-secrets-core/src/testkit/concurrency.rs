@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::steps::{put, value, version};
 use super::{ConformanceStore, unique_scope};
-use crate::{Secret, SecretsError, SecretsProvider, SecretsStore};
+use crate::{Secret, SecretsError, SecretsStore};
 
 const TASKS: u32 = 8;
 const WRITES_PER_TASK: u32 = 25;

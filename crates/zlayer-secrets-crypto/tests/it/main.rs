@@ -5,3 +5,13 @@ mod key;
 mod manager;
 mod props;
 mod race;
+
+/// The names of the entries of `dir`, sorted.
+pub(crate) fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}

@@ -5,6 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use zlayer_secrets_core::SecretsError;
+
+use crate::file_names;
 use zlayer_secrets_crypto::{
     ENV_KEY, ENV_PASSWORD, EncryptionKey, KeyManager, KeySource, MAX_DEPLOYMENT_LEN,
 };
@@ -16,15 +18,6 @@ fn manager(dir: &Path, vars: &[(&str, &str)]) -> KeyManager {
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 fn error_message(result: zlayer_secrets_core::Result<impl std::fmt::Debug>) -> String {

@@ -17,6 +17,8 @@ use zlayer_secrets_crypto::{
     ENV_DIR, ENV_KEY, ENV_PASSWORD, EncryptionKey, KeyManager, KeySource, ResolvedKey,
 };
 
+use crate::file_names;
+
 /// Directory a child resolves keys in.
 const CHILD_DIR: &str = "ZLAYER_CRYPTO_TEST_CHILD_DIR";
 /// File whose appearance starts the children of a race at (nearly) the same moment.
@@ -111,15 +113,6 @@ fn run_child(vars: &[(&str, &std::ffi::OsStr)]) -> String {
     child_result(&spawn_child(vars).wait_with_output().unwrap())
 }
 
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn eight_processes_creating_the_first_key_agree_on_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,23 +153,33 @@ fn eight_processes_creating_the_first_key_agree_on_one() {
     );
 }
 
-#[test]
-fn eight_threads_with_their_own_managers_agree_on_one_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("keys");
-    let barrier = Arc::new(Barrier::new(RACERS));
-    let handles: Vec<_> = (0..RACERS)
+/// `threads` threads, each with a manager of its own over `base` that sees `vars`, resolve
+/// the key of deployment `race` at the same moment; what each got.
+fn resolve_at_once(
+    base: &Path,
+    threads: usize,
+    vars: &'static [(&'static str, &'static str)],
+) -> Vec<ResolvedKey> {
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let base = base.clone();
+            let base = base.to_path_buf();
             let barrier = Arc::clone(&barrier);
             thread::spawn(move || {
-                let manager = KeyManager::with_base_dir(&base).with_env_vars::<&str, &str>([]);
+                let manager = KeyManager::with_base_dir(&base).with_env_vars(vars.iter().copied());
                 barrier.wait();
                 manager.resolve("race").unwrap()
             })
         })
         .collect();
-    let results: Vec<ResolvedKey> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn eight_threads_with_their_own_managers_agree_on_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("keys");
+    let results = resolve_at_once(&base, RACERS, &[]);
     assert!(results.iter().all(|r| r.key == results[0].key));
     let generated = results
         .iter()
@@ -194,20 +197,7 @@ fn eight_threads_with_their_own_managers_agree_on_one_key() {
 #[test]
 fn concurrent_first_password_use_agrees_on_one_salt() {
     let dir = tempfile::tempdir().unwrap();
-    let barrier = Arc::new(Barrier::new(4));
-    let handles: Vec<_> = (0..4)
-        .map(|_| {
-            let base = dir.path().to_path_buf();
-            let barrier = Arc::clone(&barrier);
-            thread::spawn(move || {
-                let manager =
-                    KeyManager::with_base_dir(&base).with_env_vars([(ENV_PASSWORD, "pw")]);
-                barrier.wait();
-                manager.resolve("race").unwrap()
-            })
-        })
-        .collect();
-    let results: Vec<ResolvedKey> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = resolve_at_once(dir.path(), 4, &[(ENV_PASSWORD, "pw")]);
     assert!(results.iter().all(|r| r.key == results[0].key));
     let created = results
         .iter()

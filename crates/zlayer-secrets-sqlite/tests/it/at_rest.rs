@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use zlayer_secrets_core::VersionedSecretsStore;
 use zlayer_secrets_core::testkit::steps::{put, value};
-use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore, VersionedSecretsStore};
 
 use zlayer_secrets_testsupport::contains;
 

@@ -1,13 +1,10 @@
 //! `apply_batch` is all-or-nothing.
 
 use zlayer_secrets_core::testkit::steps::{delete_op, put, set_op as set, value, version};
-use zlayer_secrets_core::{
-    BatchSecretsStore, Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
-    WriteOp,
-};
+use zlayer_secrets_core::{BatchSecretsStore, SecretsError, SecretsProvider};
 use zlayer_secrets_sqlite::MAX_VALUE_LEN;
 
-use crate::{new_store, open_a, temp_db};
+use crate::{new_store, temp_db};
 
 #[tokio::test]
 async fn a_batch_applies_in_order() {

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 
 use zlayer_secrets_core::testkit::steps::{put, value};
-use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
+use zlayer_secrets_core::{Secret, SecretsError, SecretsStore};
 use zlayer_secrets_sqlite::{DB_FILE_NAME, PersistentSecretsStore, SCHEMA_VERSION};
 
 use crate::{key_a, open_a, raw, temp_db};

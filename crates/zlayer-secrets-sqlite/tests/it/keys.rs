@@ -1,9 +1,7 @@
 //! Wrong keys, re-keying and full re-encryption.
 
 use zlayer_secrets_core::testkit::steps::{put, put_versions, value, version, version_value};
-use zlayer_secrets_core::{
-    Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
-};
+use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 

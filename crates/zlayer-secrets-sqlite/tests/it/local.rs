@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use zlayer_secrets_core::SecretsError;
 use zlayer_secrets_core::testkit::steps::{put, value};
-use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_crypto::{KeyManager, KeySource};
 use zlayer_secrets_sqlite::{KEY_NAME, LocalStore, Notice, PersistentSecretsStore};
 

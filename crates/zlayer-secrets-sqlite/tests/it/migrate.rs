@@ -4,9 +4,7 @@
 use std::path::Path;
 
 use zlayer_secrets_core::testkit::steps::{names, put, value, version, version_value};
-use zlayer_secrets_core::{
-    Secret, SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore,
-};
+use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 use zlayer_secrets_sqlite::{PersistentSecretsStore, SCHEMA_VERSION};
 
 use crate::{first_column, key_a, key_b, raw, temp_db};

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use zlayer_secrets_core::SecretsProvider;
 use zlayer_secrets_core::testkit::steps::{put, value};
-use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore};
 
 use crate::{new_store, open_a, temp_db};
 

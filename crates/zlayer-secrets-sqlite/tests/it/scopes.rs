@@ -3,7 +3,7 @@
 use zlayer_secrets_core::testkit::steps::{names, put, value};
 use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
 
-use crate::{new_store, open_a, temp_db};
+use crate::new_store;
 
 #[tokio::test]
 async fn colon_in_scope_or_name_does_not_collide() {
@@ -133,13 +133,13 @@ async fn values_up_to_the_limit_are_kept_and_larger_ones_refused() {
 #[tokio::test]
 async fn empty_and_unicode_values_round_trip() {
     let (_dir, _, store) = new_store().await;
-    for (i, value) in ["", "\n", "ünïcødé ✓ 🔑", "a\u{0}b", "  spaced  "]
+    for (i, text) in ["", "\n", "ünïcødé ✓ 🔑", "a\u{0}b", "  spaced  "]
         .iter()
         .enumerate()
     {
         let name = format!("v{i}");
-        put(&store, "s", &name, *value).await;
-        assert_eq!(value(&store, "s", &name).await, *value);
+        put(&store, "s", &name, *text).await;
+        assert_eq!(value(&store, "s", &name).await, *text);
     }
 }
 

@@ -9,7 +9,7 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 
-use crate::{key_b, new_store, open_a, raw, temp_db};
+use crate::{key_b, new_store, open_a, raw};
 
 fn blob(conn: &rusqlite::Connection, scope: &str, name: &str, version: u32) -> Vec<u8> {
     conn.query_row(

@@ -7,7 +7,7 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_vault::VaultSecretsProvider;
 
-use crate::common::{limited_token, provider, provider_in_scope, root_ok, server, unique_scope};
+use crate::common::{limited_token, provider_in_scope, root_ok, server, unique_scope};
 
 #[track_caller]
 fn assert_denied<T: std::fmt::Debug>(

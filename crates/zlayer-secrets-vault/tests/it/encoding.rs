@@ -4,7 +4,7 @@
 use zlayer_secrets_core::testkit::steps::{names, put, value};
 use zlayer_secrets_core::{MAX_VALUE_LEN, Secret, SecretsError, SecretsProvider, SecretsStore};
 
-use crate::common::{provider, provider_in_scope, root_call, unique_scope};
+use crate::common::{provider_in_scope, root_call};
 
 /// The body of a root-token `GET` of `path` (below `/v1/`), which must answer 200.
 async fn get_200(path: &str) -> serde_json::Value {

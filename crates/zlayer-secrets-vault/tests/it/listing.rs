@@ -1,9 +1,8 @@
 //! Listings: leaf keys only, recursive on request.
 
 use zlayer_secrets_core::testkit::steps::{names, put};
-use zlayer_secrets_core::{SecretsProvider, SecretsStore};
 
-use crate::common::{provider, provider_in_scope, unique_scope};
+use crate::common::{provider_in_scope, unique_scope};
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]

@@ -6,7 +6,7 @@ use zlayer_secrets_credentials::{
     CredentialStore, GitCredentialKind, GitCredentialStore, GrantStore, PermissionLevel, Subject,
 };
 
-use crate::common::{provider, provider_in_scope, unique_scope};
+use crate::common::provider_in_scope;
 
 #[tokio::test]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]

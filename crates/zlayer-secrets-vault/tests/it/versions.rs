@@ -4,7 +4,7 @@
 use zlayer_secrets_core::testkit::steps::{put, value, version, version_value};
 use zlayer_secrets_core::{SecretsError, SecretsProvider, SecretsStore, VersionedSecretsStore};
 
-use crate::common::{provider, provider_in_scope, root_call, root_ok, unique_scope};
+use crate::common::{provider_in_scope, root_call, root_ok};
 
 fn versions(list: &[zlayer_secrets_core::SecretVersion]) -> Vec<u32> {
     list.iter().map(|v| v.version).collect()
