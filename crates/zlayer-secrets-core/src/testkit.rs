@@ -108,31 +108,20 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// Panics unless `result` is [`SecretsError::NotFound`].
 #[track_caller]
 pub fn assert_not_found<T>(result: Result<T>, what: &str) {
-    assert_error(result, what, "NotFound", |e| {
-        matches!(e, SecretsError::NotFound { .. })
-    });
+    match result {
+        Err(SecretsError::NotFound { .. }) => {}
+        Err(other) => panic!("{what}: expected NotFound, got error: {other}"),
+        Ok(_) => panic!("{what}: expected NotFound, but it succeeded"),
+    }
 }
 
 /// Panics unless `result` is [`SecretsError::InvalidName`].
 #[track_caller]
 pub fn assert_invalid_name<T>(result: Result<T>, what: &str) {
-    assert_error(result, what, "InvalidName", |e| {
-        matches!(e, SecretsError::InvalidName { .. })
-    });
-}
-
-/// Panics unless `result` is an error that `is_expected` accepts; `expected` names it.
-#[track_caller]
-fn assert_error<T>(
-    result: Result<T>,
-    what: &str,
-    expected: &str,
-    is_expected: fn(&SecretsError) -> bool,
-) {
     match result {
-        Err(e) if is_expected(&e) => {}
-        Err(other) => panic!("{what}: expected {expected}, got error: {other}"),
-        Ok(_) => panic!("{what}: expected {expected}, but it succeeded"),
+        Err(SecretsError::InvalidName { .. }) => {}
+        Err(other) => panic!("{what}: expected InvalidName, got error: {other}"),
+        Ok(_) => panic!("{what}: expected InvalidName, but it succeeded"),
     }
 }
 

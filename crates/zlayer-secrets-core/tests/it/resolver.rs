@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use zlayer_secrets_core::testkit::steps::put;
 use zlayer_secrets_core::{
     EnvScopeProvider, LocalEnvScopes, MemoryStore, Result, Secret, SecretMetadata, SecretsError,
     SecretsProvider, SecretsResolver, SecretsStore,
@@ -36,10 +37,7 @@ async fn store() -> MemoryStore {
         ("env:prod", "cfg", r#"{"region":"eu","replicas":3}"#),
         ("project:store:env:prod", "API_KEY", "k-project-0d5f"),
     ] {
-        store
-            .set_secret(scope, name, &Secret::new(value))
-            .await
-            .unwrap();
+        put(&store, scope, name, value).await;
     }
     store
 }
@@ -64,77 +62,64 @@ fn assert_no_value(message: &str) {
 
 /// Resolves `reference` both ways (alone and in a map) and checks both give `expected`.
 async fn check(r: &SecretsResolver<MemoryStore>, reference: &str, expected: &str) {
-    assert_eq!(
-        r.resolve_value(reference).await.unwrap(),
-        expected,
-        "resolve_value({reference})"
-    );
-    let resolved = r.resolve_env(&env(&[("VAR", reference)])).await.unwrap();
+    let value = r
+        .resolve_value(reference)
+        .await
+        .unwrap_or_else(|e| panic!("resolve_value({reference}): {e}"));
+    assert_eq!(value, expected, "resolve_value({reference})");
+    let resolved = r
+        .resolve_env(&env(&[("VAR", reference)]))
+        .await
+        .unwrap_or_else(|e| panic!("resolve_env({reference}): {e}"));
     assert_eq!(resolved["VAR"], expected, "resolve_env({reference})");
 }
 
+/// The error `resolve_env` gives for the variables `pairs`; panics if it resolves them.
+async fn env_err<P: SecretsProvider>(
+    r: &SecretsResolver<P>,
+    pairs: &[(&str, &str)],
+) -> SecretsError {
+    match r.resolve_env(&env(pairs)).await {
+        Ok(_) => panic!("{pairs:?} resolved; expected an error"),
+        Err(e) => e,
+    }
+}
+
+/// Every reference form and a field of every JSON type, one row each (the reference and
+/// its value); a failure names the reference of its row.
 #[test]
-fn deployment_reference() {
+fn every_reference_form_and_field_type_resolves() {
     block_on(async {
         let r = resolver().await;
-        check(&r, "$S:db-password", "pw-deploy-4f1a").await;
+        for (reference, expected) in [
+            // The deployment's own scope.
+            ("$S:db-password", "pw-deploy-4f1a"),
+            // A service of the deployment, whole and a field.
+            ("$S:@api/token", "tok-service-77b2"),
+            ("$S:@api/db/user", "api-user"),
+            // An environment without a project, whole and a field.
+            ("$S::prod/API_KEY", "k-prod-9c3e"),
+            ("$S::prod/cfg/region", "eu"),
+            // An environment of a project.
+            ("$S:store:prod/API_KEY", "k-project-0d5f"),
+            // The URL form, whole and a field.
+            ("$secret://prod/API_KEY", "k-prod-9c3e"),
+            ("$secret://prod/cfg/replicas", "3"),
+            // Fields of every JSON type, and the whole JSON value.
+            ("$S:db/user", "app"),
+            ("$S:db/port", "5432"),
+            ("$S:db/ratio", "1.5"),
+            ("$S:db/tls", "true"),
+            ("$S:db/legacy", "false"),
+            ("$S:db/none", ""),
+            ("$S:db/opts", r#"{"a":1,"b":[true]}"#),
+            ("$S:db/hosts", r#"["h1","h2"]"#),
+            ("$S:db", DB_JSON),
+        ] {
+            check(&r, reference, expected).await;
+        }
         assert_eq!(r.scope(), "shop");
         assert!(r.provider().exists("shop", "db").await.unwrap());
-    });
-}
-
-#[test]
-fn service_reference() {
-    block_on(async {
-        let r = resolver().await;
-        check(&r, "$S:@api/token", "tok-service-77b2").await;
-        check(&r, "$S:@api/db/user", "api-user").await;
-    });
-}
-
-#[test]
-fn environment_reference_without_project() {
-    block_on(async {
-        let r = resolver().await;
-        check(&r, "$S::prod/API_KEY", "k-prod-9c3e").await;
-        check(&r, "$S::prod/cfg/region", "eu").await;
-    });
-}
-
-#[test]
-fn environment_reference_with_project() {
-    block_on(async {
-        let r = resolver().await;
-        check(&r, "$S:store:prod/API_KEY", "k-project-0d5f").await;
-    });
-}
-
-#[test]
-fn url_form_reference() {
-    block_on(async {
-        let r = resolver().await;
-        check(&r, "$secret://prod/API_KEY", "k-prod-9c3e").await;
-        check(&r, "$secret://prod/cfg/replicas", "3").await;
-    });
-}
-
-#[test]
-fn fields_of_every_json_type() {
-    block_on(async {
-        let r = resolver().await;
-        for (field, expected) in [
-            ("user", "app"),
-            ("port", "5432"),
-            ("ratio", "1.5"),
-            ("tls", "true"),
-            ("legacy", "false"),
-            ("none", ""),
-            ("opts", r#"{"a":1,"b":[true]}"#),
-            ("hosts", r#"["h1","h2"]"#),
-        ] {
-            check(&r, &format!("$S:db/{field}"), expected).await;
-        }
-        check(&r, "$S:db", DB_JSON).await;
     });
 }
 
@@ -193,10 +178,7 @@ fn missing_secret_names_the_variable_and_reference() {
 fn missing_field_names_the_field_not_the_value() {
     block_on(async {
         let r = resolver().await;
-        let err = r
-            .resolve_env(&env(&[("DB_HOST", "$S:db/host")]))
-            .await
-            .unwrap_err();
+        let err = env_err(&r, &[("DB_HOST", "$S:db/host")]).await;
         assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
         let msg = err.to_string();
         for part in ["DB_HOST", "`host`", "$S:db/host", "no such field"] {
@@ -213,10 +195,7 @@ fn field_of_a_value_that_is_not_a_json_object() {
     block_on(async {
         let r = resolver().await;
         for reference in ["$S:plain-text/f", "$S:db-password/f", "$S:@api/token/f"] {
-            let err = r
-                .resolve_env(&env(&[("FIELD_VAR", reference)]))
-                .await
-                .unwrap_err();
+            let err = env_err(&r, &[("FIELD_VAR", reference)]).await;
             assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
             let msg = err.to_string();
             assert!(msg.contains("FIELD_VAR") && msg.contains("`f`"), "{msg}");
@@ -243,10 +222,7 @@ fn malformed_reference_is_an_error_naming_the_variable() {
             "$secret://env/",
             "$S:pw-deploy-4f1a and more",
         ] {
-            let err = r
-                .resolve_env(&env(&[("OK", "$S:db-password"), ("BROKEN", bad)]))
-                .await
-                .unwrap_err();
+            let err = env_err(&r, &[("OK", "$S:db-password"), ("BROKEN", bad)]).await;
             assert!(
                 matches!(err, SecretsError::InvalidName { .. }),
                 "{bad}: {err}"
@@ -274,10 +250,7 @@ fn environment_references_need_an_env_resolver() {
             "$S:store:prod/API_KEY",
             "$secret://prod/API_KEY",
         ] {
-            let err = r
-                .resolve_env(&env(&[("KEY", reference), ("PW", "$S:db-password")]))
-                .await
-                .unwrap_err();
+            let err = env_err(&r, &[("KEY", reference), ("PW", "$S:db-password")]).await;
             assert!(matches!(err, SecretsError::Provider(_)), "{err}");
             let msg = err.to_string();
             assert!(
@@ -298,37 +271,25 @@ fn environment_references_need_an_env_resolver() {
 fn a_map_mixing_every_form() {
     block_on(async {
         let r = resolver().await;
-        let vars = env(&[
-            ("DEPLOY", "$S:db-password"),
-            ("FIELD", "$S:db/user"),
-            ("PORT", "$S:db/port"),
-            ("SERVICE", "$S:@api/token"),
-            ("SERVICE_FIELD", "$S:@api/db/user"),
-            ("ENV", "$S::prod/API_KEY"),
-            ("ENV_FIELD", "$S::prod/cfg/replicas"),
-            ("PROJECT", "$S:store:prod/API_KEY"),
-            ("URL", "$secret://prod/API_KEY"),
-            ("URL_FIELD", "$secret://prod/cfg/region"),
-            ("PLAIN", "just text"),
-            ("EMPTY", ""),
-            ("LOOKALIKE", "$s:db-password"),
-        ]);
+        // Each row: a variable, its value, and what it resolves to.
+        let rows = [
+            ("DEPLOY", "$S:db-password", "pw-deploy-4f1a"),
+            ("FIELD", "$S:db/user", "app"),
+            ("PORT", "$S:db/port", "5432"),
+            ("SERVICE", "$S:@api/token", "tok-service-77b2"),
+            ("SERVICE_FIELD", "$S:@api/db/user", "api-user"),
+            ("ENV", "$S::prod/API_KEY", "k-prod-9c3e"),
+            ("ENV_FIELD", "$S::prod/cfg/replicas", "3"),
+            ("PROJECT", "$S:store:prod/API_KEY", "k-project-0d5f"),
+            ("URL", "$secret://prod/API_KEY", "k-prod-9c3e"),
+            ("URL_FIELD", "$secret://prod/cfg/region", "eu"),
+            ("PLAIN", "just text", "just text"),
+            ("EMPTY", "", ""),
+            ("LOOKALIKE", "$s:db-password", "$s:db-password"),
+        ];
+        let vars = env(&rows.map(|(var, value, _)| (var, value)));
         let resolved = r.resolve_env(&vars).await.unwrap();
-        let expected = env(&[
-            ("DEPLOY", "pw-deploy-4f1a"),
-            ("FIELD", "app"),
-            ("PORT", "5432"),
-            ("SERVICE", "tok-service-77b2"),
-            ("SERVICE_FIELD", "api-user"),
-            ("ENV", "k-prod-9c3e"),
-            ("ENV_FIELD", "3"),
-            ("PROJECT", "k-project-0d5f"),
-            ("URL", "k-prod-9c3e"),
-            ("URL_FIELD", "eu"),
-            ("PLAIN", "just text"),
-            ("EMPTY", ""),
-            ("LOOKALIKE", "$s:db-password"),
-        ]);
+        let expected = env(&rows.map(|(var, _, resolved)| (var, resolved)));
         assert_eq!(resolved, expected);
         assert!(r.resolve_env(&HashMap::new()).await.unwrap().is_empty());
 
@@ -500,10 +461,7 @@ fn env_resolver_failures_name_the_environment_and_variable() {
     block_on(async {
         let r = SecretsResolver::new(store().await, "shop")
             .with_env_resolver(Arc::new(CountingEnvs::default()));
-        let err = r
-            .resolve_env(&env(&[("STAGING_KEY", "$S::staging/API_KEY")]))
-            .await
-            .unwrap_err();
+        let err = env_err(&r, &[("STAGING_KEY", "$S::staging/API_KEY")]).await;
         assert!(matches!(err, SecretsError::NotFound { .. }), "{err}");
         let msg = err.to_string();
         assert!(
@@ -522,14 +480,15 @@ fn provider_failures_name_the_scope_and_variables() {
         let mut provider = CountingProvider::new().await;
         provider.fail_scope = Some("shop/api".to_owned());
         let r = SecretsResolver::new(provider, "shop");
-        let err = r
-            .resolve_env(&env(&[
+        let err = env_err(
+            &r,
+            &[
                 ("TOKEN", "$S:@api/token"),
                 ("DB", "$S:@api/db/user"),
                 ("PW", "$S:db-password"),
-            ]))
-            .await
-            .unwrap_err();
+            ],
+        )
+        .await;
         assert!(matches!(err, SecretsError::Storage(_)), "{err}");
         let msg = err.to_string();
         assert!(msg.contains("`shop/api`"), "{msg}");
@@ -592,10 +551,7 @@ fn references_never_read_reserved_scopes() {
         let r = SecretsResolver::new(Arc::clone(&store), "_zlayer");
         denied(r.resolve_value("$S:@api_keys/zk_1").await, "service ref");
         denied(r.resolve_value("$S:top").await, "deployment ref");
-        let err = r
-            .resolve_env(&env(&[("K", "$S:@api_keys/zk_1/hash"), ("P", "plain")]))
-            .await
-            .unwrap_err();
+        let err = env_err(&r, &[("K", "$S:@api_keys/zk_1/hash"), ("P", "plain")]).await;
         assert!(matches!(err, SecretsError::AccessDenied { .. }), "{err}");
         assert!(err.to_string().contains('K'), "names the variable: {err}");
 
@@ -603,10 +559,7 @@ fn references_never_read_reserved_scopes() {
         let r = SecretsResolver::new(Arc::clone(&store), "shop")
             .with_env_resolver(Arc::new(FixedScope("_zlayer/grants")));
         denied(r.resolve_value("$secret://prod/prod").await, "env ref");
-        let err = r
-            .resolve_env(&env(&[("G", "$S::prod/prod")]))
-            .await
-            .unwrap_err();
+        let err = env_err(&r, &[("G", "$S::prod/prod")]).await;
         assert!(matches!(err, SecretsError::AccessDenied { .. }), "{err}");
 
         // Scopes that only look alike are ordinary.
