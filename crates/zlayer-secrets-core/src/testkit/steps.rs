@@ -95,6 +95,7 @@ pub async fn version_numbers<S: VersionedSecretsStore + ?Sized>(
 }
 
 /// A batch operation that writes `value` to `scope/name`.
+#[must_use]
 pub fn set_op(scope: &str, name: &str, value: impl Into<String>) -> WriteOp {
     WriteOp::Set {
         scope: scope.to_owned(),
@@ -104,6 +105,7 @@ pub fn set_op(scope: &str, name: &str, value: impl Into<String>) -> WriteOp {
 }
 
 /// A batch operation that deletes `scope/name`.
+#[must_use]
 pub fn delete_op(scope: &str, name: &str) -> WriteOp {
     WriteOp::Delete {
         scope: scope.to_owned(),
