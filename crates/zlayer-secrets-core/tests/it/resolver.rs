@@ -271,25 +271,37 @@ fn environment_references_need_an_env_resolver() {
 fn a_map_mixing_every_form() {
     block_on(async {
         let r = resolver().await;
-        // Each row: a variable, its value, and what it resolves to.
-        let rows = [
-            ("DEPLOY", "$S:db-password", "pw-deploy-4f1a"),
-            ("FIELD", "$S:db/user", "app"),
-            ("PORT", "$S:db/port", "5432"),
-            ("SERVICE", "$S:@api/token", "tok-service-77b2"),
-            ("SERVICE_FIELD", "$S:@api/db/user", "api-user"),
-            ("ENV", "$S::prod/API_KEY", "k-prod-9c3e"),
-            ("ENV_FIELD", "$S::prod/cfg/replicas", "3"),
-            ("PROJECT", "$S:store:prod/API_KEY", "k-project-0d5f"),
-            ("URL", "$secret://prod/API_KEY", "k-prod-9c3e"),
-            ("URL_FIELD", "$secret://prod/cfg/region", "eu"),
-            ("PLAIN", "just text", "just text"),
-            ("EMPTY", "", ""),
-            ("LOOKALIKE", "$s:db-password", "$s:db-password"),
-        ];
-        let vars = env(&rows.map(|(var, value, _)| (var, value)));
+        let vars = env(&[
+            ("DEPLOY", "$S:db-password"),
+            ("FIELD", "$S:db/user"),
+            ("PORT", "$S:db/port"),
+            ("SERVICE", "$S:@api/token"),
+            ("SERVICE_FIELD", "$S:@api/db/user"),
+            ("ENV", "$S::prod/API_KEY"),
+            ("ENV_FIELD", "$S::prod/cfg/replicas"),
+            ("PROJECT", "$S:store:prod/API_KEY"),
+            ("URL", "$secret://prod/API_KEY"),
+            ("URL_FIELD", "$secret://prod/cfg/region"),
+            ("PLAIN", "just text"),
+            ("EMPTY", ""),
+            ("LOOKALIKE", "$s:db-password"),
+        ]);
         let resolved = r.resolve_env(&vars).await.unwrap();
-        let expected = env(&rows.map(|(var, _, resolved)| (var, resolved)));
+        let expected = env(&[
+            ("DEPLOY", "pw-deploy-4f1a"),
+            ("FIELD", "app"),
+            ("PORT", "5432"),
+            ("SERVICE", "tok-service-77b2"),
+            ("SERVICE_FIELD", "api-user"),
+            ("ENV", "k-prod-9c3e"),
+            ("ENV_FIELD", "3"),
+            ("PROJECT", "k-project-0d5f"),
+            ("URL", "k-prod-9c3e"),
+            ("URL_FIELD", "eu"),
+            ("PLAIN", "just text"),
+            ("EMPTY", ""),
+            ("LOOKALIKE", "$s:db-password"),
+        ]);
         assert_eq!(resolved, expected);
         assert!(r.resolve_env(&HashMap::new()).await.unwrap().is_empty());
 
