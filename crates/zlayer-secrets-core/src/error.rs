@@ -136,8 +136,8 @@ pub enum SecretsError {
     },
     /// The database of a store failed.
     Database {
-        /// What the store was doing (`reading a secret`).
-        operation: &'static str,
+        /// What the store was doing (`reading a secret`), read after "while".
+        operation: String,
         /// The database file, when known.
         path: Option<PathBuf>,
         /// The database's error (for the SQLite store, a `rusqlite::Error`).

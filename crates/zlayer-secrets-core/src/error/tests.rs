@@ -151,7 +151,7 @@ fn version_limit_names_the_secret() {
 #[test]
 fn storage_failures_keep_their_source_and_show_it_once() {
     let e = SecretsError::Database {
-        operation: "reading a secret",
+        operation: "reading a secret".into(),
         path: Some(PathBuf::from("/d/secrets.sqlite")),
         source: Box::new(io_error()),
     };
@@ -177,7 +177,7 @@ fn storage_failures_keep_their_source_and_show_it_once() {
     );
 
     let e = SecretsError::Database {
-        operation: "opening",
+        operation: "opening".into(),
         path: None,
         source: Box::new(io_error()),
     };
@@ -404,7 +404,7 @@ fn reference_errors_name_the_reference_and_the_variable() {
 #[test]
 fn wrappers_show_the_cause_once_and_see_through() {
     let inner = SecretsError::Database {
-        operation: "opening",
+        operation: "opening".into(),
         path: None,
         source: Box::new(io_error()),
     };
