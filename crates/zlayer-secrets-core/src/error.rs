@@ -250,6 +250,24 @@ pub enum SecretsError {
         /// Why it could not be read.
         source: Box<SecretsError>,
     },
+    /// A batch on a store without transactions (Vault) failed part-way, and some of the
+    /// operations before the failure could not be taken back: those secrets may hold the
+    /// batch's values.
+    BatchIncomplete {
+        /// Which operation failed, counting from 1.
+        failed_at: usize,
+        /// How many operations the batch has.
+        total: usize,
+        /// The scope of the secret of the failed operation.
+        scope: String,
+        /// The name of the secret of the failed operation.
+        name: String,
+        /// Why it failed.
+        source: Box<SecretsError>,
+        /// The secrets (`scope/name`) whose operation could not be taken back, each with
+        /// why.
+        not_undone: Vec<(String, SecretsError)>,
+    },
     /// A step of a larger operation failed, for the reason in `source`.
     Operation {
         /// What could not be done (`read the key of the store`), read after "cannot".
@@ -507,6 +525,26 @@ impl fmt::Display for SecretsError {
                     variables.join(", ")
                 )
             }
+            Self::BatchIncomplete {
+                failed_at,
+                total,
+                scope,
+                name,
+                source,
+                not_undone,
+            } => {
+                write!(
+                    f,
+                    "batch failed at operation {failed_at} of {total} ({scope}/{name}): \
+                     {source}; the operations before it could not all be taken back, these \
+                     secrets may hold the batch's values: "
+                )?;
+                for (i, (secret, why)) in not_undone.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{secret} ({why})")?;
+                }
+                Ok(())
+            }
             Self::Operation { operation, source } => write!(f, "cannot {operation}: {source}"),
         }
     }
@@ -521,6 +559,7 @@ impl Error for SecretsError {
             Self::File { source, .. } => source.source(),
             Self::Unresolved { source, .. }
             | Self::ScopeFailed { source, .. }
+            | Self::BatchIncomplete { source, .. }
             | Self::Operation { source, .. } => source.source(),
             _ => None,
         }

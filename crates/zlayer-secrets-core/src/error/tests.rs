@@ -402,6 +402,36 @@ fn reference_errors_name_the_reference_and_the_variable() {
 }
 
 #[test]
+fn an_incomplete_batch_names_the_failure_and_what_was_not_taken_back() {
+    let e = SecretsError::BatchIncomplete {
+        failed_at: 3,
+        total: 4,
+        scope: "s".into(),
+        name: "c".into(),
+        source: Box::new(SecretsError::Provider("the server went away".into())),
+        not_undone: vec![
+            (
+                "s/a".into(),
+                SecretsError::Provider("changed meanwhile".into()),
+            ),
+            ("s/b".into(), SecretsError::Storage("unreachable".into())),
+        ],
+    };
+    check(
+        &e,
+        &[
+            "operation 3 of 4 (s/c)",
+            "the server went away",
+            "s/a (provider error: changed meanwhile), s/b (storage error: unreachable)",
+        ],
+    );
+    assert!(
+        !e.is_storage(),
+        "an incomplete batch is its own condition, not its cause"
+    );
+}
+
+#[test]
 fn wrappers_show_the_cause_once_and_see_through() {
     let inner = SecretsError::Database {
         operation: "opening".into(),
