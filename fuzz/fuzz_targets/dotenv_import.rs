@@ -1,16 +1,11 @@
 //! Dotenv import: arbitrary text never panics and errors and warnings name a line in range; what parses survives export and import again (or is refused by the writer); any secret names and values the writer accepts survive export then import byte for byte, and dotenvy reads the same pairs.
 #![no_main]
 
-// The CLI's dotenv dialect, compiled here from its source (the CLI crate has no library
-// target); the target uses only its reader and writer.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../crates/zlayer-secrets-cli/src/formats/dotenv.rs"]
-mod dotenv;
-
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use zeroize::Zeroizing;
 use zlayer_secrets_core::validate_name;
+use zlayer_secrets_crypto::Zeroizing;
+use zlayer_secrets_formats::dotenv;
 
 /// The entry limit of the texts read raw: small, so that inputs reach it.
 const LIMIT: usize = 64;
@@ -52,7 +47,7 @@ fn check_text(text: &str) {
         Ok(parsed) => {
             assert!(parsed.entries.len() <= LIMIT, "more entries than the limit");
             assert!(
-                parsed.warnings.iter().all(|w| in_range(w.line)),
+                parsed.warnings.iter().all(|w| in_range(w.line())),
                 "warning line out of range"
             );
             let mut pairs = Vec::with_capacity(parsed.entries.len());
@@ -66,7 +61,8 @@ fn check_text(text: &str) {
         Err(errors) => {
             assert!(!errors.is_empty(), "an error without a line");
             for e in errors {
-                assert!(in_range(e.line), "error line {} outside 1..={lines}", e.line);
+                let line = e.line().expect("every dotenv error names a line");
+                assert!(in_range(line), "error line {line} outside 1..={lines}");
             }
         }
     }

@@ -1,17 +1,12 @@
 //! JSON import: arbitrary text never panics and errors never quote a value; what parses survives export and import again, and any name/value pairs survive export then import exactly.
 #![no_main]
 
-// The CLI's JSON format, compiled here from its source (the CLI crate has no library
-// target); the target uses only its reader and writer.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../crates/zlayer-secrets-cli/src/formats/json.rs"]
-mod json;
-
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use zlayer_secrets_core::Secret;
+use zlayer_secrets_formats::json;
 
 /// The entry limit of the texts read raw: small, so that inputs reach it.
 const LIMIT: usize = 64;
@@ -66,7 +61,8 @@ fn check_text(text: &str) {
             assert_eq!(map.len(), count, "a key was imported twice");
             assert_eq!(round_trip(&map), map, "export then import changed entries");
         }
-        Err(message) => {
+        Err(error) => {
+            let message = error.to_string();
             let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
                 return; // syntax errors carry a position only
             };

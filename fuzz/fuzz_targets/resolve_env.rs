@@ -2,19 +2,14 @@
 #![no_main]
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use zlayer_secrets_core::{
     LocalEnvScopes, MemoryStore, Secret, SecretRef, SecretsResolver, SecretsStore,
 };
-
-/// Marks every value whose leaks are checked: no error message text contains it by chance.
-const MARK: char = '\u{2603}';
+use zlayer_secrets_fuzz::{block_on, marked};
 
 /// Where a stored secret lives.
 #[derive(Debug, Arbitrary)]
@@ -70,22 +65,6 @@ struct Input {
     env_resolver: bool,
     stored: Vec<Stored>,
     env: Vec<(String, EnvValue)>,
-}
-
-/// Polls a future that never waits (MemoryStore only takes a mutex) to completion.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..1000 {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-    panic!("a MemoryStore operation did not complete");
-}
-
-fn marked(s: &str) -> String {
-    format!("{MARK}{s}")
 }
 
 fn json_leaf(leaf: &Leaf, secrets: &mut Vec<String>) -> serde_json::Value {

@@ -462,11 +462,13 @@ from small hand-made seed corpora committed in `fuzz/corpus/<target>/`. The targ
 laws, not only the absence of panics: a reference that parses prints back to the same text and\n\
 parses again to an equal value, decryption of arbitrary bytes fails with one opaque error, a\n\
 key file loads as the documented format says or fails without being touched, an import that\n\
-parses exports and imports back unchanged, and no error from the resolver or an importer\n\
-carries a stored value. `fuzz/` is a Cargo workspace of its own, so the nightly-only code\n\
-never enters the main build. The dotenv and JSON targets compile the CLI's\n\
-`src/formats/dotenv.rs` and `src/formats/json.rs` in from source, as the CLI crate has no\n\
-library target.\n\n\
+parses exports and imports back unchanged, a git credential request that parses is written\n\
+back as the same request, credentials docker stores are given back by `get`, the masking\n\
+filter lets no masked value through however the output is cut, and no error from the\n\
+resolver, an importer or a credential helper carries a stored value. `fuzz/` is a Cargo\n\
+workspace of its own, so the nightly-only code never enters the main build; its targets\n\
+depend on the library crates they test (`zlayer-secrets-formats`, `zlayer-secrets-inject`,\n\
+`zlayer-secrets-helpers`, ...) like any other program.\n\n\
 Run one target or all of them (nightly toolchain; `cargo-fuzz` {CARGO_FUZZ_VERSION} is installed\n\
 when missing):\n\n\
 ```sh\n\

@@ -13,8 +13,9 @@
 //! 4. `dist/SHA256SUMS` with the archive's SHA-256 in `sha256sum` format (lines for other
 //!    archives still in `dist/` are kept);
 //! 5. the archive is checked: its listing is exactly the expected files, `sha256sum -c`
-//!    agrees (when the tool is present), and the packed `zlayer-secret --version` runs and
-//!    names the version.
+//!    agrees (when the tool is present), and the packed `zlayer-secret --version` and
+//!    `docker-credential-zlayer version` (a program of its own, which needs nothing beside
+//!    it) run and name the version.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ use crate::cmd::{cargo, root, run, stdout_of, target_dir, works};
 const CLI_CRATE: &str = "zlayer-secrets-cli";
 /// The binary every release must contain.
 const MAIN_BINARY: &str = "zlayer-secret";
+/// docker's credential helper, checked when the release contains it.
+const DOCKER_HELPER: &str = "docker-credential-zlayer";
 /// Files from the repository root packed beside the binaries.
 const DOCS: [&str; 3] = ["README.md", "LICENSE-MIT", "LICENSE-APACHE"];
 
@@ -432,13 +435,32 @@ fn verify(archive: &Path, name: &str, expected: &[String], version: &str) -> Res
         .arg(archive)
         .arg("-C")
         .arg(&unpack))?;
-    let cli = unpack.join(name).join(MAIN_BINARY);
-    let said = stdout_of(Command::new(&cli).arg("--version"))?;
-    std::fs::remove_dir_all(&unpack).ok();
-    if !said.split_whitespace().any(|w| w == version) {
-        bail!("the packed `{MAIN_BINARY} --version` says `{said}`, not version {version}");
+    let mut checks = vec![(MAIN_BINARY, "--version")];
+    if expected
+        .iter()
+        .any(|f| f.ends_with(&format!("/{DOCKER_HELPER}")))
+    {
+        checks.push((DOCKER_HELPER, "version"));
     }
-    eprintln!("release: the packed binary says `{said}`");
+    for (binary, arg) in checks {
+        let said = stdout_of(Command::new(unpack.join(name).join(binary)).arg(arg));
+        let said = match said {
+            Ok(said) => said,
+            Err(e) => {
+                std::fs::remove_dir_all(&unpack).ok();
+                return Err(e);
+            }
+        };
+        if !said
+            .split_whitespace()
+            .any(|w| w.trim_start_matches('v') == version)
+        {
+            std::fs::remove_dir_all(&unpack).ok();
+            bail!("the packed `{binary} {arg}` says `{said}`, not version {version}");
+        }
+        eprintln!("release: the packed `{binary} {arg}` says `{said}`");
+    }
+    std::fs::remove_dir_all(&unpack).ok();
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::formats::Format;
+use crate::formats::FormatArg;
 use crate::own_credentials::{CREDENTIAL_VARIABLES, is_credential_variable};
 use crate::scope::ScopeArgs;
 use crate::value::ValueArgs;
@@ -22,7 +22,7 @@ use crate::value::ValueArgs;
 /// 1 failure, 2 usage error (`run` exits with the program's code).
 #[derive(Debug, Parser)]
 #[command(name = "zlayer-secret", version, max_term_width = 100)]
-pub(crate) struct Cli {
+pub struct Cli {
     /// Directory of the store and its key file.
     #[arg(long, global = true, value_name = "DIR", env = "ZLAYER_SECRETS_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
@@ -231,7 +231,7 @@ pub(crate) enum Command {
         file: PathBuf,
         /// The file's format (default: detected).
         #[arg(long, value_enum)]
-        format: Option<Format>,
+        format: Option<FormatArg>,
         /// Check the file and report what would change, without writing.
         #[arg(long)]
         dry_run: bool,
@@ -248,7 +248,7 @@ pub(crate) enum Command {
     Export {
         /// The format.
         #[arg(long, value_enum, default_value = "env")]
-        format: Format,
+        format: FormatArg,
         /// Write to this new file (created with mode 0600) instead of stdout.
         #[arg(long, value_name = "FILE")]
         to: Option<PathBuf>,

@@ -400,7 +400,7 @@ impl fmt::Display for SecretsError {
                 }
                 write!(
                     f,
-                    " holds no text value: its `value` is {found}, not a string"
+                    " holds no text value: its `value` field is {found}, not a string"
                 )
             }
             Self::Tampered {

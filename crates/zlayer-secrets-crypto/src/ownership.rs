@@ -11,8 +11,9 @@
 //!
 //! The checks are made on the metadata of what was actually opened (`fstat`) where a file
 //! is opened, so a file swapped in after the check is not used. The key-file code
-//! ([`KeyManager`](crate::KeyManager)) and the SQLite store use these functions; on
-//! platforms without Unix permissions they accept everything.
+//! ([`KeyManager`](crate::KeyManager)), the SQLite store and the secret files handed to a
+//! process (`zlayer-secrets-inject`) use these functions; on platforms without Unix
+//! permissions they accept everything.
 
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
@@ -62,17 +63,54 @@ pub fn check_file(path: &Path, metadata: &Metadata, what: &str) -> Result<()> {
 /// [`check_dir`] does: an existing directory keeps its permissions, and must pass. `what`
 /// names it in the errors, e.g. "the key directory".
 pub fn create_private_dir(dir: &Path, what: &str) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
+    let mut builder = private_dir_builder();
     builder.recursive(true);
+    builder
+        .create(dir)
+        .map_err(|e| io_failure(format!("create {what}"), dir, e))?;
+    check_dir(dir, what)
+}
+
+/// Creates the directory `dir` itself (not its parents) with mode 0700 whatever the umask,
+/// and checks it as [`check_dir`] does; on failure it is removed again. Returns `Ok(false)`,
+/// changing nothing, when something already exists at `dir` (what is there is for the
+/// caller to judge). `what` names it in the errors, e.g. "the secrets directory".
+pub fn create_new_private_dir(dir: &Path, what: &str) -> Result<bool> {
+    match private_dir_builder().create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(io_failure(format!("create {what}"), dir, e)),
+    }
+    let made_private = set_private_dir_mode(dir, what).and_then(|()| check_dir(dir, what));
+    if made_private.is_err() {
+        let _ = fs::remove_dir(dir);
+    }
+    made_private.map(|()| true)
+}
+
+/// A directory builder whose directories get mode 0700 (less what the umask takes away).
+fn private_dir_builder() -> fs::DirBuilder {
+    #[allow(unused_mut)] // only Unix sets a mode
+    let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
     builder
-        .create(dir)
-        .map_err(|e| io_failure(format!("create {what}"), dir, e))?;
-    check_dir(dir, what)
+}
+
+/// Sets mode 0700 on `dir`, which a umask such as 0277 may have narrowed at creation.
+fn set_private_dir_mode(dir: &Path, what: &str) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_failure(format!("make private (mode 0700) {what}"), dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, what);
+    Ok(())
 }
 
 /// Checks a file that may exist at `path` without opening it: nothing there passes; a
@@ -105,6 +143,23 @@ pub fn open_private_file(path: &Path, what: &str, create: bool) -> Result<File> 
     refuse_symlink(path, what)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(create);
+    open_checked(path, what, &mut options)
+}
+
+/// Creates a new file at `path` with mode 0600, for writing: anything already at `path`
+/// (a file, or a symbolic link, dangling or not) is an error, so nothing is ever written
+/// through a link or into a file someone else prepared. The created file must pass
+/// [`check_file`]. `what` names it in the errors, e.g. "secret file".
+pub fn create_private_file(path: &Path, what: &str) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    open_checked(path, what, &mut options)
+}
+
+/// Opens `path` with `options` (plus mode 0600 for a file it creates, and never following
+/// a symbolic link at `path`), then checks what was opened: a regular file that passes
+/// [`check_file`].
+fn open_checked(path: &Path, what: &str, options: &mut OpenOptions) -> Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -267,6 +322,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("symbolic link"), "{message}");
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "nothing created at the target"
+        );
+    }
+    #[test]
+    fn a_new_private_dir_is_0700_and_an_existing_one_is_left_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("d");
+        assert!(create_new_private_dir(&dir, "the secrets directory").unwrap());
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+            0o700
+        );
+        set_mode(&dir, 0o755);
+        assert!(!create_new_private_dir(&dir, "the secrets directory").unwrap());
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+            0o755
+        );
+        // Parents are not created.
+        let deep = root.path().join("no/such");
+        let message = create_new_private_dir(&deep, "the secrets directory")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("creating the secrets directory"),
+            "{message}"
+        );
+        assert!(!root.path().join("no").exists());
+    }
+
+    #[test]
+    fn a_private_file_is_new_0600_and_never_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        create_private_file(&path, "secret file").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(
+            create_private_file(&path, "secret file").is_err(),
+            "not over a file"
+        );
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(create_private_file(&dangling, "secret file").is_err());
         assert!(
             !dir.path().join("nowhere").exists(),
             "nothing created at the target"

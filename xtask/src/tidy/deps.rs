@@ -28,6 +28,9 @@ const CORE: &str = "zlayer-secrets-core";
 const CRYPTO: &str = "zlayer-secrets-crypto";
 const SQLITE: &str = "zlayer-secrets-sqlite";
 const CREDENTIALS: &str = "zlayer-secrets-credentials";
+const FORMATS: &str = "zlayer-secrets-formats";
+const INJECT: &str = "zlayer-secrets-inject";
+const HELPERS: &str = "zlayer-secrets-helpers";
 const VAULT: &str = "zlayer-secrets-vault";
 const FACADE: &str = "zlayer-secrets";
 const CLI: &str = "zlayer-secrets-cli";
@@ -44,7 +47,10 @@ pub(crate) const STACK: &[(&str, &[&str])] = &[
     (CREDENTIALS, &[CORE, CRYPTO]),
     (VAULT, &[CORE]),
     (FACADE, &[REF, CORE, CRYPTO, SQLITE, CREDENTIALS, VAULT]),
-    (CLI, &[FACADE]),
+    (FORMATS, &[CORE]),
+    (INJECT, &[CORE, CRYPTO]),
+    (HELPERS, &[CORE, CREDENTIALS]),
+    (CLI, &[FACADE, FORMATS, INJECT, HELPERS]),
     (TESTSUPPORT, &[CORE]),
     ("xtask", &[]),
 ];

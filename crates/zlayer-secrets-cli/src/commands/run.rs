@@ -8,17 +8,16 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use zeroize::Zeroizing;
 use zlayer_secrets::{LocalEnvScopes, Secret, SecretRef, SecretsResolver};
+use zlayer_secrets_formats::dotenv;
+use zlayer_secrets_inject::{MIN_MASKED_CHARS, Masker, SecretFiles, SecretFilesError, copy_masked};
 
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
-use crate::formats::{self, MAX_ENTRIES, dotenv};
-use crate::mask::{MIN_MASKED_CHARS, Masker};
+use crate::formats::{self, MAX_ENTRIES};
 use crate::output::note;
 use crate::own_credentials::is_credential_variable;
-use crate::secret_files::SecretFiles;
 
 /// How `run` starts the program (its options besides the scope and the command).
 pub(crate) struct Options<'a> {
@@ -120,7 +119,7 @@ pub(crate) async fn run(
     // the files exist, so that they are forwarded and the files removed (when `files` is
     // dropped) whatever ends the program; this process never `exec`s.
     let signals = Signals::new()?;
-    let files = SecretFiles::write(dir, &resolved)?;
+    let files = SecretFiles::write(dir, &resolved).map_err(mount_dir_error)?;
     for (key, _) in &resolved {
         cmd.env_remove(key);
     }
@@ -128,8 +127,24 @@ pub(crate) async fn run(
     let masker = (!no_masking).then(|| Arc::new(masker(&resolved, &kept)));
     drop((resolved, kept));
     let code = run_masked(cmd, program, masker, signals).await;
-    drop(files);
+    for problem in files.remove() {
+        note!("warning: {:#}", anyhow::Error::new(problem));
+    }
     code
+}
+
+/// A problem of the secret files of `--mount-dir DIR`, worded for this option.
+fn mount_dir_error(e: SecretFilesError) -> anyhow::Error {
+    match e {
+        SecretFilesError::NotAFileName { name } => anyhow::anyhow!(
+            "the variable {name:?} cannot be written with --mount-dir: its name is not a file name"
+        ),
+        SecretFilesError::NotADirectory { .. }
+        | SecretFilesError::OtherOwner { .. }
+        | SecretFilesError::NotEmpty { .. } => anyhow::anyhow!("--mount-dir {e}"),
+        SecretFilesError::Unsupported => anyhow::anyhow!("--mount-dir is available on Unix only"),
+        other => anyhow::Error::new(other),
+    }
 }
 
 /// The output filter concealing the resolved secrets and the kept credentials. Values too
@@ -162,10 +177,8 @@ fn masker(
 fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     let shown = path.display().to_string();
     let text = read_text_file(path)?;
-    let parsed = dotenv::parse(&text, MAX_ENTRIES).map_err(|errors| {
-        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        formats::problems(&shown, &errors)
-    })?;
+    let parsed =
+        dotenv::parse(&text, MAX_ENTRIES).map_err(|errors| formats::problems(&shown, &errors))?;
     drop(text);
     for warning in &parsed.warnings {
         note!("warning: {shown}: {warning}");
@@ -240,12 +253,13 @@ async fn run_masked(
             .stderr
             .take()
             .context("the child's stderr is not piped")?;
-        tasks.push(tokio::spawn(pump(
-            stdout,
-            tokio::io::stdout(),
-            Arc::clone(&masker),
-        )));
-        tasks.push(tokio::spawn(pump(stderr, tokio::io::stderr(), masker)));
+        let out_masker = Arc::clone(&masker);
+        tasks.push(tokio::spawn(async move {
+            copy_masked(stdout, tokio::io::stdout(), &out_masker).await
+        }));
+        tasks.push(tokio::spawn(async move {
+            copy_masked(stderr, tokio::io::stderr(), &masker).await
+        }));
     }
 
     let status = loop {
@@ -275,33 +289,6 @@ async fn run_masked(
         }
     }
     Ok(exit_code(status))
-}
-
-/// Copies `from` to `to` through the masking filter.
-async fn pump<R, W>(mut from: R, mut to: W, masker: Arc<Masker>) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let mut stream = masker.stream();
-    let mut buf = Zeroizing::new(vec![0u8; 8192]);
-    let mut out = Vec::with_capacity(16 * 1024);
-    loop {
-        let n = from.read(&mut buf[..]).await?;
-        if n == 0 {
-            break;
-        }
-        out.clear();
-        stream.push(&buf[..n], &mut out);
-        if !out.is_empty() {
-            to.write_all(&out).await?;
-            to.flush().await?;
-        }
-    }
-    out.clear();
-    stream.finish(&mut out);
-    to.write_all(&out).await?;
-    to.flush().await
 }
 
 /// The command's exit code, or 128 + the signal that killed it.

@@ -8,10 +8,11 @@ use anyhow::{Context as _, bail};
 use serde_json::json;
 use zeroize::Zeroizing;
 use zlayer_secrets::{Secret, SecretsError, WriteOp, validate_name};
+use zlayer_secrets_formats::{Format, Place, dotenv};
 
 use crate::backend::Backend;
 use crate::cli::Output;
-use crate::formats::{self, Format};
+use crate::formats::{self, FormatArg, MAX_ENTRIES};
 use crate::output;
 use crate::output::note;
 use crate::progress::Progress;
@@ -77,14 +78,15 @@ pub(crate) async fn import(
     backend: &Backend,
     scope: &str,
     file: &Path,
-    format: Option<Format>,
+    format: Option<FormatArg>,
     dry_run: bool,
     out: Output,
 ) -> anyhow::Result<()> {
     let shown = file.display().to_string();
     let text = read_text_file(file)?;
-    let format = format.unwrap_or_else(|| Format::detect(&text));
-    let read = formats::parse(&text, format).map_err(|e| formats::problems(&shown, &e))?;
+    let format = format.map_or_else(|| Format::detect(&text), Format::from);
+    let read = zlayer_secrets_formats::read(&text, format, MAX_ENTRIES)
+        .map_err(|e| formats::problems(&shown, &e))?;
     drop(text);
     for warning in &read.warnings {
         note!("warning: {shown}: {warning}");
@@ -92,7 +94,7 @@ pub(crate) async fn import(
 
     // Every invalid name and every name given twice is reported, not only the first.
     let mut problems = Vec::new();
-    let mut entries: BTreeMap<String, (Secret, String)> = BTreeMap::new();
+    let mut entries: BTreeMap<String, (Secret, Place)> = BTreeMap::new();
     for pair in read.pairs {
         if let Err(e) = validate_name(&pair.key) {
             problems.push(format!("{}: {e}", pair.place));
@@ -172,15 +174,16 @@ pub(crate) async fn import(
 pub(crate) async fn export(
     backend: &Backend,
     scope: &str,
-    format: Format,
+    format: FormatArg,
     to: Option<&Path>,
 ) -> anyhow::Result<()> {
     let list = backend.store.list_secrets(scope).await?;
     let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
     let (values, not_text) = text_values(backend, scope, &names).await?;
-    for (name, reason) in &not_text {
+    for (name, found) in &not_text {
         note!(
-            "warning: not exported: {} holds no text value ({reason})",
+            "warning: not exported: {} holds no text value (its `value` field is {found}, not \
+             a string)",
             zlayer_secrets::label(scope, name)
         );
     }
@@ -193,8 +196,8 @@ pub(crate) async fn export(
     }
     drop(values);
     let text = match format {
-        Format::Env => env_text(scope, &entries)?,
-        Format::Json => formats::json::write(&entries),
+        FormatArg::Env => env_text(scope, &entries)?,
+        FormatArg::Json => zlayer_secrets_formats::json::write(&entries),
     };
     match to {
         None => output::stdout_bytes(text.as_bytes())?,
@@ -212,7 +215,7 @@ fn env_text(scope: &str, entries: &[(String, Secret)]) -> anyhow::Result<Zeroizi
     ));
     let mut refused = Vec::new();
     for (name, value) in entries {
-        if let Err(why) = formats::dotenv::write_entry(&mut text, name, value.expose()) {
+        if let Err(why) = dotenv::write_entry(&mut text, name, value.expose()) {
             refused.push(format!("{}: {why}", zlayer_secrets::label(scope, name)));
         }
     }
@@ -240,7 +243,7 @@ async fn text_values(
     backend: &Backend,
     scope: &str,
     names: &[&str],
-) -> anyhow::Result<(HashMap<String, Secret>, Vec<(String, String)>)> {
+) -> anyhow::Result<(HashMap<String, Secret>, Vec<(String, &'static str)>)> {
     match backend.store.get_secrets(scope, names).await {
         Ok(values) => return Ok((values, Vec::new())),
         Err(SecretsError::NotText { .. }) => {}
@@ -255,7 +258,7 @@ async fn text_values(
                 values.insert(name.to_owned(), value);
             }
             Err(SecretsError::NotFound { .. }) => {}
-            Err(SecretsError::NotText { reason, .. }) => not_text.push((name.to_owned(), reason)),
+            Err(SecretsError::NotText { found, .. }) => not_text.push((name.to_owned(), found)),
             Err(e) => return Err(e.into()),
         }
     }

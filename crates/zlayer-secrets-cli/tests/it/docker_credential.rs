@@ -192,7 +192,7 @@ fn errors_go_to_stdout_with_exit_code_1() {
 }
 
 #[test]
-fn version_and_the_multi_call_name() {
+fn version_and_a_helper_that_stands_alone() {
     let s = Store::new();
     let v = helper(&s, &["version"], "");
     assert!(
@@ -202,17 +202,20 @@ fn version_and_the_multi_call_name() {
         "{}",
         v.out()
     );
-    // `zlayer-secret` under the helper's name is the helper too.
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("docker-credential-zlayer");
-    std::os::unix::fs::symlink(crate::bin(), &link).unwrap();
-    let out = Command::new(&link)
+    // The helper is a program of its own: it needs no `zlayer-secret` beside it. (A hard
+    // link, on the target directory's file system: a copy could still be open for writing
+    // in a process forked meanwhile, and fail to start.)
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let alone = dir.path().join("docker-credential-zlayer");
+    std::fs::hard_link(env!("CARGO_BIN_EXE_docker-credential-zlayer"), &alone).unwrap();
+    let out = Command::new(&alone)
         .arg("list")
         .env("ZLAYER_SECRETS_DIR", s.path())
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{}\n");
+    assert!(out.status.success());
 }
 
 /// A server URL with user information (`https://bob:pw@host`) is refused by `store`, and

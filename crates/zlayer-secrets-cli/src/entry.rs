@@ -1,0 +1,192 @@
+//! Running one verb: logging, the async runtime, and the dispatch to `commands`.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::CommandFactory as _;
+
+use crate::backend::{self, Access, Backend};
+use crate::cli::{Cli, Command, KeyCommand};
+use crate::output::note;
+use crate::{commands, helpers, scope};
+
+/// Runs the verb of a parsed command line and returns the process exit code: 0 success,
+/// 1 failure (the error is printed on stderr), 2 a usage mistake clap cannot express
+/// (printed as clap prints its own, and the process exits at once); `run` gives its
+/// program's code.
+#[must_use]
+pub fn run(cli: Cli) -> ExitCode {
+    if let Some(problem) = cli.command.usage_error() {
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, problem)
+            .exit();
+    }
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            note!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            note!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings). No secret value is ever
+/// logged.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs one verb; returns the process exit code.
+#[allow(clippy::too_many_lines)] // one short arm per verb, each only delegating
+async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let location = backend::Location::new(cli.backend, cli.data_dir.as_deref())?;
+    let open = |access| Backend::open_at(&location, access);
+    match cli.command {
+        Command::Ls {
+            scope_name,
+            scope,
+            output,
+        } => {
+            let scope = match scope_name {
+                Some(text) => scope::parse_scope(&text)?,
+                None => scope.scope()?,
+            };
+            commands::secrets::ls(&open(Access::Read).await?, &scope, output.output).await?;
+        }
+        Command::Create { name, scope, value } => {
+            let scope = scope.scope()?;
+            commands::secrets::create(&open(Access::Write).await?, &scope, &name, &value).await?;
+        }
+        Command::Get {
+            name,
+            reveal,
+            version,
+            scope,
+            output,
+        } => {
+            let scope = scope.scope()?;
+            commands::secrets::get(
+                &open(Access::Read).await?,
+                &scope,
+                &name,
+                reveal,
+                version,
+                output.output,
+            )
+            .await?;
+        }
+        Command::Set { name, scope, value } => {
+            let scope = scope.scope()?;
+            commands::secrets::set(&open(Access::Write).await?, &scope, &name, &value).await?;
+        }
+        Command::Rm { names, scope } => {
+            let scope = scope.scope()?;
+            commands::secrets::rm(&open(Access::Write).await?, &scope, &names).await?;
+        }
+        Command::Unset { names, scope } => {
+            let scope = scope.scope()?;
+            commands::secrets::unset(&open(Access::Write).await?, &scope, &names).await?;
+        }
+        Command::Rotate { name, scope, value } => {
+            let scope = scope.scope()?;
+            commands::secrets::rotate(&open(Access::Write).await?, &scope, &name, &value).await?;
+        }
+        Command::History {
+            name,
+            scope,
+            output,
+        } => {
+            let scope = scope.scope()?;
+            commands::secrets::history(&open(Access::Read).await?, &scope, &name, output.output)
+                .await?;
+        }
+        Command::Rollback { name, to, scope } => {
+            let scope = scope.scope()?;
+            commands::secrets::rollback(&open(Access::Write).await?, &scope, &name, to).await?;
+        }
+        Command::Import {
+            file,
+            format,
+            dry_run,
+            scope,
+            output,
+        } => {
+            let scope = scope.scope()?;
+            let access = if dry_run { Access::Read } else { Access::Write };
+            commands::transfer::import(
+                &open(access).await?,
+                &scope,
+                &file,
+                format,
+                dry_run,
+                output.output,
+            )
+            .await?;
+        }
+        Command::Export { format, to, scope } => {
+            let scope = scope.scope()?;
+            commands::transfer::export(&open(Access::Read).await?, &scope, format, to.as_deref())
+                .await?;
+        }
+        Command::Grant { user, env, level } => {
+            commands::grants::grant(&open(Access::Write).await?, &user, &env, level).await?;
+        }
+        Command::Revoke { user, env } => {
+            commands::grants::revoke(&open(Access::Write).await?, &user, &env).await?;
+        }
+        Command::Permissions { env, output } => {
+            commands::grants::permissions(&open(Access::Read).await?, &env, output.output).await?;
+        }
+        Command::Run {
+            scope,
+            env_file,
+            no_masking,
+            mount_dir,
+            keep_env,
+            command,
+        } => {
+            let scope = scope.scope()?;
+            let backend = open(Access::Read).await?;
+            return commands::run::run(
+                backend,
+                scope,
+                &commands::run::Options {
+                    env_file: env_file.as_deref(),
+                    no_masking,
+                    mount_dir: mount_dir.as_deref(),
+                    keep_env: &keep_env,
+                },
+                &command,
+            )
+            .await;
+        }
+        Command::Key(KeyCommand::Status { output }) => {
+            commands::keys::status(location.local_only("key status")?, output.output).await?;
+        }
+        Command::Key(KeyCommand::Rotate { reencrypt }) => {
+            commands::keys::rotate(location.local_only("key rotate")?, reencrypt).await?;
+        }
+        Command::GitCredential { operation } => {
+            helpers::git_credential(&location, &operation).await?;
+        }
+    }
+    Ok(0)
+}
