@@ -81,8 +81,9 @@ pub enum SecretsError {
         /// Where the key came from (`environment variable ZLAYER_SECRETS_KEY`, `key file
         /// ...`), when known.
         key: Option<String>,
-        /// How the key was found wrong.
-        reason: WrongKeyReason,
+        /// How the key was found wrong (boxed: it is the largest part of any variant, and
+        /// every `Result` of the workspace carries the size of this enum).
+        reason: Box<WrongKeyReason>,
     },
     /// A value given to an operation is not acceptable: an option, an environment
     /// variable, a role, a host, a permission level...
@@ -255,9 +256,9 @@ pub enum SecretsError {
     /// batch's values.
     BatchIncomplete {
         /// Which operation failed, counting from 1.
-        failed_at: usize,
+        failed_at: u32,
         /// How many operations the batch has.
-        total: usize,
+        total: u32,
         /// The scope of the secret of the failed operation.
         scope: String,
         /// The name of the secret of the failed operation.

@@ -119,11 +119,11 @@ impl Keys {
             Err(SecretsError::WrongKey {
                 store: None,
                 key: None,
-                reason: WrongKeyReason::Mismatch {
+                reason: Box::new(WrongKeyReason::Mismatch {
                     offered,
                     locked_with: meta.kek_fingerprint,
                     unfinished_rotation: None,
-                },
+                }),
             })
         }
     }
@@ -148,7 +148,7 @@ impl Keys {
                     SecretsError::WrongKey {
                         store: None,
                         key: None,
-                        reason: WrongKeyReason::Replaced,
+                        reason: Box::new(WrongKeyReason::Replaced),
                     },
                 )?;
                 self.dek = dek;

@@ -271,18 +271,15 @@ impl LocalStore {
         if !matches!(resolved.source, KeySource::File(_)) || !pending_exists {
             // A rotation replaces the key file; a key from the environment is not the one it
             // started from, so a pending key is never tried (nor committed) for it.
-            let reason = match why {
-                WrongKeyReason::Mismatch {
-                    offered,
-                    locked_with,
-                    ..
-                } if pending_exists => WrongKeyReason::Mismatch {
-                    offered,
-                    locked_with,
-                    unfinished_rotation: Some(pending_path),
-                },
-                other => other,
-            };
+            let mut reason = why;
+            if let WrongKeyReason::Mismatch {
+                unfinished_rotation,
+                ..
+            } = &mut *reason
+                && pending_exists
+            {
+                *unfinished_rotation = Some(pending_path);
+            }
             return Err(SecretsError::WrongKey {
                 store: Some(db),
                 key: Some(resolved.source.to_string()),
@@ -357,9 +354,9 @@ impl LocalStore {
             Pending::Refuse => Err(SecretsError::WrongKey {
                 store: Some(db.to_path_buf()),
                 key: Some(resolved.source.to_string()),
-                reason: WrongKeyReason::UnfinishedRotation {
+                reason: Box::new(WrongKeyReason::UnfinishedRotation {
                     pending: rotation.pending_path().to_path_buf(),
-                },
+                }),
             }),
             Pending::Inspect => Ok(Opened {
                 store,

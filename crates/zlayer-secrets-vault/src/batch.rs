@@ -210,8 +210,8 @@ impl BatchSecretsStore for VaultSecretsProvider {
                 return Err(failure);
             }
             return Err(SecretsError::BatchIncomplete {
-                failed_at: index + 1,
-                total: ops.len(),
+                failed_at: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                total: u32::try_from(ops.len()).unwrap_or(u32::MAX),
                 scope: scope.clone(),
                 name: name.clone(),
                 source: Box::new(failure),

@@ -43,11 +43,11 @@ fn wrong_key_names_the_store_the_key_and_why() {
     let e = SecretsError::WrongKey {
         store: Some(PathBuf::from("/data/secrets.sqlite")),
         key: Some("environment variable ZLAYER_SECRETS_KEY".into()),
-        reason: WrongKeyReason::Mismatch {
+        reason: Box::new(WrongKeyReason::Mismatch {
             offered: "aaaa1111".into(),
             locked_with: "bbbb2222".into(),
             unfinished_rotation: Some(PathBuf::from("/data/k.new")),
-        },
+        }),
     };
     check(
         &e,
@@ -62,7 +62,7 @@ fn wrong_key_names_the_store_the_key_and_why() {
     let e = SecretsError::WrongKey {
         store: None,
         key: None,
-        reason: WrongKeyReason::Replaced,
+        reason: Box::new(WrongKeyReason::Replaced),
     };
     check(
         &e,
@@ -71,9 +71,9 @@ fn wrong_key_names_the_store_the_key_and_why() {
     let e = SecretsError::WrongKey {
         store: Some(PathBuf::from("/d/s.sqlite")),
         key: Some("key file /d/k".into()),
-        reason: WrongKeyReason::UnfinishedRotation {
+        reason: Box::new(WrongKeyReason::UnfinishedRotation {
             pending: PathBuf::from("/d/k.new"),
-        },
+        }),
     };
     check(
         &e,
@@ -461,4 +461,14 @@ fn wrappers_show_the_cause_once_and_see_through() {
     assert!(missing.is_not_found());
     assert!(SecretsError::Storage("x".into()).is_storage());
     assert!(!SecretsError::Provider("x".into()).is_storage());
+}
+
+#[test]
+fn the_error_stays_small() {
+    // Every `Result` of the workspace is at least this large; the helpers' errors embed it.
+    assert!(
+        std::mem::size_of::<SecretsError>() <= 96,
+        "{} bytes",
+        std::mem::size_of::<SecretsError>()
+    );
 }
