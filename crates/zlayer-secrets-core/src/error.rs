@@ -1,15 +1,5 @@
-//! [`SecretsError`], the error type of every store and of the resolver.
-//!
-//! Every message is one line that names what failed and where (a secret as `scope/name`, a
-//! file by its path, a reference and its environment variable), never a secret value.
-//!
-//! A variant that wraps a cause (a SQLite or I/O error, or another [`SecretsError`]) keeps it
-//! in a public `source` field and shows its message after its own, so that `to_string()`
-//! says everything. [`Error::source`] then returns the cause's own cause, as
-//! [`std::io::Error`] does for the error it wraps: a printer that walks the chain (anyhow's
-//! `{:#}`) shows each message once. [`SecretsError::root_cause`] sees through the wrappers,
-//! and [`is_not_found`](SecretsError::is_not_found), [`is_storage`](SecretsError::is_storage)
-//! and [`is_access_denied`](SecretsError::is_access_denied) ask about it.
+//! [`SecretsError`], the error type of every store and of the resolver, and the parts of its
+//! variants (`details.rs`).
 
 mod details;
 #[cfg(test)]
@@ -29,9 +19,18 @@ pub type BoxedCause = Box<dyn Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong while storing, reading or resolving secrets.
 ///
-/// Variants carry the context a user needs (which name, which scope, which file) and never
-/// a secret value. The first eight variants are those of the original crate, with their
-/// shapes; match with a wildcard arm, as more may be added.
+/// Variants carry the context a user needs as fields (which name, which scope, which file,
+/// what was being done) and never a secret value; every message is one line. The first
+/// eight variants are those of the original crate, with their shapes; match with a wildcard
+/// arm, as more may be added.
+///
+/// A variant that wraps a cause (a SQLite or I/O error, or another `SecretsError`) keeps it
+/// in a public `source` field and shows its message after its own, so that `to_string()`
+/// says everything. [`Error::source`] then returns the cause's own cause, as
+/// [`std::io::Error`] does for the error it wraps: a printer that walks the chain (anyhow's
+/// `{:#}`) shows each message once. [`root_cause`](Self::root_cause) sees through the
+/// wrappers, and [`is_not_found`](Self::is_not_found), [`is_storage`](Self::is_storage) and
+/// [`is_access_denied`](Self::is_access_denied) ask about it.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SecretsError {
@@ -553,7 +552,7 @@ impl fmt::Display for SecretsError {
 
 impl Error for SecretsError {
     /// The first cause whose message `Display` does not already show: the cause of the
-    /// kept `source` (see the [module documentation](self)).
+    /// kept `source` (see [`SecretsError`]).
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             Self::Database { source, .. } | Self::Interrupted { source, .. } => source.source(),
