@@ -344,11 +344,15 @@ mod tests {
         );
         // Parents are not created.
         let deep = root.path().join("no/such");
-        let message = create_new_private_dir(&deep, "the secrets directory")
-            .unwrap_err()
-            .to_string();
+        let err = create_new_private_dir(&deep, "the secrets directory").unwrap_err();
         assert!(
-            message.contains("creating the secrets directory"),
+            matches!(&err, SecretsError::File { path, source, .. }
+                if *path == deep && source.kind() == io::ErrorKind::NotFound),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("cannot create the secrets directory"),
             "{message}"
         );
         assert!(!root.path().join("no").exists());
