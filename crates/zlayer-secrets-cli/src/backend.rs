@@ -170,17 +170,14 @@ pub(crate) fn print_notice(notice: &Notice) {
     }
 }
 
-/// An error of the local store as the command reports it: its message alone, which names the
-/// file concerned and the cause (the kind prefix of [`SecretsError`]'s `Display` would only
-/// repeat it).
+/// An error of the local store as the command reports it. Its structured errors name the
+/// file concerned already; of the few that are plain text of the original kinds, the text
+/// alone (the kind prefix of [`SecretsError`]'s `Display` would only repeat it).
 pub(crate) fn local_error(err: SecretsError) -> anyhow::Error {
     match err {
         SecretsError::Storage(text)
-        | SecretsError::WrongKey(text)
-        | SecretsError::InvalidInput(text)
         | SecretsError::Encryption(text)
-        | SecretsError::Decryption(text)
-        | SecretsError::Tampered(text) => anyhow::Error::msg(text),
+        | SecretsError::Decryption(text) => anyhow::Error::msg(text),
         other => other.into(),
     }
 }

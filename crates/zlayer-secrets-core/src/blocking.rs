@@ -11,7 +11,8 @@ use crate::{Result, SecretsError};
 /// or `block_on` of a runtime that is not tokio).
 ///
 /// `task` says what the work is, for the error returned if it panics or its runtime shuts
-/// down before it ends: a [`SecretsError::Storage`] reading "{task} did not complete: ...".
+/// down before it ends: a [`SecretsError::Interrupted`] reading "{task} did not complete:
+/// ...".
 /// A future dropped before the work ends does not stop the work: it runs to completion.
 ///
 /// ```
@@ -30,7 +31,10 @@ where
         Ok(handle) => handle
             .spawn_blocking(work)
             .await
-            .map_err(|e| SecretsError::Storage(format!("{task} did not complete: {e}"))),
+            .map_err(|e| SecretsError::Interrupted {
+                task: task.to_owned(),
+                source: Box::new(e),
+            }),
         Err(_) => Ok(work()),
     }
 }

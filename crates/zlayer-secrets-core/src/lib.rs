@@ -10,6 +10,10 @@
 //! - [`Secret`] holds a value (redacted `Debug`, zeroized on drop); [`SecretMetadata`],
 //!   [`SecretVersion`], [`VersionHistory`] and [`RotationResult`] describe secrets without
 //!   their values.
+//! - [`SecretsError`] is the error of every store and of the resolver: its variants name
+//!   the secret, file or reference concerned, with [`WrongKeyReason`], [`TamperedRecord`],
+//!   [`FileProblem`] and [`StoreProblem`] saying what is wrong, and keep their cause
+//!   ([`BoxedCause`]); [`SecretsError::root_cause`] sees through the wrappers.
 //! - [`SecretsProvider`] (read) and [`SecretsStore`] (write) are what every backend
 //!   implements; [`VersionedSecretsStore`] adds history and rollback,
 //!   [`BatchSecretsStore`] several writes at once. Names and scopes follow
@@ -41,7 +45,9 @@ mod secret;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use error::{Result, SecretsError};
+pub use error::{
+    BoxedCause, FileProblem, Result, SecretsError, StoreProblem, TamperedRecord, WrongKeyReason,
+};
 pub use history::{
     BatchSecretsStore, DEFAULT_HISTORY_RETENTION, SecretVersion, VersionHistory, VersionState,
     VersionedSecretsStore, WriteOp,

@@ -65,12 +65,12 @@ impl Entry {
     /// Appends a version and prunes history beyond `retention`. Returns the new version.
     fn push(&mut self, value: Secret, retention: NonZeroUsize, key: &Key) -> Result<u32> {
         let previous = self.current().version;
-        let version = previous.checked_add(1).ok_or_else(|| {
-            SecretsError::Storage(format!(
-                "secret {}: version counter exhausted at {previous}",
-                label(&key.0, &key.1)
-            ))
-        })?;
+        let version = previous
+            .checked_add(1)
+            .ok_or_else(|| SecretsError::VersionLimit {
+                scope: key.0.clone(),
+                name: key.1.clone(),
+            })?;
         self.versions.push_back(Stored {
             version,
             created_at: unix_now(),

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use zlayer_secrets_ref::ParseError;
 
 use crate::{
-    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, is_reserved_scope,
+    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, is_reserved_scope, label,
     validate_name, validate_scope,
 };
 
@@ -32,12 +32,22 @@ use crate::{
 /// A reference never reads a reserved scope ([`is_reserved_scope`]: `_zlayer`, where
 /// API-key hashes, registry and Git credentials and grants are kept): a deployment scope,
 /// service scope or environment mapping that leads to one fails with
-/// [`SecretsError::AccessDenied`] before anything is read.
+/// [`SecretsError::ReservedScope`] (in an [`Unresolved`](SecretsError::Unresolved); see
+/// [`is_access_denied`](SecretsError::is_access_denied)) before anything is read.
 ///
 /// Values that do not start with `$S:` or `$secret://` pass through unchanged; a value that
-/// starts like a reference but is malformed is an error, never passed through. Errors name
-/// the environment variable and the reference, never a value; logs (`tracing`, at debug
-/// level) hold counts and scopes, never values.
+/// starts like a reference but is malformed is an error
+/// ([`SecretsError::InvalidReference`]), never passed through. Errors name the environment
+/// variable and the reference, never a value:
+///
+/// - a missing secret or field is [`SecretsError::NotFound`], whose `name` reads
+///   ``shop/db (`$S:db`, environment variable `DB`)``;
+/// - any other failure of one reference is [`SecretsError::Unresolved`] (the reference, the
+///   variable, the scope once known, and the cause), and a failed read of a scope that
+///   several references share is [`SecretsError::ScopeFailed`] (the scope, the variables,
+///   and the cause); [`root_cause`](SecretsError::root_cause) is the cause.
+///
+/// Logs (`tracing`, at debug level) hold counts and scopes, never values.
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -107,7 +117,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         let Some(reference) = classify(value) else {
             return Ok(value.to_owned());
         };
-        let reference = reference.map_err(|e| malformed(None, &e))?;
+        let reference = reference.map_err(|e| malformed(None, e))?;
         let site = Site {
             var: None,
             reference: &reference,
@@ -123,10 +133,10 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             .get_secret(&scope, &reference.name)
             .await
             .map_err(|e| match e {
-                SecretsError::NotFound { .. } => not_found(&site, &scope),
-                other => add_context(other, &format!("reading {site} from scope `{scope}`")),
+                SecretsError::NotFound { .. } => site.not_found(&label(&scope, &reference.name)),
+                other => site.unresolved(Some(&scope), other),
             })?;
-        Ok(std::mem::take(&mut *render(&secret, &site)?))
+        Ok(std::mem::take(&mut *render(&secret, &scope, &site)?))
     }
 
     /// Resolves every value of an environment map (see [`resolve_value`](Self::resolve_value)).
@@ -149,7 +159,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         let mut references: Vec<(&str, SecretRef)> = Vec::new();
         for (var, value) in &vars {
             if let Some(reference) = classify(value) {
-                let reference = reference.map_err(|e| malformed(Some(var), &e))?;
+                let reference = reference.map_err(|e| malformed(Some(var), e))?;
                 references.push((var, reference));
             }
         }
@@ -204,19 +214,14 @@ impl<P: SecretsProvider> SecretsResolver<P> {
                 .provider
                 .get_secrets(scope, &names)
                 .await
-                .map_err(|e| {
-                    let users: Vec<&str> = targets
+                .map_err(|e| SecretsError::ScopeFailed {
+                    scope: scope.clone(),
+                    variables: targets
                         .iter()
                         .filter(|(_, _, s)| s == scope)
-                        .map(|(var, _, _)| *var)
-                        .collect();
-                    add_context(
-                        e,
-                        &format!(
-                            "reading scope `{scope}` for environment variable(s) {}",
-                            users.join(", ")
-                        ),
-                    )
+                        .map(|(var, _, _)| (*var).to_owned())
+                        .collect(),
+                    source: Box::new(e),
                 })?;
             fetched.insert(scope.as_str(), secrets);
         }
@@ -236,8 +241,8 @@ impl<P: SecretsProvider> SecretsResolver<P> {
                     let secret = fetched
                         .get(scope.as_str())
                         .and_then(|secrets| secrets.get(&reference.name))
-                        .ok_or_else(|| not_found(&site, &scope))?;
-                    resolved.push((var, render(secret, &site)?));
+                        .ok_or_else(|| site.not_found(&label(&scope, &reference.name)))?;
+                    resolved.push((var, render(secret, &scope, &site)?));
                 }
                 _ => resolved.push((var, Zeroizing::new(value.to_owned()))),
             }
@@ -254,7 +259,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             Some(service) => format!("{}/{service}", self.scope),
             None => self.scope.clone(),
         };
-        validate_scope(&scope).map_err(|e| add_context(e, &format!("{site}")))?;
+        validate_scope(&scope).map_err(|e| site.unresolved(None, e))?;
         refuse_reserved(&scope, site)?;
         Ok(scope)
     }
@@ -262,22 +267,23 @@ impl<P: SecretsProvider> SecretsResolver<P> {
     /// The scope of an environment, from the environment resolver.
     async fn env_scope(&self, key: &EnvKey<'_>, site: &Site<'_>) -> Result<String> {
         let Some(env_resolver) = &self.env_resolver else {
-            return Err(SecretsError::Provider(format!(
-                "{site} is environment-scoped, but this resolver has no environment resolver \
-                 (set one with SecretsResolver::with_env_resolver)"
-            )));
+            return Err(site.unresolved(None, SecretsError::NoEnvResolver));
         };
         let (project, env) = *key;
-        let what = match project {
-            Some(project) => format!("environment `{env}` of project `{project}`"),
-            None => format!("environment `{env}`"),
+        let mapping = |e| {
+            let operation = match project {
+                Some(project) => {
+                    format!("map environment `{env}` of project `{project}` to a scope")
+                }
+                None => format!("map environment `{env}` to a scope"),
+            };
+            site.unresolved(None, SecretsError::during(operation, e))
         };
         let scope = env_resolver
             .resolve_project_env_scope(project, env)
             .await
-            .map_err(|e| add_context(e, &format!("resolving {what} for {site}")))?;
-        validate_scope(&scope)
-            .map_err(|e| add_context(e, &format!("the scope given for {what} (for {site})")))?;
+            .map_err(mapping)?;
+        validate_scope(&scope).map_err(mapping)?;
         refuse_reserved(&scope, site)?;
         tracing::debug!(scope = %scope, "mapped an environment to its scope");
         Ok(scope)
@@ -324,92 +330,85 @@ struct Site<'a> {
     reference: &'a SecretRef,
 }
 
+impl Site<'_> {
+    /// `source` as the reason this reference could not be resolved.
+    fn unresolved(&self, scope: Option<&str>, source: SecretsError) -> SecretsError {
+        SecretsError::Unresolved {
+            reference: self.reference.to_string(),
+            variable: self.var.map(str::to_owned),
+            scope: scope.map(str::to_owned),
+            source: Box::new(source),
+        }
+    }
+
+    /// `what` (a secret's label, or a field of one) is missing: a `NotFound` that also says
+    /// where the reference is.
+    fn not_found(&self, what: &str) -> SecretsError {
+        SecretsError::NotFound {
+            name: format!("{what} ({self})"),
+        }
+    }
+}
+
 impl fmt::Display for Site<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}`", self.reference)?;
         if let Some(var) = self.var {
-            write!(f, " (environment variable `{var}`)")?;
+            write!(f, ", environment variable `{var}`")?;
         }
         Ok(())
     }
 }
 
-fn malformed(var: Option<&str>, error: &ParseError) -> SecretsError {
-    // The parser's message gives the offset and the reason without repeating the input,
-    // which could be a secret pasted where a reference was expected.
-    SecretsError::InvalidName {
-        name: match var {
-            Some(var) => format!("environment variable `{var}`: {error}"),
-            None => error.to_string(),
-        },
-    }
-}
-
-fn not_found(site: &Site<'_>, scope: &str) -> SecretsError {
-    SecretsError::NotFound {
-        name: format!(
-            "{site}: no secret `{}` in scope `{scope}`",
-            site.reference.name
-        ),
+/// The parser's error gives the offset and the reason without repeating the input, which
+/// could be a secret pasted where a reference was expected.
+fn malformed(var: Option<&str>, error: ParseError) -> SecretsError {
+    SecretsError::InvalidReference {
+        variable: var.map(str::to_owned),
+        error,
     }
 }
 
 /// Refuses a scope that holds zlayer-secrets' own records: no reference may read them.
 fn refuse_reserved(scope: &str, site: &Site<'_>) -> Result<()> {
     if is_reserved_scope(scope) {
-        return Err(SecretsError::AccessDenied {
-            name: format!(
-                "{site}: scope `{scope}` is reserved for zlayer-secrets' own records \
-                 (credentials and grants); references cannot read it"
-            ),
-        });
+        return Err(site.unresolved(
+            None,
+            SecretsError::ReservedScope {
+                scope: scope.to_owned(),
+            },
+        ));
     }
     Ok(())
 }
 
 fn check_name(reference: &SecretRef, site: &Site<'_>) -> Result<()> {
-    validate_name(&reference.name).map_err(|e| add_context(e, &format!("{site}")))
+    validate_name(&reference.name).map_err(|e| site.unresolved(None, e))
 }
 
-/// The value a reference stands for: the whole secret, or one field of it.
-fn render(secret: &crate::Secret, site: &Site<'_>) -> Result<Zeroizing<String>> {
+/// The value a reference stands for: the whole secret, or one field of it. `scope` is the
+/// scope the secret was read from.
+fn render(secret: &crate::Secret, scope: &str, site: &Site<'_>) -> Result<Zeroizing<String>> {
     let Some(field) = &site.reference.field else {
         return Ok(Zeroizing::new(secret.expose().to_owned()));
     };
+    let name = &site.reference.name;
     field::extract(secret.expose(), field).map_err(|e| {
-        let message = format!("field `{field}` of {site}: {}", e.explain());
-        match e {
-            field::FieldError::Missing => SecretsError::NotFound { name: message },
-            field::FieldError::NotJson | field::FieldError::NotAnObject(_) => {
-                SecretsError::InvalidInput(message)
+        let json_kind = match e {
+            field::FieldError::Missing => {
+                return site.not_found(&format!("field `{field}` of {}", label(scope, name)));
             }
-        }
+            field::FieldError::NotJson => None,
+            field::FieldError::NotAnObject(kind) => Some(kind),
+        };
+        site.unresolved(
+            None,
+            SecretsError::FieldUnreadable {
+                scope: scope.to_owned(),
+                name: name.clone(),
+                field: field.clone(),
+                json_kind,
+            },
+        )
     })
-}
-
-/// The same error with `context` (which must hold no secret value) in front of its
-/// message.
-fn add_context(error: SecretsError, context: &str) -> SecretsError {
-    let join = |message: String| format!("{context}: {message}");
-    match error {
-        SecretsError::NotFound { name } => SecretsError::NotFound { name: join(name) },
-        SecretsError::AccessDenied { name } => SecretsError::AccessDenied { name: join(name) },
-        SecretsError::InvalidName { name } => SecretsError::InvalidName { name: join(name) },
-        SecretsError::AlreadyExists { name } => SecretsError::AlreadyExists { name: join(name) },
-        SecretsError::Conflict { name, expected } => SecretsError::Conflict {
-            name: join(name),
-            expected,
-        },
-        SecretsError::Encryption(m) => SecretsError::Encryption(join(m)),
-        SecretsError::Decryption(m) => SecretsError::Decryption(join(m)),
-        SecretsError::Storage(m) => SecretsError::Storage(join(m)),
-        SecretsError::Provider(m) => SecretsError::Provider(join(m)),
-        SecretsError::WrongKey(m) => SecretsError::WrongKey(join(m)),
-        SecretsError::InvalidInput(m) => SecretsError::InvalidInput(join(m)),
-        SecretsError::NotText { name, reason } => SecretsError::NotText {
-            name: join(name),
-            reason,
-        },
-        SecretsError::Tampered(m) => SecretsError::Tampered(join(m)),
-    }
 }

@@ -35,7 +35,7 @@ use subtle::ConstantTimeEq;
 
 use crate::blocking::run_blocking;
 use crate::scopes::API_KEYS_SCOPE;
-use crate::{hashing, random, record};
+use crate::{hashing, random, record, typed};
 
 /// The role [`CredentialStore::ensure_admin`] gives.
 pub const ADMIN_ROLE: &str = "admin";
@@ -127,10 +127,12 @@ fn clean_roles(roles: &[&str]) -> Result<Vec<String>> {
             || role.trim() != *role
             || role.len() > 128
         {
-            return Err(SecretsError::InvalidInput(format!(
-                "invalid role {role:?}: a role is 1 to 128 bytes, without control characters or \
-                 leading or trailing whitespace"
-            )));
+            return Err(SecretsError::InvalidInput {
+                what: format!("role {role:?}"),
+                reason: "a role is 1 to 128 bytes, without control characters or leading or \
+                         trailing whitespace"
+                    .to_owned(),
+            });
         }
         if !out.iter().any(|r| r == role) {
             out.push((*role).to_owned());
@@ -141,15 +143,14 @@ fn clean_roles(roles: &[&str]) -> Result<Vec<String>> {
 
 fn check_secret(secret: &str) -> Result<()> {
     if secret.is_empty() {
-        return Err(SecretsError::InvalidInput(
-            "an API secret must not be empty".to_owned(),
-        ));
+        return Err(typed::empty("API secret"));
     }
     if secret.len() > MAX_API_SECRET_LEN {
-        return Err(SecretsError::InvalidInput(format!(
-            "an API secret is at most {MAX_API_SECRET_LEN} bytes (this one has {})",
-            secret.len()
-        )));
+        return Err(SecretsError::TooLarge {
+            what: "the API secret".to_owned(),
+            size: secret.len(),
+            limit: MAX_API_SECRET_LEN,
+        });
     }
     Ok(())
 }

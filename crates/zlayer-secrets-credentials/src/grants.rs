@@ -221,10 +221,10 @@ impl FromStr for PermissionLevel {
             .find(|l| l.as_str().eq_ignore_ascii_case(t))
             .ok_or_else(|| {
                 let shown: String = t.chars().take(40).flat_map(char::escape_debug).collect();
-                SecretsError::InvalidInput(format!(
-                    "unknown permission level \"{shown}\": expected one of read, execute, write, \
-                     none"
-                ))
+                SecretsError::InvalidInput {
+                    what: format!("permission level \"{shown}\""),
+                    reason: "expected one of read, execute, write, none".to_owned(),
+                }
             })
     }
 }
@@ -283,10 +283,10 @@ impl Subject {
             return Ok(());
         };
         let shown: String = id.chars().take(64).flat_map(char::escape_debug).collect();
-        Err(SecretsError::InvalidInput(format!(
-            "invalid {} \"{shown}\": {why}",
-            self.kind()
-        )))
+        Err(SecretsError::InvalidInput {
+            what: format!("{} \"{shown}\"", self.kind()),
+            reason: why.to_owned(),
+        })
     }
 }
 
@@ -309,9 +309,10 @@ impl FromStr for Subject {
             Some((kind, id)) if kind.eq_ignore_ascii_case("group") => Self::Group(id.to_owned()),
             Some((kind, _)) => {
                 let shown: String = kind.chars().take(40).flat_map(char::escape_debug).collect();
-                return Err(SecretsError::InvalidInput(format!(
-                    "unknown subject kind \"{shown}\": write user:ID, group:ID or a bare user ID"
-                )));
+                return Err(SecretsError::InvalidInput {
+                    what: format!("subject kind \"{shown}\""),
+                    reason: "write user:ID, group:ID or a bare user ID".to_owned(),
+                });
             }
         };
         subject.validate()?;
@@ -370,9 +371,10 @@ fn what(environment: &str) -> String {
 
 fn check_environment(environment: &str) -> Result<()> {
     validate_name(environment).map_err(|e| match e {
-        SecretsError::InvalidName { name } => {
-            SecretsError::InvalidInput(format!("invalid environment: {name}"))
-        }
+        SecretsError::InvalidName { name } => SecretsError::InvalidInput {
+            what: "environment".to_owned(),
+            reason: name,
+        },
         other => other,
     })
 }
@@ -451,9 +453,12 @@ impl<S: SecretsStore> GrantStore<S> {
         subject.validate()?;
         check_environment(environment)?;
         if level == PermissionLevel::None {
-            return Err(SecretsError::InvalidInput(format!(
-                "granting `none` to {subject} on `{environment}` would be a revoke; use revoke"
-            )));
+            return Err(SecretsError::InvalidInput {
+                what: "permission level `none`".to_owned(),
+                reason: format!(
+                    "granting it to {subject} on `{environment}` would be a revoke; use revoke"
+                ),
+            });
         }
         let _guard = self.writes.lock().await;
         let mut rec = self.read(environment).await?;
@@ -663,7 +668,7 @@ mod tests {
             PermissionLevel::Write
         );
         let msg = "admin".parse::<PermissionLevel>().unwrap_err().to_string();
-        assert!(msg.contains("unknown permission level \"admin\""), "{msg}");
+        assert!(msg.contains("invalid permission level \"admin\""), "{msg}");
         assert!(msg.contains("read, execute, write, none"), "{msg}");
         assert!("".parse::<PermissionLevel>().is_err());
     }
@@ -697,7 +702,7 @@ mod tests {
             assert_eq!(serde_json::from_str::<Subject>(&json).unwrap(), s);
         }
         for (bad, why) in [
-            ("team:x", "unknown subject kind \"team\""),
+            ("team:x", "invalid subject kind \"team\": write user:ID"),
             ("", "invalid user \"\": the id is empty"),
             ("group:", "invalid group \"\": the id is empty"),
             ("user: alice", "whitespace"),

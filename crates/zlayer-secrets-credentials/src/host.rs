@@ -84,17 +84,20 @@ impl Scheme {
 }
 
 fn invalid(kind: &str, input: &str, why: &str) -> SecretsError {
-    if input.contains('@') {
-        return SecretsError::InvalidInput(format!(
-            "invalid {kind} (not shown: it holds user information, which may include a password): {why}"
-        ));
+    let what = if input.contains('@') {
+        format!("{kind} (not shown: it holds user information, which may include a password)")
+    } else {
+        let shown: String = input
+            .chars()
+            .take(80)
+            .flat_map(char::escape_debug)
+            .collect();
+        format!("{kind} \"{shown}\"")
+    };
+    SecretsError::InvalidInput {
+        what,
+        reason: why.to_owned(),
     }
-    let shown: String = input
-        .chars()
-        .take(80)
-        .flat_map(char::escape_debug)
-        .collect();
-    SecretsError::InvalidInput(format!("invalid {kind} \"{shown}\": {why}"))
 }
 
 /// Which syntax a host is being read for.

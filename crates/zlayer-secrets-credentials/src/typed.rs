@@ -144,16 +144,15 @@ pub(crate) async fn remove<S: SecretsStore, R: CredentialRecord>(
 /// Refuses text with control characters or surrounding whitespace (labels, user names).
 pub(crate) fn check_label(field: &str, value: &str, may_be_empty: bool) -> Result<()> {
     if value.is_empty() && !may_be_empty {
-        return Err(SecretsError::InvalidInput(format!(
-            "the {field} must not be empty"
-        )));
+        return Err(empty(field));
     }
     if value.chars().any(char::is_control) || value.trim() != value || value.len() > 256 {
-        return Err(SecretsError::InvalidInput(format!(
-            "invalid {field} {:?}: at most 256 bytes, without control characters or leading \
-             or trailing whitespace",
-            value.chars().take(80).collect::<String>()
-        )));
+        return Err(SecretsError::InvalidInput {
+            what: format!("{field} {:?}", value.chars().take(80).collect::<String>()),
+            reason: "at most 256 bytes, without control characters or leading or trailing \
+                     whitespace"
+                .to_owned(),
+        });
     }
     Ok(())
 }
@@ -161,9 +160,15 @@ pub(crate) fn check_label(field: &str, value: &str, may_be_empty: bool) -> Resul
 /// Refuses an empty secret value (a password, token or key).
 pub(crate) fn check_secret_value(field: &str, value: &str) -> Result<()> {
     if value.is_empty() {
-        return Err(SecretsError::InvalidInput(format!(
-            "the {field} must not be empty"
-        )));
+        return Err(empty(field));
     }
     Ok(())
+}
+
+/// The error for an empty `field`.
+pub(crate) fn empty(field: &str) -> SecretsError {
+    SecretsError::InvalidInput {
+        what: field.to_owned(),
+        reason: "it must not be empty".to_owned(),
+    }
 }

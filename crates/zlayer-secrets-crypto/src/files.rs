@@ -11,12 +11,12 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
-use zlayer_secrets_core::{Result, SecretsError};
+use zlayer_secrets_core::{FileProblem, Result, SecretsError};
 
 use crate::key::{
     ARGON2_ITERATIONS, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, EncryptionKey, KEY_SIZE, SALT_LEN,
 };
-use crate::ownership;
+use crate::ownership::{self, io_failure, refused};
 use crate::random::fill as fill_random;
 
 /// Files larger than this are not key or salt files; reading stops here.
@@ -52,41 +52,33 @@ pub(crate) fn read_limited(path: &Path, what: &str) -> Result<ReadOutcome> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::symlink_metadata(path) {
                 // A dangling symbolic link is a key that went missing, not a key to create.
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(SecretsError::Storage(format!(
-                        "{what} {} is a symbolic link to a file that does not exist",
-                        path.display()
-                    )));
+                    return Err(refused(what, path, FileProblem::DanglingSymlink));
                 }
                 Ok(_) if tries > 0 => {}
                 _ => return Ok(ReadOutcome::Missing),
             },
-            Err(e) => {
-                return Err(io_error(
-                    &format!("cannot open {what} {}", path.display()),
-                    &e,
-                ));
-            }
+            Err(e) => return Err(io_failure(format!("open {what}"), path, e)),
         }
     };
     let metadata = file
         .metadata()
-        .map_err(|e| io_error(&format!("cannot inspect {what} {}", path.display()), &e))?;
+        .map_err(|e| io_failure(format!("inspect {what}"), path, e))?;
     if !metadata.is_file() {
-        return Err(SecretsError::Storage(format!(
-            "{what} {} is not a regular file",
-            path.display()
-        )));
+        return Err(refused(what, path, FileProblem::NotAFile));
     }
     let warnings = check_permissions(path, what, &metadata)?;
     let mut bytes = Zeroizing::new(Vec::with_capacity(128));
     file.take(MAX_FILE_LEN + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| io_error(&format!("cannot read {what} {}", path.display()), &e))?;
+        .map_err(|e| io_failure(format!("read {what}"), path, e))?;
     if bytes.len() as u64 > MAX_FILE_LEN {
-        return Err(SecretsError::Encryption(format!(
-            "{what} {} is larger than {MAX_FILE_LEN} bytes: not a {what}",
-            path.display()
-        )));
+        return Err(refused(
+            what,
+            path,
+            FileProblem::TooLarge {
+                limit: MAX_FILE_LEN,
+            },
+        ));
     }
     Ok(ReadOutcome::Found(bytes, warnings))
 }
@@ -216,9 +208,10 @@ pub(crate) fn create_exclusive(path: &Path, contents: &[u8], what: &str) -> Resu
         Ok(()) => true,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
         Err(e) => {
-            return Err(io_error(
-                &format!("cannot put the new {what} in place at {}", path.display()),
-                &e,
+            return Err(io_failure(
+                format!("put the new {what} in place at"),
+                path,
+                e,
             ));
         }
     };
@@ -230,16 +223,8 @@ pub(crate) fn create_exclusive(path: &Path, contents: &[u8], what: &str) -> Resu
 /// Renames `from` to `to`, replacing any file there, atomically (a reader sees either the old
 /// file or the new one), and makes the rename durable.
 pub(crate) fn replace_atomically(from: &Path, to: &Path, what: &str) -> Result<()> {
-    fs::rename(from, to).map_err(|e| {
-        io_error(
-            &format!(
-                "cannot move the {what} {} to {}",
-                from.display(),
-                to.display()
-            ),
-            &e,
-        )
-    })?;
+    fs::rename(from, to)
+        .map_err(|e| io_failure(format!("move the {what} {} to", from.display()), to, e))?;
     sync_dir(parent_dir(to))
 }
 
@@ -248,10 +233,7 @@ pub(crate) fn remove_durably(path: &Path, what: &str) -> Result<()> {
     match fs::remove_file(path) {
         Ok(()) => sync_dir(parent_dir(path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error(
-            &format!("cannot remove the {what} {}", path.display()),
-            &e,
-        )),
+        Err(e) => Err(io_failure(format!("remove the {what}"), path, e)),
     }
 }
 
@@ -283,22 +265,14 @@ impl TempFile {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&path).map_err(|e| {
-            io_error(
-                &format!("cannot create a temporary {what} {}", path.display()),
-                &e,
-            )
-        })?;
+        let mut file = options
+            .open(&path)
+            .map_err(|e| io_failure(format!("create a temporary {what}"), &path, e))?;
         // From here on the temporary file is ours to remove, whatever happens.
         let temp = Self { path };
         file.write_all(contents)
             .and_then(|()| file.sync_all())
-            .map_err(|e| {
-                io_error(
-                    &format!("cannot write the temporary {what} {}", temp.path.display()),
-                    &e,
-                )
-            })?;
+            .map_err(|e| io_failure(format!("write the temporary {what}"), &temp.path, e))?;
         Ok(temp)
     }
 }
@@ -318,17 +292,13 @@ impl Drop for TempFile {
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| io_error(&format!("cannot sync the directory {}", dir.display()), &e))
+        .map_err(|e| io_failure("sync the directory".to_owned(), dir, e))
 }
 
 #[cfg(not(unix))]
 fn sync_dir(_: &Path) -> Result<()> {
     // Directories cannot be opened for syncing on this platform; renames are journaled.
     Ok(())
-}
-
-fn io_error(context: &str, error: &io::Error) -> SecretsError {
-    SecretsError::Storage(format!("{context}: {error}"))
 }
 
 #[cfg(test)]

@@ -191,12 +191,9 @@ impl KeyManager {
 
     /// The directory holding key and salt files.
     pub fn base_dir(&self) -> Result<&Path> {
-        self.base_dir.as_deref().ok_or_else(|| {
-            SecretsError::Storage(format!(
-                "no directory for key files: there is no platform data directory (no home \
-                 directory?); set {ENV_DIR}"
-            ))
-        })
+        self.base_dir
+            .as_deref()
+            .ok_or(SecretsError::NoDataDirectory { variable: ENV_DIR })
     }
 
     /// The key file of `deployment`: `{base_dir}/secrets_{deployment}.key`.
@@ -313,10 +310,9 @@ impl KeyManager {
         validate_deployment(deployment)?;
         for var in [ENV_KEY, ENV_PASSWORD] {
             if self.set_var(var)?.is_some() {
-                return Err(SecretsError::InvalidInput(format!(
-                    "{var} is set, so the key comes from the environment and not from a key \
-                     file; to rotate, re-key the data with a new value and change {var}"
-                )));
+                return Err(SecretsError::KeyFromEnvironment {
+                    variable: var.to_owned(),
+                });
             }
         }
         let key_path = self.key_file_path_checked(deployment)?;
@@ -419,10 +415,13 @@ impl KeyManager {
             }
         };
         let key = EncryptionKey::derive_from_password(&password, &salt).map_err(|e| {
-            SecretsError::Encryption(format!(
-                "cannot derive a key from {ENV_PASSWORD} with salt file {}: {e}",
-                salt_file.display()
-            ))
+            SecretsError::during(
+                format!(
+                    "derive a key from {ENV_PASSWORD} with salt file {}",
+                    salt_file.display()
+                ),
+                e,
+            )
         })?;
         Ok(Some(ResolvedKey {
             key,
@@ -440,13 +439,19 @@ impl KeyManager {
         let Some(value) = (self.env)(name) else {
             return Ok(None);
         };
-        let value = Zeroizing::new(value.into_string().map_err(|_| {
-            SecretsError::InvalidInput(format!("{name} is set but is not valid UTF-8"))
-        })?);
+        let invalid = |reason: &str| SecretsError::InvalidInput {
+            what: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let value = Zeroizing::new(
+            value
+                .into_string()
+                .map_err(|_| invalid("it is set but is not valid UTF-8"))?,
+        );
         if value.trim().is_empty() {
-            return Err(SecretsError::InvalidInput(format!(
-                "{name} is set but empty; unset it to use the next key source"
-            )));
+            return Err(invalid(
+                "it is set but empty; unset it to use the next key source",
+            ));
         }
         Ok(Some(value))
     }

@@ -19,7 +19,25 @@ use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::path::Path;
 
-use zlayer_secrets_core::{Result, SecretsError};
+use zlayer_secrets_core::{FileProblem, Result, SecretsError};
+
+/// An I/O failure while doing `operation` (read after "cannot") to `path`.
+pub(crate) fn io_failure(operation: String, path: &Path, source: io::Error) -> SecretsError {
+    SecretsError::File {
+        operation,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `what` at `path` is refused because of `problem`.
+pub(crate) fn refused(what: &str, path: &Path, problem: FileProblem) -> SecretsError {
+    SecretsError::FileRefused {
+        what: what.to_owned(),
+        path: path.to_path_buf(),
+        problem,
+    }
+}
 
 /// Checks that `dir` is a directory owned by the effective user or root that group and
 /// others cannot write to (the sticky bit does not help). `what` names it in the error,
@@ -27,14 +45,9 @@ use zlayer_secrets_core::{Result, SecretsError};
 ///
 /// Symbolic links to the directory are followed: the directory itself is checked.
 pub fn check_dir(dir: &Path, what: &str) -> Result<()> {
-    let metadata = fs::metadata(dir).map_err(|e| {
-        SecretsError::Storage(format!("cannot inspect {what} {}: {e}", dir.display()))
-    })?;
+    let metadata = fs::metadata(dir).map_err(|e| io_failure(format!("inspect {what}"), dir, e))?;
     if !metadata.is_dir() {
-        return Err(SecretsError::Storage(format!(
-            "{what} {} is not a directory",
-            dir.display()
-        )));
+        return Err(refused(what, dir, FileProblem::NotADirectory));
     }
     check_metadata(dir, &metadata, what, true)
 }
@@ -54,7 +67,7 @@ pub fn create_private_dir(dir: &Path, what: &str) -> Result<()> {
     builder.recursive(true);
     builder
         .create(dir)
-        .map_err(|e| SecretsError::Storage(format!("creating {what} {}: {e}", dir.display())))?;
+        .map_err(|e| io_failure(format!("create {what}"), dir, e))?;
     check_dir(dir, what)
 }
 
@@ -66,12 +79,7 @@ pub fn create_new_private_dir(dir: &Path, what: &str) -> Result<bool> {
     match private_dir_builder().create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(e) => {
-            return Err(SecretsError::Storage(format!(
-                "creating {what} {}: {e}",
-                dir.display()
-            )));
-        }
+        Err(e) => return Err(io_failure(format!("create {what}"), dir, e)),
     }
     let made_private = set_private_dir_mode(dir, what).and_then(|()| check_dir(dir, what));
     if made_private.is_err() {
@@ -97,12 +105,8 @@ fn set_private_dir_mode(dir: &Path, what: &str) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
-            SecretsError::Storage(format!(
-                "cannot make {what} {} private (mode 0700): {e}",
-                dir.display()
-            ))
-        })?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_failure(format!("make private (mode 0700) {what}"), dir, e))?;
     }
     #[cfg(not(unix))]
     let _ = (dir, what);
@@ -125,13 +129,8 @@ fn refuse_symlink(path: &Path, what: &str) -> Result<Option<Metadata>> {
         return Ok(None);
     };
     if metadata.file_type().is_symlink() {
-        let target = fs::read_link(path)
-            .map(|t| format!(" (to {})", t.display()))
-            .unwrap_or_default();
-        return Err(SecretsError::Storage(format!(
-            "{what} {} is a symbolic link{target}; refusing to follow it (use the real path)",
-            path.display()
-        )));
+        let target = fs::read_link(path).ok();
+        return Err(refused(what, path, FileProblem::Symlink { target }));
     }
     Ok(Some(metadata))
 }
@@ -168,25 +167,16 @@ fn open_checked(path: &Path, what: &str, options: &mut OpenOptions) -> Result<Fi
     }
     let file = options.open(path).map_err(|e| {
         if is_symlink_refusal(&e) {
-            SecretsError::Storage(format!(
-                "{what} {} became a symbolic link while it was opened; refusing to follow it",
-                path.display()
-            ))
+            refused(what, path, FileProblem::BecameSymlink)
         } else {
-            SecretsError::Storage(format!(
-                "creating or opening {what} {}: {e}",
-                path.display()
-            ))
+            io_failure(format!("create or open {what}"), path, e)
         }
     })?;
-    let metadata = file.metadata().map_err(|e| {
-        SecretsError::Storage(format!("cannot inspect {what} {}: {e}", path.display()))
-    })?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| io_failure(format!("inspect {what}"), path, e))?;
     if !metadata.is_file() {
-        return Err(SecretsError::Storage(format!(
-            "{what} {} is not a regular file",
-            path.display()
-        )));
+        return Err(refused(what, path, FileProblem::NotAFile));
     }
     check_file(path, &metadata, what)?;
     Ok(file)
@@ -210,41 +200,25 @@ fn check_metadata(path: &Path, metadata: &Metadata, what: &str, is_dir: bool) ->
     use std::os::unix::fs::MetadataExt;
     let owner = metadata.uid();
     let mode = metadata.mode() & 0o7777;
-    let me = nix::unistd::geteuid().as_raw();
-    let why = if owner != me && owner != 0 {
-        format!(
-            "it is owned by uid {owner}, not by this user (uid {me}) or root, so its owner \
-             could replace {}",
-            if is_dir {
-                "the files in it"
-            } else {
-                "what it holds"
-            }
-        )
+    let user = nix::unistd::geteuid().as_raw();
+    let problem = if owner != user && owner != 0 {
+        FileProblem::ForeignOwner {
+            owner,
+            user,
+            mode,
+            is_dir,
+        }
     } else if mode & 0o022 != 0 {
-        if is_dir {
-            format!(
-                "group or others can write to it{}, so they could put files of their own \
-                 in it (a key they know)",
-                if mode & 0o1000 == 0 {
-                    ""
-                } else {
-                    " (the sticky bit does not stop them creating names that do not exist yet)"
-                }
-            )
-        } else {
-            "group or others can write to it, so they could replace what it holds".to_owned()
+        FileProblem::Writable {
+            owner,
+            user,
+            mode,
+            is_dir,
         }
     } else {
         return Ok(());
     };
-    Err(SecretsError::Storage(format!(
-        "{what} {} (owner uid {owner}, mode {mode:04o}) is not safe: {why}; refusing to use it \
-         (it must be owned by uid {me} or root and not writable by group or others: check it, \
-         then `chown`/`chmod go-w` it, or use another {})",
-        path.display(),
-        if is_dir { "directory" } else { "file" }
-    )))
+    Err(refused(what, path, problem))
 }
 
 #[cfg(not(unix))]
@@ -300,11 +274,26 @@ mod tests {
         ] {
             set_mode(&path, mode);
             let metadata = File::open(&path).unwrap().metadata().unwrap();
-            assert_eq!(
-                check_file(&path, &metadata, "key file").is_ok(),
-                ok,
-                "{mode:o}"
-            );
+            match check_file(&path, &metadata, "key file") {
+                Ok(()) => assert!(ok, "{mode:o} passed"),
+                Err(SecretsError::FileRefused {
+                    what,
+                    path: refused,
+                    problem:
+                        FileProblem::Writable {
+                            mode: shown,
+                            is_dir: false,
+                            ..
+                        },
+                }) => {
+                    assert!(!ok, "{mode:o} refused");
+                    assert_eq!(
+                        (what.as_str(), refused.as_path(), shown),
+                        ("key file", path.as_path(), mode)
+                    );
+                }
+                Err(other) => panic!("{mode:o}: expected a refused file, got {other}"),
+            }
         }
     }
 
@@ -319,9 +308,13 @@ mod tests {
         );
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        let message = open_private_file(&link, "secrets store", true)
-            .unwrap_err()
-            .to_string();
+        let err = open_private_file(&link, "secrets store", true).unwrap_err();
+        assert!(
+            matches!(&err, SecretsError::FileRefused { problem: FileProblem::Symlink { target: Some(t) }, .. } if *t == path),
+            "{err}"
+        );
+        assert!(err.is_storage(), "{err}");
+        let message = err.to_string();
         assert!(message.contains("symbolic link"), "{message}");
         let dangling = dir.path().join("dangling");
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
@@ -351,11 +344,15 @@ mod tests {
         );
         // Parents are not created.
         let deep = root.path().join("no/such");
-        let message = create_new_private_dir(&deep, "the secrets directory")
-            .unwrap_err()
-            .to_string();
+        let err = create_new_private_dir(&deep, "the secrets directory").unwrap_err();
         assert!(
-            message.contains("creating the secrets directory"),
+            matches!(&err, SecretsError::File { path, source, .. }
+                if *path == deep && source.kind() == io::ErrorKind::NotFound),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("cannot create the secrets directory"),
             "{message}"
         );
         assert!(!root.path().join("no").exists());

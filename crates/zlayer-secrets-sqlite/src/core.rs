@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use zlayer_secrets_core::{
-    Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError, WriteOp, label,
-    unix_now, validate_name, validate_scope, validate_value,
+    Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError, TamperedRecord,
+    WriteOp, label, unix_now, validate_name, validate_scope, validate_value,
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::aad::value_aad;
-use crate::error::storage;
+use crate::error::{database, in_store};
 use crate::keys::Keys;
 use crate::{KeyInfo, ReencryptReport, StoreOptions, fs, schema, seal};
 
@@ -58,7 +58,7 @@ fn current_unchecked(tx: &Connection, scope: &str, name: &str) -> Result<Option<
             })
             .optional()
         })
-        .map_err(|e| storage("looking up a secret", &e))
+        .map_err(|e| database("looking up a secret", e))
 }
 
 /// The row of a secret, its current version authenticated: [`SecretsError::Tampered`] if the
@@ -74,11 +74,11 @@ fn current(tx: &Connection, keys: &Keys, scope: &str, name: &str) -> Result<Opti
 /// The error for a current version whose stored value is missing (the store never prunes the
 /// current version, so only a change outside zlayer-secrets can remove it).
 fn current_value_missing(scope: &str, name: &str, version: u32) -> SecretsError {
-    SecretsError::Tampered(format!(
-        "version {version}, the current version of {}, is missing from the database: it was \
-         changed outside zlayer-secrets",
-        label(scope, name)
-    ))
+    SecretsError::Tampered {
+        scope: scope.to_owned(),
+        name: name.to_owned(),
+        record: TamperedRecord::MissingValue { version },
+    }
 }
 
 /// Metadata from a row of `name, created_at, updated_at, version, version_mac`, with the
@@ -107,25 +107,21 @@ impl Core {
     /// Opens (creating if needed) the store at `path` with key-encryption key `kek`.
     pub(crate) fn open(path: &Path, kek: EncryptionKey, options: &StoreOptions) -> Result<Self> {
         if options.retention == 0 {
-            return Err(SecretsError::InvalidInput(
-                "the version retention must be at least 1 (the current version)".to_owned(),
-            ));
+            return Err(SecretsError::InvalidInput {
+                what: "version retention 0".to_owned(),
+                reason: "it must be at least 1 (the current version)".to_owned(),
+            });
         }
         if options.busy_timeout.as_millis() > MAX_BUSY_TIMEOUT_MS {
-            return Err(SecretsError::InvalidInput(format!(
-                "the busy timeout of {} s is longer than SQLite accepts (about 24 days)",
-                options.busy_timeout.as_secs()
-            )));
+            return Err(SecretsError::InvalidInput {
+                what: format!("busy timeout of {} s", options.busy_timeout.as_secs()),
+                reason: "it is longer than SQLite accepts (about 24 days)".to_owned(),
+            });
         }
         let path = fs::resolve(path)?;
         fs::prepare(&path)?;
-        let in_file = |err: SecretsError| match err {
-            SecretsError::Storage(msg) => {
-                SecretsError::Storage(format!("secrets store {}: {msg}", path.display()))
-            }
-            other => other,
-        };
-        let mut conn = Connection::open(&path).map_err(|e| in_file(storage("opening", &e)))?;
+        let in_file = |err| in_store(&path, err);
+        let mut conn = Connection::open(&path).map_err(|e| in_file(database("opening", e)))?;
         schema::preflight(&conn, options).map_err(in_file)?;
         schema::configure(&conn, options).map_err(in_file)?;
         // The steps that need no key, then (once the key has unlocked the data key, so a
@@ -152,7 +148,7 @@ impl Core {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|e| storage("starting a read", &e))?;
+            .map_err(|e| database("starting a read", e))?;
         self.keys.refresh(&tx)?;
         Ok((tx, &self.keys))
     }
@@ -163,7 +159,7 @@ impl Core {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| storage("locking the database for a write", &e))?;
+            .map_err(|e| database("locking the database for a write", e))?;
         self.keys.refresh(&tx)?;
         Ok((tx, &self.keys))
     }
@@ -208,7 +204,7 @@ impl Core {
                 })
                 .optional()
             })
-            .map_err(|e| storage("reading a secret", &e))?;
+            .map_err(|e| database("reading a secret", e))?;
         let (version, mac, ciphertext) = row.ok_or_else(|| not_found(scope, name))?;
         keys.check_current(scope, name, version, &mac)?;
         let ciphertext = ciphertext.ok_or_else(|| current_value_missing(scope, name, version))?;
@@ -228,8 +224,11 @@ impl Core {
         if names.is_empty() {
             return Ok(HashMap::new());
         }
-        let names_json = serde_json::to_string(names)
-            .map_err(|e| SecretsError::Storage(format!("encoding the list of names: {e}")))?;
+        let names_json = serde_json::to_string(names).map_err(|e| SecretsError::Database {
+            operation: "encoding the list of names".to_owned(),
+            path: None,
+            source: Box::new(e),
+        })?;
         let (tx, keys) = self.read()?;
         let mut stmt = tx
             .prepare_cached(
@@ -237,7 +236,7 @@ impl Core {
                  LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
                  WHERE s.scope = ?1 AND s.name IN (SELECT value FROM json_each(?2))",
             )
-            .map_err(|e| storage("preparing a batch read", &e))?;
+            .map_err(|e| database("preparing a batch read", e))?;
         let rows = stmt
             .query_map(params![scope, names_json], |row| {
                 Ok((
@@ -247,11 +246,11 @@ impl Core {
                     row.get::<_, Option<Vec<u8>>>(3)?,
                 ))
             })
-            .map_err(|e| storage("reading secrets", &e))?;
+            .map_err(|e| database("reading secrets", e))?;
         let mut out = HashMap::with_capacity(names.len());
         for row in rows {
             let (name, version, mac, ciphertext) =
-                row.map_err(|e| storage("reading secrets", &e))?;
+                row.map_err(|e| database("reading secrets", e))?;
             keys.check_current(scope, &name, version, &mac)?;
             let ciphertext =
                 ciphertext.ok_or_else(|| current_value_missing(scope, &name, version))?;
@@ -270,13 +269,13 @@ impl Core {
                 "SELECT name, created_at, updated_at, version, version_mac FROM secrets
                  WHERE scope = ?1 ORDER BY name",
             )
-            .map_err(|e| storage("preparing a listing", &e))?;
+            .map_err(|e| database("preparing a listing", e))?;
         let rows = stmt
             .query_map(params![scope], metadata_row)
-            .map_err(|e| storage("listing secrets", &e))?;
+            .map_err(|e| database("listing secrets", e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (meta, mac) = row.map_err(|e| storage("listing secrets", &e))?;
+            let (meta, mac) = row.map_err(|e| database("listing secrets", e))?;
             keys.check_current(scope, &meta.name, meta.version, &mac)?;
             out.push(meta);
         }
@@ -295,7 +294,7 @@ impl Core {
                 stmt.query_row(params![scope, name], metadata_row)
                     .optional()
             })
-            .map_err(|e| storage("reading a secret's metadata", &e))?
+            .map_err(|e| database("reading a secret's metadata", e))?
             .ok_or_else(|| not_found(scope, name))?;
         keys.check_current(scope, name, meta.version, &mac)?;
         Ok(meta)
@@ -315,7 +314,7 @@ impl Core {
                 "SELECT version, created_at FROM secret_versions
                  WHERE secret_id = ?1 ORDER BY version",
             )
-            .map_err(|e| storage("preparing a version listing", &e))?;
+            .map_err(|e| database("preparing a version listing", e))?;
         let rows = stmt
             .query_map(params![cur.id], |row| {
                 Ok(SecretVersion {
@@ -323,9 +322,9 @@ impl Core {
                     created_at: row.get(1)?,
                 })
             })
-            .map_err(|e| storage("listing versions", &e))?;
+            .map_err(|e| database("listing versions", e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| storage("listing versions", &e))
+            .map_err(|e| database("listing versions", e))
     }
 
     pub(crate) fn get_version(&mut self, scope: &str, name: &str, version: u32) -> Result<Secret> {
@@ -348,18 +347,19 @@ impl Core {
         // A pointer rolled back outside zlayer-secrets fails here, as the tamper error, and
         // never reaches the insert below (whose version would already exist).
         let (id, previous, version) = if let Some(cur) = current(tx, keys, scope, name)? {
-            let next = cur.version.checked_add(1).ok_or_else(|| {
-                SecretsError::Storage(format!(
-                    "{} has reached the highest version number",
-                    label(scope, name)
-                ))
-            })?;
+            let next = cur
+                .version
+                .checked_add(1)
+                .ok_or_else(|| SecretsError::VersionLimit {
+                    scope: scope.to_owned(),
+                    name: name.to_owned(),
+                })?;
             let mac = keys.seal_current(scope, name, next)?;
             tx.prepare_cached(
                 "UPDATE secrets SET version = ?1, updated_at = ?2, version_mac = ?3 WHERE id = ?4",
             )
             .and_then(|mut stmt| stmt.execute(params![next, now, mac, cur.id]))
-            .map_err(|e| storage("updating a secret", &e))?;
+            .map_err(|e| database("updating a secret", e))?;
             (cur.id, Some(cur.version), next)
         } else {
             let mac = keys.seal_current(scope, name, 1)?;
@@ -368,7 +368,7 @@ impl Core {
                  VALUES (?1, ?2, 1, ?3, ?3, ?4)",
             )
             .and_then(|mut stmt| stmt.execute(params![scope, name, now, mac]))
-            .map_err(|e| storage("creating a secret", &e))?;
+            .map_err(|e| database("creating a secret", e))?;
             (tx.last_insert_rowid(), None, 1)
         };
         let ciphertext = seal::seal(keys.dek(), &value_aad(scope, name, version), value)?;
@@ -377,17 +377,17 @@ impl Core {
              VALUES (?1, ?2, ?3, ?4)",
         )
         .and_then(|mut stmt| stmt.execute(params![id, version, now, ciphertext]))
-        .map_err(|e| storage("storing a secret version", &e))?;
+        .map_err(|e| database("storing a secret version", e))?;
         if let Some(oldest_kept) = version.checked_sub(retention) {
             tx.prepare_cached("DELETE FROM secret_versions WHERE secret_id = ?1 AND version <= ?2")
                 .and_then(|mut stmt| stmt.execute(params![id, oldest_kept]))
-                .map_err(|e| storage("pruning old versions", &e))?;
+                .map_err(|e| database("pruning old versions", e))?;
         }
         Ok((previous, version))
     }
 
     fn commit(tx: Transaction<'_>) -> Result<()> {
-        tx.commit().map_err(|e| storage("committing a write", &e))
+        tx.commit().map_err(|e| database("committing a write", e))
     }
 
     pub(crate) fn set(&mut self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
@@ -457,7 +457,7 @@ impl Core {
         let removed = tx
             .prepare_cached("DELETE FROM secrets WHERE scope = ?1 AND name = ?2")
             .and_then(|mut stmt| stmt.execute(params![scope, name]))
-            .map_err(|e| storage("deleting a secret", &e))?;
+            .map_err(|e| database("deleting a secret", e))?;
         Ok(removed > 0)
     }
 
@@ -497,10 +497,10 @@ impl Core {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| storage("locking the database to re-key", &e))?;
+            .map_err(|e| database("locking the database to re-key", e))?;
         self.keys.rekey(&tx, &new_kek)?;
         tx.commit()
-            .map_err(|e| storage("committing the re-key", &e))?;
+            .map_err(|e| database("committing the re-key", e))?;
         self.keys.adopt_kek(new_kek);
         self.checkpoint();
         Ok(())
@@ -514,10 +514,10 @@ impl Core {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| storage("locking the database to re-encrypt", &e))?;
+            .map_err(|e| database("locking the database to re-encrypt", e))?;
         let (versions, keys) = self.keys.reencrypt_all(&tx, new_kek, progress)?;
         tx.commit()
-            .map_err(|e| storage("committing the re-encryption", &e))?;
+            .map_err(|e| database("committing the re-encryption", e))?;
         self.keys = keys;
         self.checkpoint();
         Ok(ReencryptReport {
@@ -558,7 +558,7 @@ impl Core {
                 })
             },
         )
-        .map_err(|e| storage("reading the store's key record", &e))
+        .map_err(|e| database("reading the store's key record", e))
     }
 }
 
@@ -579,7 +579,7 @@ fn stored_version(
             stmt.query_row(params![cur.id, version], |row| row.get(0))
                 .optional()
         })
-        .map_err(|e| storage("reading a secret version", &e))?;
+        .map_err(|e| database("reading a secret version", e))?;
     ciphertext.ok_or_else(|| {
         let retained: Option<(u32, u32)> = tx
             .query_row(

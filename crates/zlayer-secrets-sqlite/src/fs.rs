@@ -22,9 +22,10 @@ pub(crate) const DB_FILE_EXTENSIONS: [&str; 3] = ["sqlite", "db", "sqlite3"];
 /// [`prepare`] creates what is missing.
 pub(crate) fn resolve(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
-        return Err(SecretsError::InvalidInput(
-            "the secrets store path is empty".to_owned(),
-        ));
+        return Err(SecretsError::InvalidInput {
+            what: "secrets store path".to_owned(),
+            reason: "it is empty".to_owned(),
+        });
     }
     let names_a_file = || {
         path.extension()

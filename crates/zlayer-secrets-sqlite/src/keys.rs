@@ -4,11 +4,14 @@
 //! The protocol is described in `docs/format.md` ("Re-keying").
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use zlayer_secrets_core::{Result, SecretsError, label, unix_now};
+use zlayer_secrets_core::{
+    Result, SecretsError, StoreProblem, TamperedRecord, WrongKeyReason, unix_now,
+};
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::aad::{current_version_aad, data_key_aad, value_aad};
-use crate::error::storage;
+use crate::error::database;
+use crate::schema::problem;
 use crate::seal;
 
 /// Length of the random store identifier bound into the wrapped data key.
@@ -36,7 +39,7 @@ fn read_meta(conn: &Connection) -> Result<Option<MetaRow>> {
         },
     )
     .optional()
-    .map_err(|e| storage("reading the store's key record", &e))
+    .map_err(|e| database("reading the store's key record", e))
 }
 
 /// The keys of an open store.
@@ -58,7 +61,7 @@ impl Keys {
         }
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| storage("locking the database to create its key record", &e))?;
+            .map_err(|e| database("locking the database to create its key record", e))?;
         // Another process may have created the record while we waited for the lock.
         if let Some(meta) = read_meta(&tx)? {
             drop(tx);
@@ -68,13 +71,11 @@ impl Keys {
         // would silently orphan all of them.
         let stored: i64 = tx
             .query_row("SELECT count(*) FROM secret_versions", [], |row| row.get(0))
-            .map_err(|e| storage("inspecting the store", &e))?;
+            .map_err(|e| database("inspecting the store", e))?;
         if stored > 0 {
-            return Err(SecretsError::Storage(format!(
-                "the store's key record is missing but it holds {stored} encrypted values; \
-                 refusing to create a new key that could never decrypt them (restore the \
-                 database from a backup)"
-            )));
+            return Err(problem(StoreProblem::KeyRecordMissing {
+                values: stored.unsigned_abs(),
+            }));
         }
         let mut store_id = vec![0u8; STORE_ID_LEN];
         zlayer_secrets_crypto::random::fill(&mut store_id)?;
@@ -85,9 +86,9 @@ impl Keys {
              VALUES (1, ?1, 1, ?2, ?3, ?4)",
             params![store_id, wrapped, seal::fingerprint(&kek), unix_now()],
         )
-        .map_err(|e| storage("creating the store's key record", &e))?;
+        .map_err(|e| database("creating the store's key record", e))?;
         tx.commit()
-            .map_err(|e| storage("committing the store's key record", &e))?;
+            .map_err(|e| database("committing the store's key record", e))?;
         tracing::debug!("created the key record of a new secrets store");
         Ok(Self {
             kek,
@@ -115,11 +116,15 @@ impl Keys {
                     .to_owned(),
             ))
         } else {
-            Err(SecretsError::WrongKey(format!(
-                "this key does not open the secrets store: the key given has fingerprint \
-                 {offered}, the store is locked with the key of fingerprint {}",
-                meta.kek_fingerprint
-            )))
+            Err(SecretsError::WrongKey {
+                store: None,
+                key: None,
+                reason: Box::new(WrongKeyReason::Mismatch {
+                    offered,
+                    locked_with: meta.kek_fingerprint,
+                    unfinished_rotation: None,
+                }),
+            })
         }
     }
 
@@ -133,20 +138,19 @@ impl Keys {
                 |row| row.get(0),
             )
             .optional()
-            .map_err(|e| storage("reading the store's key record", &e))?;
+            .map_err(|e| database("reading the store's key record", e))?;
         match generation {
             Some(g) if g == self.generation => Ok(()),
             Some(_) => {
                 let meta = read_meta(conn)?.ok_or_else(missing_record)?;
                 let aad = data_key_aad(&meta.store_id, meta.generation);
-                let dek =
-                    seal::unwrap_key(&self.kek, &meta.wrapped_dek, &aad).ok_or_else(|| {
-                        SecretsError::WrongKey(
-                        "the store was re-encrypted by another process under a key this handle \
-                         does not hold; open the store again with the new key"
-                            .to_owned(),
-                    )
-                    })?;
+                let dek = seal::unwrap_key(&self.kek, &meta.wrapped_dek, &aad).ok_or(
+                    SecretsError::WrongKey {
+                        store: None,
+                        key: None,
+                        reason: Box::new(WrongKeyReason::Replaced),
+                    },
+                )?;
                 self.dek = dek;
                 self.generation = meta.generation;
                 self.store_id = meta.store_id;
@@ -220,7 +224,7 @@ impl Keys {
                     self.generation
                 ],
             )
-            .map_err(|e| storage("writing the re-wrapped data key", &e))?;
+            .map_err(|e| database("writing the re-wrapped data key", e))?;
         if changed == 1 {
             Ok(())
         } else {
@@ -247,21 +251,16 @@ impl Keys {
         // under the new data key: re-encrypting must not launder a rolled-back pointer.
         let pointers = read_pointers(tx)?;
         for p in &pointers {
-            self.check_current(&p.scope, &p.name, p.version, &p.mac)
-                .map_err(|e| match e {
-                    SecretsError::Tampered(m) => {
-                        SecretsError::Tampered(format!("{m}; nothing was re-encrypted"))
-                    }
-                    other => other,
-                })?;
+            self.check_current(&p.scope, &p.name, p.version, &p.mac)?;
         }
         let total: u64 = tx
             .query_row("SELECT count(*) FROM secret_versions", [], |row| row.get(0))
-            .map_err(|e| storage("counting stored versions", &e))?;
+            .map_err(|e| database("counting stored versions", e))?;
         let fresh_dek = EncryptionKey::try_generate()?;
-        let new_generation = self.generation.checked_add(1).ok_or_else(|| {
-            SecretsError::Storage("the data key cannot be replaced again: generation limit".into())
-        })?;
+        let new_generation = self
+            .generation
+            .checked_add(1)
+            .ok_or_else(|| problem(StoreProblem::GenerationLimit))?;
         let mut done = 0u64;
         let mut last: (i64, u32) = (i64::MIN, 0);
         progress(0, total);
@@ -273,7 +272,7 @@ impl Keys {
                 .prepare_cached(
                     "UPDATE secret_versions SET ciphertext = ?1 WHERE secret_id = ?2 AND version = ?3",
                 )
-                .map_err(|e| storage("preparing the re-encryption", &e))?;
+                .map_err(|e| database("preparing the re-encryption", e))?;
             for row in &page {
                 let aad = value_aad(&row.scope, &row.name, row.version);
                 let plain = seal::open(&self.dek, &aad, &row.ciphertext).ok_or_else(|| {
@@ -286,7 +285,7 @@ impl Keys {
                 let sealed = seal::seal(&fresh_dek, &aad, &plain)?;
                 update
                     .execute(params![sealed, row.secret_id, row.version])
-                    .map_err(|e| storage("writing a re-encrypted version", &e))?;
+                    .map_err(|e| database("writing a re-encrypted version", e))?;
                 done += 1;
             }
             progress(done, total);
@@ -304,7 +303,7 @@ impl Keys {
              WHERE id = 1",
             params![wrapped, seal::fingerprint(&new_kek), new_generation, now],
         )
-        .map_err(|e| storage("writing the new data key", &e))?;
+        .map_err(|e| database("writing the new data key", e))?;
         Ok((
             done,
             Self {
@@ -326,12 +325,12 @@ fn seal_pointers(
 ) -> Result<()> {
     let mut update = tx
         .prepare_cached("UPDATE secrets SET version_mac = ?1 WHERE id = ?2")
-        .map_err(|e| storage("preparing to authenticate current versions", &e))?;
+        .map_err(|e| database("preparing to authenticate current versions", e))?;
     for p in pointers {
         let mac = seal_current_with(dek, store_id, &p.scope, &p.name, p.version)?;
         update
             .execute(params![mac, p.id])
-            .map_err(|e| storage("authenticating a current version", &e))?;
+            .map_err(|e| database("authenticating a current version", e))?;
     }
     Ok(())
 }
@@ -369,20 +368,15 @@ fn is_current_with(
 /// The error for a current-version pointer that does not authenticate. Says what is wrong
 /// and what to do; holds no value.
 pub(crate) fn tampered_pointer(scope: &str, name: &str, version: u32) -> SecretsError {
-    SecretsError::Tampered(format!(
-        "the current version of {} is recorded as {version}, but that record does \
-         not authenticate: the database was changed outside zlayer-secrets (a version number \
-         rolled back or altered); the secret is not read or written until the database is \
-         restored from a backup (or the secret deleted and set again)",
-        label(scope, name)
-    ))
+    SecretsError::Tampered {
+        scope: scope.to_owned(),
+        name: name.to_owned(),
+        record: TamperedRecord::CurrentVersion { version },
+    }
 }
 
 fn missing_record() -> SecretsError {
-    SecretsError::Storage(
-        "the store's key record is missing; the database was altered outside zlayer-secrets"
-            .to_owned(),
-    )
+    problem(StoreProblem::KeyRecordMissing { values: 0 })
 }
 
 /// One secret's current-version pointer and its authenticator.
@@ -398,7 +392,7 @@ struct Pointer {
 fn read_pointers(tx: &Connection) -> Result<Vec<Pointer>> {
     let mut stmt = tx
         .prepare_cached("SELECT id, scope, name, version, version_mac FROM secrets ORDER BY id")
-        .map_err(|e| storage("reading the current versions", &e))?;
+        .map_err(|e| database("reading the current versions", e))?;
     let rows = stmt
         .query_map([], |row| {
             Ok(Pointer {
@@ -409,9 +403,9 @@ fn read_pointers(tx: &Connection) -> Result<Vec<Pointer>> {
                 mac: row.get(4)?,
             })
         })
-        .map_err(|e| storage("reading the current versions", &e))?;
+        .map_err(|e| database("reading the current versions", e))?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(|e| storage("reading the current versions", &e))
+        .map_err(|e| database("reading the current versions", e))
 }
 
 /// One stored version, as read for re-encryption.
@@ -433,7 +427,7 @@ fn read_page(tx: &Transaction<'_>, after: (i64, u32)) -> Result<Vec<VersionRow>>
              ORDER BY v.secret_id, v.version
              LIMIT 256",
         )
-        .map_err(|e| storage("preparing the re-encryption", &e))?;
+        .map_err(|e| database("preparing the re-encryption", e))?;
     let rows = stmt
         .query_map(params![after.0, after.1], |row| {
             Ok(VersionRow {
@@ -444,7 +438,7 @@ fn read_page(tx: &Transaction<'_>, after: (i64, u32)) -> Result<Vec<VersionRow>>
                 ciphertext: row.get(4)?,
             })
         })
-        .map_err(|e| storage("reading stored versions", &e))?;
+        .map_err(|e| database("reading stored versions", e))?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(|e| storage("reading stored versions", &e))
+        .map_err(|e| database("reading stored versions", e))
 }

@@ -81,7 +81,7 @@
 //!   created with mode 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files
 //!   the same mode), and missing directories with mode 0700.
 //! - **Limits.** Values up to [`MAX_VALUE_LEN`] bytes (1 MiB); a larger one is refused with
-//!   [`SecretsError::InvalidInput`]. Names and scopes follow
+//!   [`SecretsError::TooLarge`]. Names and scopes follow
 //!   [`validate_name`](zlayer_secrets_core::validate_name) and
 //!   [`validate_scope`](zlayer_secrets_core::validate_scope).
 //! - **Async.** rusqlite is blocking; every call runs on tokio's blocking thread pool, so the
@@ -94,7 +94,7 @@
 //! [`SecretsError::Decryption`]: zlayer_secrets_core::SecretsError::Decryption
 //! [`SecretsError::Tampered`]: zlayer_secrets_core::SecretsError::Tampered
 //! [`SecretsError::WrongKey`]: zlayer_secrets_core::SecretsError::WrongKey
-//! [`SecretsError::InvalidInput`]: zlayer_secrets_core::SecretsError::InvalidInput
+//! [`SecretsError::TooLarge`]: zlayer_secrets_core::SecretsError::TooLarge
 //! [`BatchSecretsStore::apply_batch`]: zlayer_secrets_core::BatchSecretsStore::apply_batch
 
 mod aad;

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use zlayer_secrets_core::{Result, SecretsError};
+use zlayer_secrets_core::{Result, SecretsError, WrongKeyReason};
 use zlayer_secrets_crypto::{KeyManager, KeySource, ResolvedKey};
 
 use crate::{DB_FILE_NAME, PersistentSecretsStore};
@@ -62,9 +62,10 @@ type NoticeHandler = Arc<dyn Fn(&Notice) + Send + Sync>;
 /// can read, an unfinished rotation) goes to the handler set with
 /// [`on_notice`](Self::on_notice), at the moment it is learnt, so that notices that come
 /// before an error reach the caller too (by default they are logged with `tracing`). Errors
-/// are [`SecretsError`]s whose text is a whole sentence naming the file concerned and,
-/// after a colon, the error that caused it; the variant is the cause's kind
-/// ([`SecretsError::WrongKey`] for a key that does not open the store).
+/// are [`SecretsError`]s naming the file concerned: a key that does not open the store is
+/// [`SecretsError::WrongKey`] naming the store and where the key came from, and a step that
+/// failed (reading the key, re-keying) is an [`Operation`](SecretsError::Operation) saying
+/// which, whose [`root_cause`](SecretsError::root_cause) is what went wrong.
 ///
 /// ```
 /// use zlayer_secrets_core::{Secret, SecretsProvider, SecretsStore};
@@ -153,15 +154,7 @@ impl LocalStore {
     /// (`~/.local/share/zlayer-secrets` on Linux). An error if neither is known (no home
     /// directory).
     pub fn default_dir() -> Result<PathBuf> {
-        KeyManager::new()
-            .base_dir()
-            .map(Path::to_path_buf)
-            .map_err(|_| {
-                SecretsError::Storage(format!(
-                    "there is no platform data directory (no home directory?); set {}",
-                    zlayer_secrets_crypto::ENV_DIR
-                ))
-            })
+        KeyManager::new().base_dir().map(Path::to_path_buf)
     }
 
     /// Takes the key variables (`ZLAYER_SECRETS_KEY`, `ZLAYER_SECRETS_PASSWORD`) from exactly
@@ -238,9 +231,10 @@ impl LocalStore {
     /// directory).
     fn check_dir(&self) -> Result<()> {
         if self.dir.as_os_str().is_empty() {
-            return Err(SecretsError::InvalidInput(
-                "the data directory is empty".to_owned(),
-            ));
+            return Err(SecretsError::InvalidInput {
+                what: "data directory".to_owned(),
+                reason: "the path is empty".to_owned(),
+            });
         }
         Ok(())
     }
@@ -270,31 +264,27 @@ impl LocalStore {
                     locked_with_pending: false,
                 });
             }
-            Err(SecretsError::WrongKey(why)) => why,
-            Err(e) => {
-                return Err(context(
-                    format_args!("cannot open the store {}", db.display()),
-                    &e,
-                ));
-            }
+            Err(SecretsError::WrongKey { reason, .. }) => reason,
+            // Every other error of opening names the database or the file concerned.
+            Err(e) => return Err(e),
         };
         if !matches!(resolved.source, KeySource::File(_)) || !pending_exists {
             // A rotation replaces the key file; a key from the environment is not the one it
             // started from, so a pending key is never tried (nor committed) for it.
-            let hint = if pending_exists {
-                format!(
-                    "; a rotation of the key file is unfinished ({}), which only \
-                     `zlayer-secret key rotate` with the key from the key file finishes",
-                    pending_path.display()
-                )
-            } else {
-                String::new()
-            };
-            return Err(SecretsError::WrongKey(format!(
-                "the key from the {} does not open the store {}: {why}{hint}",
-                resolved.source,
-                db.display()
-            )));
+            let mut reason = why;
+            if let WrongKeyReason::Mismatch {
+                unfinished_rotation,
+                ..
+            } = &mut *reason
+                && pending_exists
+            {
+                *unfinished_rotation = Some(pending_path);
+            }
+            return Err(SecretsError::WrongKey {
+                store: Some(db),
+                key: Some(resolved.source.to_string()),
+                reason,
+            });
         }
         self.open_half_done(&db, resolved, pending).await
     }
@@ -306,22 +296,21 @@ impl LocalStore {
             match self
                 .keys
                 .find_key(KEY_NAME)
-                .map_err(|e| context("cannot read the key of the store", &e))?
+                .map_err(|e| SecretsError::during("read the key of the store", e))?
             {
                 Some(found) => found,
                 None => {
-                    return Err(SecretsError::Storage(format!(
-                        "the store {} exists but there is no key for it: restore the key \
-                         file {} or set ZLAYER_SECRETS_KEY (a new key would not open the store)",
-                        self.database_path().display(),
-                        self.key_file_path().display()
-                    )));
+                    return Err(SecretsError::KeyMissing {
+                        store: self.database_path(),
+                        key_file: self.key_file_path(),
+                        variable: zlayer_secrets_crypto::ENV_KEY,
+                    });
                 }
             }
         } else {
             self.keys
                 .resolve(KEY_NAME)
-                .map_err(|e| context("cannot create the key of the store", &e))?
+                .map_err(|e| SecretsError::during("create the key of the store", e))?
         };
         for warning in &resolved.warnings {
             self.notify(&Notice::KeyWarning(warning.clone()));
@@ -340,7 +329,9 @@ impl LocalStore {
         let rotation = self
             .keys
             .pending_rotation(KEY_NAME)
-            .map_err(|e| context("cannot read the pending key of an interrupted rotation", &e))?
+            .map_err(|e| {
+                SecretsError::during("read the pending key of an interrupted rotation", e)
+            })?
             .ok_or_else(|| {
                 SecretsError::Storage(
                     "the pending key file disappeared while opening the store".to_owned(),
@@ -349,24 +340,24 @@ impl LocalStore {
         let store = PersistentSecretsStore::open(db, rotation.new_key().clone())
             .await
             .map_err(|e| {
-                context(
-                    format_args!(
-                        "neither the key from the {} nor the pending key {} opens the store {}",
+                SecretsError::during(
+                    format!(
+                        "open the store {} with the key from the {} or with the pending key {}",
+                        db.display(),
                         resolved.source,
-                        rotation.pending_path().display(),
-                        db.display()
+                        rotation.pending_path().display()
                     ),
-                    &e,
+                    e,
                 )
             })?;
         match pending {
-            Pending::Refuse => Err(SecretsError::WrongKey(format!(
-                "the store {} is locked with the new key of an unfinished key rotation ({}), \
-                 not with the {}: run `zlayer-secret key rotate` to finish the rotation",
-                db.display(),
-                rotation.pending_path().display(),
-                resolved.source
-            ))),
+            Pending::Refuse => Err(SecretsError::WrongKey {
+                store: Some(db.to_path_buf()),
+                key: Some(resolved.source.to_string()),
+                reason: Box::new(WrongKeyReason::UnfinishedRotation {
+                    pending: rotation.pending_path().to_path_buf(),
+                }),
+            }),
             Pending::Inspect => Ok(Opened {
                 store,
                 key: resolved,
@@ -376,12 +367,12 @@ impl LocalStore {
                 let key_file = rotation.key_path().to_path_buf();
                 let key = rotation
                     .commit()
-                    .map_err(|e| context("cannot finish the interrupted key rotation", &e))?;
+                    .map_err(|e| SecretsError::during("finish the interrupted key rotation", e))?;
                 self.notify(&Notice::FinishedRotation { key_file });
                 let resolved = self
                     .keys
                     .find_key(KEY_NAME)
-                    .map_err(|e| context("cannot read the key of the store", &e))?
+                    .map_err(|e| SecretsError::during("read the key of the store", e))?
                     .filter(|r| r.key.fingerprint() == key.fingerprint())
                     .ok_or_else(|| {
                         SecretsError::Storage(
@@ -395,19 +386,5 @@ impl LocalStore {
                 })
             }
         }
-    }
-}
-
-/// `err` as the cause of an error saying `doing`: the text `"{doing}: {err}"` (so the cause's
-/// own words follow, as in an error chain), the variant the cause's kind where it has one.
-fn context(doing: impl fmt::Display, err: &SecretsError) -> SecretsError {
-    let text = format!("{doing}: {err}");
-    match err {
-        SecretsError::WrongKey(_) => SecretsError::WrongKey(text),
-        SecretsError::InvalidInput(_) => SecretsError::InvalidInput(text),
-        SecretsError::Encryption(_) => SecretsError::Encryption(text),
-        SecretsError::Decryption(_) => SecretsError::Decryption(text),
-        SecretsError::Tampered(_) => SecretsError::Tampered(text),
-        _ => SecretsError::Storage(text),
     }
 }

@@ -9,9 +9,9 @@ pub const DEFAULT_RETENTION: u32 = 10;
 /// [`zlayer_secrets_core::MAX_VALUE_LEN`] (1 MiB, inclusive), under the name this crate has
 /// always given it.
 ///
-/// A bigger value is refused with [`SecretsError::InvalidInput`] before anything is written.
+/// A bigger value is refused with [`SecretsError::TooLarge`] before anything is written.
 ///
-/// [`SecretsError::InvalidInput`]: zlayer_secrets_core::SecretsError::InvalidInput
+/// [`SecretsError::TooLarge`]: zlayer_secrets_core::SecretsError::TooLarge
 pub use zlayer_secrets_core::MAX_VALUE_LEN;
 
 /// How long a writer waits for another writer (thread or process) before giving up, unless

@@ -12,10 +12,10 @@
 //! wrong key therefore stops an upgrade before any keyed step writes anything.
 
 use rusqlite::{Connection, TransactionBehavior};
-use zlayer_secrets_core::{Result, SecretsError};
+use zlayer_secrets_core::{Result, SecretsError, StoreProblem};
 
 use crate::StoreOptions;
-use crate::error::storage;
+use crate::error::database;
 use crate::keys::Keys;
 
 /// The schema version this crate writes.
@@ -70,29 +70,22 @@ ALTER TABLE secrets ADD COLUMN version_mac BLOB NOT NULL DEFAULT x'';
 /// [`FIRST_KEYED_STEP`] on need `keys`.
 fn upgrade_from(conn: &Connection, from: u32, keys: Option<&Keys>) -> Result<()> {
     let step = |e: rusqlite::Error| {
-        storage(
-            &format!("upgrading the schema from version {from} to {}", from + 1),
-            &e,
+        database(
+            format!("upgrading the schema from version {from} to {}", from + 1),
+            e,
         )
     };
     match from {
         0 => conn.execute_batch(V1).map_err(step),
         1 => conn.execute_batch(V2).map_err(step),
         2 => {
-            let keys = keys.ok_or_else(|| {
-                SecretsError::Storage(
-                    "the schema step to version 3 needs the store's key (internal error)"
-                        .to_owned(),
-                )
-            })?;
+            let keys = keys.ok_or_else(|| problem(StoreProblem::UpgradeNeedsKey { to: 3 }))?;
             conn.execute_batch(V3).map_err(step)?;
             let secrets = keys.authenticate_all(conn)?;
             tracing::debug!(secrets, "authenticated the current version of every secret");
             Ok(())
         }
-        _ => Err(SecretsError::Storage(format!(
-            "no migration from schema version {from}"
-        ))),
+        _ => Err(problem(StoreProblem::NoUpgrade { from })),
     }
 }
 
@@ -100,12 +93,12 @@ fn upgrade_from(conn: &Connection, from: u32, keys: Option<&Keys>) -> Result<()>
 /// application's database, or a store from a newer version of this crate.
 pub(crate) fn preflight(conn: &Connection, options: &StoreOptions) -> Result<()> {
     conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| storage("setting the busy timeout", &e))?;
+        .map_err(|e| database("setting the busy timeout", e))?;
     // One read transaction: the version and the tables are seen at the same moment, not
     // "version 0" before and "tables" after another process created the store.
     let tx = conn
         .unchecked_transaction()
-        .map_err(|e| storage("reading the database", &e))?;
+        .map_err(|e| database("reading the database", e))?;
     let found = user_version(&tx)?;
     if found > SCHEMA_VERSION {
         return Err(too_new(found));
@@ -113,7 +106,7 @@ pub(crate) fn preflight(conn: &Connection, options: &StoreOptions) -> Result<()>
     if found == 0 {
         ensure_empty(&tx)?;
     }
-    tx.commit().map_err(|e| storage("reading the database", &e))
+    tx.commit().map_err(|e| database("reading the database", e))
 }
 
 /// Sets the connection's pragmas. Must run outside any transaction: `foreign_keys` is a
@@ -129,23 +122,20 @@ pub(crate) fn configure(conn: &Connection, options: &StoreOptions) -> Result<()>
             Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            Err(e) => return Err(storage("switching to WAL journal mode", &e)),
+            Err(e) => return Err(database("switching to WAL journal mode", e)),
         }
     };
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(SecretsError::Storage(format!(
-            "the database refused WAL journal mode (it is in `{mode}` mode); \
-             is it on a file system without shared-memory support?"
-        )));
+        return Err(problem(StoreProblem::NoWal { mode }));
     }
     conn.pragma_update(None, "synchronous", options.durability.pragma_value())
-        .map_err(|e| storage("setting `synchronous`", &e))?;
+        .map_err(|e| database("setting `synchronous`", e))?;
     conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(|e| storage("turning on foreign keys", &e))?;
+        .map_err(|e| database("turning on foreign keys", e))?;
     // Freed pages are overwritten with zeros: an old wrapped data key does not linger in
     // the file after a re-key.
     conn.pragma_update(None, "secure_delete", "ON")
-        .map_err(|e| storage("turning on secure_delete", &e))?;
+        .map_err(|e| database("turning on secure_delete", e))?;
     Ok(())
 }
 
@@ -160,19 +150,24 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 fn user_version(conn: &Connection) -> Result<u32> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(|e| storage("reading the schema version", &e))?;
-    u32::try_from(version).map_err(|_| {
-        SecretsError::Storage(format!(
-            "the database has an invalid schema version {version}; is it a secrets store?"
-        ))
-    })
+        .map_err(|e| database("reading the schema version", e))?;
+    u32::try_from(version)
+        .map_err(|_| problem(StoreProblem::InvalidSchemaVersion { found: version }))
 }
 
 fn too_new(found: u32) -> SecretsError {
-    SecretsError::Storage(format!(
-        "the database has schema version {found}, newer than the {SCHEMA_VERSION} this \
-         program understands; use a newer zlayer-secrets"
-    ))
+    problem(StoreProblem::SchemaTooNew {
+        found,
+        supported: SCHEMA_VERSION,
+    })
+}
+
+/// A [`SecretsError::Store`] whose path the caller fills in.
+pub(crate) fn problem(problem: StoreProblem) -> SecretsError {
+    SecretsError::Store {
+        path: None,
+        problem,
+    }
 }
 
 /// Brings the schema up to [`SCHEMA_VERSION`], one step per transaction. Without `keys`
@@ -189,7 +184,7 @@ pub(crate) fn migrate(conn: &mut Connection, mut keys: Option<&mut Keys>) -> Res
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| storage("locking the database for a schema upgrade", &e))?;
+            .map_err(|e| database("locking the database for a schema upgrade", e))?;
         // Another process may have upgraded while we waited for the lock.
         let from = user_version(&tx)?;
         if from == SCHEMA_VERSION {
@@ -211,9 +206,9 @@ pub(crate) fn migrate(conn: &mut Connection, mut keys: Option<&mut Keys>) -> Res
         }
         upgrade_from(&tx, from, keys.as_deref())?;
         tx.pragma_update(None, "user_version", from + 1)
-            .map_err(|e| storage("recording the schema version", &e))?;
+            .map_err(|e| database("recording the schema version", e))?;
         tx.commit()
-            .map_err(|e| storage("committing the schema upgrade", &e))?;
+            .map_err(|e| database("committing the schema upgrade", e))?;
         tracing::debug!(from, to = from + 1, "upgraded the secrets store schema");
     }
 }
@@ -226,13 +221,9 @@ fn ensure_empty(conn: &Connection) -> Result<()> {
             [],
             |row| row.get(0),
         )
-        .map_err(|e| storage("inspecting the database", &e))?;
+        .map_err(|e| database("inspecting the database", e))?;
     if tables > 0 {
-        return Err(SecretsError::Storage(
-            "the file is a SQLite database that is not a secrets store (it has tables but no \
-             schema version); refusing to touch it"
-                .to_owned(),
-        ));
+        return Err(problem(StoreProblem::NotAStore));
     }
     Ok(())
 }

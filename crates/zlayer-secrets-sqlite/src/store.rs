@@ -13,6 +13,7 @@ use zlayer_secrets_core::{
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::core::Core;
+use crate::error::in_store;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
 
 /// Runs blocking database work off the async worker threads (see
@@ -106,7 +107,9 @@ impl PersistentSecretsStore {
         F: FnOnce(&mut Core) -> Result<T> + Send + 'static,
     {
         let core = Arc::clone(&self.core);
-        blocking(move || work(&mut lock(&core))).await
+        blocking(move || work(&mut lock(&core)))
+            .await
+            .map_err(|e| in_store(&self.path, e))
     }
 
     /// The fingerprint of the key that currently locks the store (safe to print).

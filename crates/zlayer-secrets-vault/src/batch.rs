@@ -95,7 +95,8 @@ impl VaultSecretsProvider {
                     }));
                 }
                 Err(SecretsError::Conflict {
-                    name: label(scope, name),
+                    scope: scope.clone(),
+                    name: name.clone(),
                     expected: 0,
                 })
             }
@@ -171,7 +172,8 @@ impl VaultSecretsProvider {
 impl BatchSecretsStore for VaultSecretsProvider {
     /// Applies the operations in order; on a failure, takes back the ones already applied
     /// where it can (see the module documentation) and returns the failure. When some could
-    /// not be taken back the error is a [`SecretsError::Provider`] naming those secrets.
+    /// not be taken back the error is a [`SecretsError::BatchIncomplete`] naming those
+    /// secrets.
     /// Every scope, name and value is checked before anything is written.
     async fn apply_batch(&self, ops: &[WriteOp]) -> Result<()> {
         for op in ops {
@@ -194,7 +196,7 @@ impl BatchSecretsStore for VaultSecretsProvider {
             let mut left = Vec::new();
             for undo in undo_log.iter().rev() {
                 if let Err(e) = self.undo_one(undo).await {
-                    left.push(format!("{} ({e})", undo.label()));
+                    left.push((undo.label(), e));
                 }
             }
             let (WriteOp::Set { scope, name, .. } | WriteOp::Delete { scope, name }) = op;
@@ -207,14 +209,14 @@ impl BatchSecretsStore for VaultSecretsProvider {
                 );
                 return Err(failure);
             }
-            return Err(SecretsError::Provider(format!(
-                "batch failed at operation {} of {} ({}): {failure}; the operations before it \
-                 could not all be taken back, these secrets may hold the batch's values: {}",
-                index + 1,
-                ops.len(),
-                label(scope, name),
-                left.join(", ")
-            )));
+            return Err(SecretsError::BatchIncomplete {
+                failed_at: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                total: u32::try_from(ops.len()).unwrap_or(u32::MAX),
+                scope: scope.clone(),
+                name: name.clone(),
+                source: Box::new(failure),
+                not_undone: left,
+            });
         }
         Ok(())
     }

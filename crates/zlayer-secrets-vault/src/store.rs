@@ -173,7 +173,8 @@ impl VaultSecretsProvider {
                     .is_some_and(|m| m.is_live())
                 {
                     Err(SecretsError::Conflict {
-                        name: label(scope, name),
+                        scope: scope.to_owned(),
+                        name: name.to_owned(),
                         expected,
                     })
                 } else {
@@ -287,7 +288,12 @@ impl VaultSecretsProvider {
         match reply.status {
             StatusCode::OK => wire::read_value(reply.body.as_slice()).map_err(|e| match e {
                 ReadError::Malformed(why) => self.malformed(&what, &why),
-                ReadError::NotText(reason) => SecretsError::NotText { name: what, reason },
+                ReadError::NotText(found) => SecretsError::NotText {
+                    scope: scope.to_owned(),
+                    name: name.to_owned(),
+                    version,
+                    found,
+                },
             }),
             StatusCode::NOT_FOUND if version.is_some() => {
                 // A deleted or destroyed version still has its metadata in the answer.
@@ -545,7 +551,8 @@ impl VersionedSecretsStore for VaultSecretsProvider {
                 new_version,
             }),
             Written::CasMismatch | Written::CasRequired => Err(SecretsError::Conflict {
-                name: what,
+                scope: scope.to_owned(),
+                name: name.to_owned(),
                 expected: current,
             }),
         }

@@ -184,8 +184,9 @@ fn version_state(deletion_time: &str, destroyed: bool) -> VersionState {
 pub(crate) enum ReadError {
     /// The answer is not what KV v2 sends.
     Malformed(String),
-    /// The version holds data, but no text: its `value` field is of another JSON kind.
-    NotText(String),
+    /// The version holds data, but no text: its `value` field is of another JSON kind
+    /// (`null`, `a number`, ...).
+    NotText(&'static str),
 }
 
 /// A version of a secret as read before a write, or for a rollback.
@@ -300,10 +301,7 @@ pub(crate) fn read_value(body: &[u8]) -> Result<Secret, ReadError> {
             ReadError::Malformed("the `value` field is not a valid JSON string".to_owned())
         });
     }
-    Err(ReadError::NotText(format!(
-        "its `value` field is {}, not a string",
-        json_kind(literal)
-    )))
+    Err(ReadError::NotText(json_kind(literal)))
 }
 
 /// The kind of a JSON text, by its first character: `null`, `a number`, ...

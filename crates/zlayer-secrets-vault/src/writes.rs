@@ -147,7 +147,8 @@ impl VaultSecretsProvider {
             }
         }
         Err(SecretsError::Conflict {
-            name: label(scope, name),
+            scope: scope.to_owned(),
+            name: name.to_owned(),
             expected,
         })
     }
@@ -188,7 +189,8 @@ impl VaultSecretsProvider {
             );
         }
         Err(SecretsError::Conflict {
-            name: label(scope, name),
+            scope: scope.to_owned(),
+            name: name.to_owned(),
             expected: cas,
         })
     }

@@ -11,7 +11,8 @@
 //!
 //! | what | where | feature |
 //! |---|---|---|
-//! | secret values, metadata, scopes, errors | [`Secret`], [`SecretMetadata`], [`RotationResult`], [`SecretScope`], [`SecretsError`], [`Result`] | always |
+//! | secret values, metadata, scopes | [`Secret`], [`SecretMetadata`], [`RotationResult`], [`SecretScope`] | always |
+//! | errors | [`SecretsError`], [`Result`], the parts of its variants [`WrongKeyReason`], [`TamperedRecord`], [`FileProblem`], [`StoreProblem`], [`BoxedCause`] | always |
 //! | provider and store traits | [`SecretsProvider`], [`SecretsStore`], [`VersionedSecretsStore`], [`BatchSecretsStore`] | always |
 //! | name, scope and value rules | [`validate_name`], [`validate_scope`], [`validate_scope_part`], [`validate_value`], [`MAX_VALUE_LEN`], [`is_reserved_scope`], [`label`] | always |
 //! | versions and batch writes | [`SecretVersion`], [`VersionHistory`], [`VersionState`], [`WriteOp`] | always |
@@ -131,12 +132,12 @@
 pub use secrecy;
 
 pub use zlayer_secrets_core::{
-    BatchSecretsStore, EnvScopeProvider, LocalEnvScopes, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result, RotationResult, Secret,
-    SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError, SecretsProvider,
-    SecretsResolver, SecretsStore, VersionHistory, VersionState, VersionedSecretsStore, WriteOp,
-    is_reserved_scope, label, reference, unix_now, validate_name, validate_scope,
-    validate_scope_part, validate_value,
+    BatchSecretsStore, BoxedCause, EnvScopeProvider, FileProblem, LocalEnvScopes, MAX_NAME_LEN,
+    MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result, RotationResult,
+    Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError, SecretsProvider,
+    SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, VersionHistory, VersionState,
+    VersionedSecretsStore, WriteOp, WrongKeyReason, is_reserved_scope, label, reference, unix_now,
+    validate_name, validate_scope, validate_scope_part, validate_value,
 };
 
 /// Encryption keys: [`EncryptionKey`], [`KeyManager`] and key files (the

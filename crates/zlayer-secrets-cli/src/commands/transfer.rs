@@ -180,9 +180,10 @@ pub(crate) async fn export(
     let list = backend.store.list_secrets(scope).await?;
     let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
     let (values, not_text) = text_values(backend, scope, &names).await?;
-    for (name, reason) in &not_text {
+    for (name, found) in &not_text {
         note!(
-            "warning: not exported: {} holds no text value ({reason})",
+            "warning: not exported: {} holds no text value (its `value` field is {found}, not \
+             a string)",
             zlayer_secrets::label(scope, name)
         );
     }
@@ -242,7 +243,7 @@ async fn text_values(
     backend: &Backend,
     scope: &str,
     names: &[&str],
-) -> anyhow::Result<(HashMap<String, Secret>, Vec<(String, String)>)> {
+) -> anyhow::Result<(HashMap<String, Secret>, Vec<(String, &'static str)>)> {
     match backend.store.get_secrets(scope, names).await {
         Ok(values) => return Ok((values, Vec::new())),
         Err(SecretsError::NotText { .. }) => {}
@@ -257,7 +258,7 @@ async fn text_values(
                 values.insert(name.to_owned(), value);
             }
             Err(SecretsError::NotFound { .. }) => {}
-            Err(SecretsError::NotText { reason, .. }) => not_text.push((name.to_owned(), reason)),
+            Err(SecretsError::NotText { found, .. }) => not_text.push((name.to_owned(), found)),
             Err(e) => return Err(e.into()),
         }
     }

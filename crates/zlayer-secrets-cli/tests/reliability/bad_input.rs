@@ -409,7 +409,7 @@ fn cases() -> Vec<Case> {
             "key: empty",
             &["get", "alpha"],
             1,
-            "ZLAYER_SECRETS_KEY is set but empty",
+            "invalid ZLAYER_SECRETS_KEY: it is set but empty",
         )
         .key(KeySource::EnvText("")),
         case(
@@ -460,7 +460,7 @@ fn cases() -> Vec<Case> {
             "data dir is a regular file",
             &["--data-dir", "$W/plain", "set", "x", "--value", "1"],
             1,
-            "creating the directory",
+            "cannot create the directory",
         )
         .file("plain", "not a directory"),
         case(

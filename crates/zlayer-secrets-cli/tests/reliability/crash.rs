@@ -213,11 +213,11 @@ async fn open_after(
         Ok(store) => {
             if let Some(other) = pending_key {
                 let e = PersistentSecretsStore::open(db, other).await.unwrap_err();
-                assert!(matches!(e, SecretsError::WrongKey(_)), "{e}");
+                assert!(matches!(e, SecretsError::WrongKey { .. }), "{e}");
             }
             store
         }
-        Err(SecretsError::WrongKey(_)) if pending_key.is_some() => {
+        Err(SecretsError::WrongKey { .. }) if pending_key.is_some() => {
             key = pending_key.unwrap();
             stats.landed_unacknowledged += 1;
             PersistentSecretsStore::open(db, key.clone()).await.unwrap()

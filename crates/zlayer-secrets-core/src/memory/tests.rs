@@ -77,7 +77,10 @@ fn version_counter_exhaustion_is_an_error_not_a_wrap() {
     let mut entry = Entry::new(Secret::new("old"));
     entry.versions.back_mut().unwrap().version = u32::MAX;
     let err = entry.push(Secret::new("new"), nz(10), &key).unwrap_err();
-    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::VersionLimit { scope, name } if scope == "s" && name == "n"),
+        "{err}"
+    );
     assert!(err.to_string().contains("s/n"), "{err}");
     assert_eq!(entry.versions.len(), 1);
     assert_eq!(entry.current().value.expose(), "old");
@@ -118,7 +121,10 @@ fn failing_batch_step_leaves_store_unchanged() {
             },
         ];
         let err = store.apply_batch(&ops).await.unwrap_err();
-        assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+        assert!(
+            matches!(&err, SecretsError::VersionLimit { name, .. } if name == "full"),
+            "{err}"
+        );
         assert!(store.exists("s", "other").await.unwrap());
         assert!(!store.exists("s", "new").await.unwrap());
         assert_eq!(

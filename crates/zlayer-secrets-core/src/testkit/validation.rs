@@ -95,14 +95,16 @@ pub async fn invalid_reads_are_rejected<S: ConformanceStore>(store: S) {
     }
 }
 
-/// A value of more than [`MAX_VALUE_LEN`] bytes is `InvalidInput` naming its size and the
-/// limit (never the value) for every kind of write, and nothing is written; a value of
-/// exactly the limit is stored.
+/// A value of more than [`MAX_VALUE_LEN`] bytes is `TooLarge` with its size and the limit
+/// (and a message that names them, never the value) for every kind of write, and nothing is
+/// written; a value of exactly the limit is stored.
 pub async fn oversized_values_are_rejected_and_nothing_stored<S: ConformanceStore>(store: S) {
     let scope = unique_scope("oversized");
     let big = Secret::new("o".repeat(MAX_VALUE_LEN + 1));
     let check = |result: crate::Result<()>, what: &str| match result {
-        Err(SecretsError::InvalidInput(msg)) => {
+        Err(err @ SecretsError::TooLarge { size, limit, .. }) => {
+            assert_eq!((size, limit), (MAX_VALUE_LEN + 1, MAX_VALUE_LEN), "{what}");
+            let msg = err.to_string();
             assert!(
                 msg.contains(&(MAX_VALUE_LEN + 1).to_string())
                     && msg.contains(&MAX_VALUE_LEN.to_string()),
@@ -110,8 +112,8 @@ pub async fn oversized_values_are_rejected_and_nothing_stored<S: ConformanceStor
             );
             assert!(!msg.contains("ooo"), "{what}: the message shows the value");
         }
-        Err(other) => panic!("{what}: expected InvalidInput, got error: {other}"),
-        Ok(()) => panic!("{what}: expected InvalidInput, but it succeeded"),
+        Err(other) => panic!("{what}: expected TooLarge, got error: {other}"),
+        Ok(()) => panic!("{what}: expected TooLarge, but it succeeded"),
     };
     check(
         store.set_secret(&scope, "new", &big).await,

@@ -194,7 +194,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
     for b in backends().await {
         let git = GitCredentialStore::new(b.store.clone());
         for (name, value, host, user, want) in [
-            ("", "v", None, None, "label must not be empty"),
+            ("", "v", None, None, "invalid label: it must not be empty"),
             ("l\u{7}", "v", None, None, "invalid label"),
             ("l", "", None, None, "must not be empty"),
             ("l", "", Some("github.com"), None, "must not be empty"),
@@ -213,7 +213,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
                 "v",
                 Some("github.com"),
                 Some(""),
-                "user name must not be empty",
+                "invalid user name: it must not be empty",
             ),
         ] {
             let r = match host {

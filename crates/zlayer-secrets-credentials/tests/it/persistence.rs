@@ -83,7 +83,7 @@ async fn records_survive_a_reopen() {
     let err = PersistentSecretsStore::open(dir.path(), EncryptionKey::generate())
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+    assert!(matches!(err, SecretsError::WrongKey { .. }), "{err}");
 }
 
 #[tokio::test]

@@ -211,7 +211,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
                 "",
                 "p",
                 RegistryAuthType::Basic,
-                "user name must not be empty",
+                "invalid user name: it must not be empty",
             ),
             (
                 "ghcr.io",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use zlayer_secrets_core::{Result, SecretsError};
 
-use super::{KEY_NAME, LocalStore, Notice, Pending, context};
+use super::{KEY_NAME, LocalStore, Notice, Pending};
 use crate::ReencryptReport;
 
 /// What [`LocalStore::rotate_key`] did (fingerprints only, no key material).
@@ -60,17 +60,16 @@ impl LocalStore {
     {
         self.check_dir()?;
         if !self.exists() {
-            return Err(SecretsError::InvalidInput(format!(
-                "there is no store in {} yet: nothing to rotate",
-                self.dir.display()
-            )));
+            return Err(SecretsError::NothingToRotate {
+                dir: self.dir.clone(),
+            });
         }
         let opened = self.open_with(Pending::Finish).await?;
         let (store, old) = (opened.store, opened.key);
         let rotation = self
             .keys
             .begin_rotation(KEY_NAME)
-            .map_err(|e| context("cannot start the key rotation", &e))?;
+            .map_err(|e| SecretsError::during("start the key rotation", e))?;
         let resumed = rotation.resumed();
         if resumed {
             self.notify(&Notice::ResumedRotation {
@@ -83,26 +82,22 @@ impl LocalStore {
                 .reencrypt_all_with_progress(new_key, progress)
                 .await
                 .map_err(|e| {
-                    context(
-                        "cannot re-encrypt the store; the old key still opens it",
-                        &e,
-                    )
+                    SecretsError::during("re-encrypt the store (the old key still opens it)", e)
                 })?;
             self.notify(&Notice::Reencrypted(report));
             Some(report)
         } else {
-            store
-                .rekey(new_key)
-                .await
-                .map_err(|e| context("cannot re-key the store; the old key still opens it", &e))?;
+            store.rekey(new_key).await.map_err(|e| {
+                SecretsError::during("re-key the store (the old key still opens it)", e)
+            })?;
             None
         };
         let key_file = rotation.key_path().to_path_buf();
         let new_key = rotation.commit().map_err(|e| {
-            context(
-                "the store is locked with the new key, but the key file could not be replaced; \
-                 run `zlayer-secret key rotate` again to finish this",
-                &e,
+            SecretsError::during(
+                "replace the key file, while the store is locked with the new key (run \
+                 `zlayer-secret key rotate` again to finish this)",
+                e,
             )
         })?;
         self.notify(&Notice::ReplacedKeyFile {

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use zlayer_secrets_core::Result;
+use zlayer_secrets_core::{Result, SecretsError};
 use zlayer_secrets_crypto::{KeySource, ResolvedKey};
 
-use super::{KEY_NAME, LocalStore, Pending, context};
+use super::{KEY_NAME, LocalStore, Pending};
 use crate::KeyInfo;
 
 /// The key of a data directory's store, without the key itself.
@@ -62,25 +62,21 @@ impl LocalStore {
         let pending_rotation = self
             .keys
             .pending_rotation(KEY_NAME)
-            .map_err(|e| context("cannot read the pending key file", &e))?
+            .map_err(|e| SecretsError::during("read the pending key file", e))?
             .map(|r| r.pending_path().to_path_buf());
         let (key, store, locked_with_pending_key) = if self.exists() {
             let opened = self.open_with(Pending::Inspect).await?;
-            let info = opened.store.key_info().await.map_err(|e| {
-                context(
-                    format_args!(
-                        "cannot read the key records of the store {}",
-                        database.display()
-                    ),
-                    &e,
-                )
-            })?;
+            let info = opened
+                .store
+                .key_info()
+                .await
+                .map_err(|e| SecretsError::during("read the key records of the store", e))?;
             (Some(opened.key), Some(info), opened.locked_with_pending)
         } else {
             let key = self
                 .keys
                 .find_key(KEY_NAME)
-                .map_err(|e| context("cannot read the key of the store", &e))?;
+                .map_err(|e| SecretsError::during("read the key of the store", e))?;
             (key, None, false)
         };
         Ok(KeyStatus {

@@ -45,7 +45,7 @@ async fn a_bad_operation_anywhere_applies_nothing() {
         assert!(
             matches!(
                 err,
-                SecretsError::InvalidName { .. } | SecretsError::InvalidInput(_)
+                SecretsError::InvalidName { .. } | SecretsError::TooLarge { .. }
             ),
             "{err}"
         );
@@ -74,7 +74,12 @@ async fn a_failure_inside_the_transaction_rolls_everything_back() {
         ])
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::Database { path: Some(p), source, .. }
+            if *p == path && source.downcast_ref::<rusqlite::Error>().is_some()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("refused by test"), "{err}");
     assert_eq!(value(&store, "s", "keep").await, "old");
     assert_eq!(version(&store, "s", "keep").await, 1);
     assert!(!store.exists("s", "fresh").await.unwrap());
@@ -99,7 +104,13 @@ async fn a_write_that_cannot_get_the_lock_fails_clearly_and_writes_nothing() {
         .apply_batch(&[set("s", "n", "new"), set("s", "m", "v")])
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert!(err.is_storage(), "{err}");
+    assert!(
+        matches!(&err, SecretsError::Database { source, .. }
+            if source.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::DatabaseBusy)),
+        "the SQLite error is kept: {err:?}"
+    );
     assert!(err.to_string().contains("locked"), "{err}");
     // Reads still work while the other writer holds the lock (WAL).
     assert_eq!(value(&store, "s", "n").await, "old");

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 
 use zlayer_secrets_core::testkit::steps::{put, value};
-use zlayer_secrets_core::{Secret, SecretsError, SecretsStore};
+use zlayer_secrets_core::{FileProblem, Secret, SecretsError, SecretsStore};
 use zlayer_secrets_sqlite::{DB_FILE_NAME, PersistentSecretsStore, SCHEMA_VERSION};
 
 use crate::{key_a, open_a, raw, temp_db};
@@ -85,7 +85,10 @@ async fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
     let err = PersistentSecretsStore::open(&path, key_a())
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::Database { path: Some(p), .. } if *p == path),
+        "{err}"
+    );
     assert!(err.to_string().contains("not a database"), "{err}");
     assert!(
         err.to_string().contains(&path.display().to_string()),
@@ -134,7 +137,10 @@ async fn a_newer_schema_is_refused() {
 #[tokio::test]
 async fn an_empty_path_is_refused() {
     let err = PersistentSecretsStore::open("", key_a()).await.unwrap_err();
-    assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::InvalidInput { what, .. } if what == "secrets store path"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -217,7 +223,11 @@ async fn stores_others_could_tamper_with_are_refused() {
             .await
             .unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, SecretsError::Storage(_)), "{msg}");
+        assert!(
+            matches!(&err, SecretsError::FileRefused { path, problem: FileProblem::Writable { mode, is_dir: true, .. }, .. }
+                if *path == data && *mode == dir_mode),
+            "{msg}"
+        );
         assert!(msg.contains(&data.display().to_string()), "{msg}");
         assert!(msg.contains(&format!("mode {dir_mode:04o}")), "{msg}");
         assert!(msg.contains("owner uid"), "{msg}");

@@ -54,7 +54,10 @@ async fn retention_is_configurable() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::InvalidInput { what, .. } if what.contains("retention")),
+        "{err}"
+    );
 
     let err = PersistentSecretsStore::open_with_options(
         &path,
@@ -66,7 +69,10 @@ async fn retention_is_configurable() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::InvalidInput { what, .. } if what.contains("busy timeout")),
+        "{err}"
+    );
 }
 
 #[tokio::test]

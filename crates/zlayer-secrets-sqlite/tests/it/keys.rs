@@ -1,7 +1,9 @@
 //! Wrong keys, re-keying and full re-encryption.
 
 use zlayer_secrets_core::testkit::steps::{put, put_versions, value, version, version_value};
-use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
+use zlayer_secrets_core::{
+    Secret, SecretsError, SecretsProvider, SecretsStore, StoreProblem, WrongKeyReason,
+};
 use zlayer_secrets_crypto::EncryptionKey;
 use zlayer_secrets_sqlite::PersistentSecretsStore;
 
@@ -9,7 +11,14 @@ use crate::{first_column, key_a, key_b, new_store, open_a, raw, temp_db};
 
 async fn wrong_key_error(path: &std::path::Path, key: EncryptionKey) -> String {
     match PersistentSecretsStore::open(path, key).await {
-        Err(SecretsError::WrongKey(msg)) => msg,
+        Err(err @ SecretsError::WrongKey { .. }) => {
+            let SecretsError::WrongKey { store, reason, .. } = &err else {
+                unreachable!()
+            };
+            assert!(matches!(**reason, WrongKeyReason::Mismatch { .. }), "{err}");
+            assert_eq!(store.as_deref(), Some(path), "names the store");
+            err.to_string()
+        }
         other => panic!("expected WrongKey, got {other:?}"),
     }
 }
@@ -34,7 +43,11 @@ async fn the_wrong_key_fails_at_open_and_the_right_one_still_works() {
     let err = PersistentSecretsStore::open(&path, key_b())
         .await
         .unwrap_err();
-    assert!(err.to_string().starts_with("wrong key"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("the key does not open the store"),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read(&path).unwrap(),
         before,
@@ -236,9 +249,12 @@ async fn another_handle_refuses_to_work_after_a_reencryption_under_a_new_key() {
         .set_secret("s", "n", &Secret::new("v2"))
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::WrongKey { reason, .. } if **reason == WrongKeyReason::Replaced),
+        "{err}"
+    );
     let err = second.get_secret("s", "n").await.unwrap_err();
-    assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+    assert!(matches!(err, SecretsError::WrongKey { .. }), "{err}");
     // Nothing was written with the stale key.
     assert_eq!(version(&first, "s", "n").await, 1);
     assert_eq!(value(&first, "s", "n").await, "v1");
@@ -266,8 +282,17 @@ async fn a_deleted_key_record_is_not_silently_replaced() {
     let err = PersistentSecretsStore::open(&path, key_a())
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::Storage(_)), "{err}");
-    assert!(err.to_string().contains("key record is missing"), "{err}");
+    assert!(
+        matches!(
+            err,
+            SecretsError::Store {
+                path: Some(_),
+                problem: StoreProblem::KeyRecordMissing { values: 1 }
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("lost its key record"), "{err}");
     let rows: i64 = raw(&path)
         .query_row("SELECT count(*) FROM store_meta", [], |r| r.get(0))
         .unwrap();

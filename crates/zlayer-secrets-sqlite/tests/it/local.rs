@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use zlayer_secrets_core::SecretsError;
 use zlayer_secrets_core::testkit::steps::{put, value};
+use zlayer_secrets_core::{SecretsError, WrongKeyReason};
 use zlayer_secrets_crypto::{KeyManager, KeySource};
 use zlayer_secrets_sqlite::{KEY_NAME, LocalStore, Notice, PersistentSecretsStore};
 
@@ -122,7 +122,10 @@ async fn reading_a_missing_store_creates_nothing() {
     assert!(files(&dir).is_empty(), "status creates nothing");
 
     let err = local.rotate_key(false).await.unwrap_err();
-    assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
+    assert!(
+        matches!(&err, SecretsError::NothingToRotate { dir: d } if *d == dir),
+        "{err}"
+    );
     assert!(err.to_string().contains("nothing to rotate"), "{err}");
     assert!(files(&dir).is_empty());
 }
@@ -192,7 +195,17 @@ async fn a_store_only_the_pending_key_opens_is_refused_inspected_and_finished() 
         local.open_write().await.map(drop),
     ] {
         let err = result.unwrap_err();
-        assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+        assert!(
+            matches!(
+                &err,
+                SecretsError::WrongKey {
+                    store: Some(_),
+                    key: Some(_),
+                    reason,
+                } if matches!(**reason, WrongKeyReason::UnfinishedRotation { .. })
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("unfinished key rotation"), "{err}");
         assert!(err.to_string().contains("key rotate"), "{err}");
     }
@@ -288,7 +301,18 @@ async fn a_wrong_environment_key_never_finishes_a_rotation() {
         local.rotate_key(false).await.map(drop),
     ] {
         let err = result.unwrap_err();
-        assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+        assert!(
+            matches!(
+                &err,
+                SecretsError::WrongKey {
+                    key: Some(key),
+                    reason,
+                    ..
+                } if key.contains("ZLAYER_SECRETS_KEY")
+                    && matches!(**reason, WrongKeyReason::Mismatch { unfinished_rotation: Some(_), .. })
+            ),
+            "{err}"
+        );
         let msg = err.to_string();
         assert!(msg.contains("ZLAYER_SECRETS_KEY"), "{msg}");
         assert!(msg.contains("unfinished"), "{msg}");
@@ -323,7 +347,7 @@ async fn rotating_rekeys_or_reencrypts_and_keeps_the_values() {
     // The old key no longer opens it.
     let (with_old, _) = local_with(&dir, &[("ZLAYER_SECRETS_KEY", old_key.trim())]);
     let err = with_old.open_read().await.unwrap_err();
-    assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+    assert!(matches!(err, SecretsError::WrongKey { .. }), "{err}");
 
     taken(&notices);
     let progress = Arc::new(Mutex::new(Vec::new()));
@@ -387,8 +411,15 @@ async fn a_key_file_others_can_read_is_a_warning_notice() {
 async fn an_empty_data_directory_path_is_refused() {
     let (local, _) = fresh(Path::new(""));
     let err = local.open_write().await.unwrap_err();
-    assert!(matches!(err, SecretsError::InvalidInput(_)), "{err}");
-    assert!(err.to_string().contains("data directory is empty"), "{err}");
+    assert!(
+        matches!(&err, SecretsError::InvalidInput { what, .. } if what == "data directory"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("data directory: the path is empty"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use zlayer_secrets_core::testkit::steps::{names, put, value, version, version_value};
-use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore};
+use zlayer_secrets_core::{Secret, SecretsError, SecretsProvider, SecretsStore, TamperedRecord};
 use zlayer_secrets_sqlite::{PersistentSecretsStore, SCHEMA_VERSION};
 
 use crate::{first_column, key_a, key_b, raw, temp_db};
@@ -85,7 +85,7 @@ async fn a_version_1_store_refuses_the_wrong_key_and_keeps_its_data() {
     let err = PersistentSecretsStore::open(&path, key_b())
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::WrongKey(_)), "{err}");
+    assert!(matches!(err, SecretsError::WrongKey { .. }), "{err}");
     // The steps that need no key ran; the one that authenticates the current versions with
     // the data key did not, and the data did not change.
     let version: u32 = raw(&path)
@@ -126,13 +126,23 @@ async fn the_upgrade_authenticates_every_current_version() {
         )
         .unwrap();
     let err = store.get_secret("prod", "db-password").await.unwrap_err();
-    assert!(matches!(err, SecretsError::Tampered(_)), "{err}");
+    assert!(
+        matches!(
+            &err,
+            SecretsError::Tampered {
+                scope,
+                name,
+                record: TamperedRecord::CurrentVersion { version: 2 }
+            } if scope == "prod" && name == "db-password"
+        ),
+        "{err}"
+    );
     assert!(!err.to_string().contains("second password"), "{err}");
     let err = store
         .set_secret("prod", "db-password", &Secret::new("fourth"))
         .await
         .unwrap_err();
-    assert!(matches!(err, SecretsError::Tampered(_)), "{err}");
+    assert!(matches!(err, SecretsError::Tampered { .. }), "{err}");
 }
 
 /// Set to make [`print_v1_fixture_rows`] print the fixture's rows.

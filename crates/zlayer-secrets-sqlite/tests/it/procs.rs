@@ -74,7 +74,7 @@ fn say(line: &str) {
 async fn open_either(path: &Path) -> (PersistentSecretsStore, bool) {
     match PersistentSecretsStore::open(path, key_a()).await {
         Ok(store) => (store, true),
-        Err(SecretsError::WrongKey(_)) => (
+        Err(SecretsError::WrongKey { .. }) => (
             PersistentSecretsStore::open(path, key_b()).await.unwrap(),
             false,
         ),
@@ -359,7 +359,8 @@ async fn rekeying_killed_at_random_moments_keeps_one_key_and_every_value() {
         let with_a = PersistentSecretsStore::open(&path, key_a()).await;
         let with_b = PersistentSecretsStore::open(&path, key_b()).await;
         let store = match (with_a, with_b) {
-            (Ok(s), Err(SecretsError::WrongKey(_))) | (Err(SecretsError::WrongKey(_)), Ok(s)) => s,
+            (Ok(s), Err(SecretsError::WrongKey { .. }))
+            | (Err(SecretsError::WrongKey { .. }), Ok(s)) => s,
             (a, b) => panic!(
                 "round {round}: exactly one key must open the store, got {:?} and {:?}",
                 a.map(drop),

@@ -117,7 +117,7 @@ async fn values_up_to_the_limit_are_kept_and_larger_ones_refused() {
         .await
         .unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, SecretsError::InvalidInput(_)), "{msg}");
+    assert!(matches!(err, SecretsError::TooLarge { .. }), "{msg}");
     assert!(msg.contains("s/big") && msg.contains("limit"), "{msg}");
     assert!(
         !msg.contains("yyyy"),

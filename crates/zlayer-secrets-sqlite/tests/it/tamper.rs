@@ -47,7 +47,8 @@ fn assert_decryption_error<T: std::fmt::Debug>(result: zlayer_secrets_core::Resu
 
 fn assert_tamper_error<T: std::fmt::Debug>(result: zlayer_secrets_core::Result<T>, what: &str) {
     match result {
-        Err(SecretsError::Tampered(msg)) => {
+        Err(err @ SecretsError::Tampered { .. }) => {
+            let msg = err.to_string();
             assert!(
                 !msg.contains("secret-value"),
                 "no value in the error: {msg}"

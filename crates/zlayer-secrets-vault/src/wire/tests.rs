@@ -167,9 +167,9 @@ fn malformed(e: ReadError) -> String {
     }
 }
 
-fn not_text(e: ReadError) -> String {
+fn not_text(e: ReadError) -> &'static str {
     match e {
-        ReadError::NotText(why) => why,
+        ReadError::NotText(kind) => kind,
         ReadError::Malformed(why) => panic!("expected NotText, got Malformed: {why}"),
     }
 }
@@ -198,9 +198,7 @@ fn read_value_shapes() {
             "an object",
         ),
     ] {
-        let why = not_text(read_value(body).err().unwrap());
-        assert!(why.contains(kind), "{why}");
-        assert!(!why.contains("s3cr3t") && !why.contains("12345"), "{why}");
+        assert_eq!(not_text(read_value(body).err().unwrap()), kind);
     }
     let not_object = br#"{"data":{"data":"s3cr3t-text"}}"#;
     let why = malformed(read_value(not_object).err().unwrap());

@@ -33,9 +33,15 @@ async fn two_rotations_from_one_version_one_wins() {
     assert_eq!(winner.previous_version, Some(2));
     assert_eq!(winner.new_version, 3);
     match loser {
-        SecretsError::Conflict { name, expected } => {
-            assert_eq!(expected, 2);
-            assert!(name.contains(&scope) && name.ends_with("/n"), "{name}");
+        SecretsError::Conflict {
+            scope: shown,
+            name,
+            expected,
+        } => {
+            assert_eq!(
+                (shown.as_str(), name.as_str(), expected),
+                (scope.as_str(), "n", 2)
+            );
         }
         other => panic!("the losing rotation must be a Conflict, got: {other}"),
     }

@@ -155,7 +155,7 @@ async fn a_value_field_that_is_not_a_string_is_named_by_its_type_and_can_be_dele
         let err = vault.get_secret(&scope, name).await.unwrap_err();
         let text = err.to_string();
         assert!(
-            matches!(err, SecretsError::NotText { .. }),
+            matches!(&err, SecretsError::NotText { name: shown, version: None, .. } if shown == name),
             "{name}: {text}"
         );
         assert!(text.contains(kind), "{name}: {text}");
