@@ -13,6 +13,8 @@
 //! - [`forward`]: test stores around a real store: [`Holding`](forward::Holding) keeps a
 //!   guard (a temporary directory) alive beside a store, and the `forward_*!` macros write
 //!   the trait implementations that only pass calls on, for wrappers that change the others.
+//! - [`ownership`] (Unix): [`give_away`](ownership::give_away) hands a file to another
+//!   user, for tests of the rules on who may own key and database files.
 //! - [`unique_scope`]: a scope or deployment name no other test uses.
 //! - [`contains`]: whether bytes (a file, an output) hold a value.
 
@@ -21,6 +23,8 @@
 
 pub mod forward;
 pub mod openbao;
+#[cfg(unix)]
+pub mod ownership;
 pub mod process;
 
 pub use zlayer_secrets_core::testkit::unique_scope;

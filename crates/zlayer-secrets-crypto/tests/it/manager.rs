@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use zlayer_secrets_core::SecretsError;
+use zlayer_secrets_testsupport::ownership::{OTHER_UID, give_away};
 
 use crate::file_names;
 use zlayer_secrets_crypto::{
@@ -432,22 +433,6 @@ fn temporary_files_left_by_a_crash_do_not_disturb_resolution() {
         file_names(dir.path()),
         [".secrets_prod.key.tmp-0011223344556677", "secrets_prod.key"]
     );
-}
-
-/// A uid that is neither this user's nor root's (tests run as root, which may chown).
-const OTHER_UID: u32 = 65534;
-
-/// Gives `path` to [`OTHER_UID`]; `false` (and the test checks nothing more) where this
-/// process may not chown, i.e. when it does not run as root.
-fn give_away(path: &Path) -> bool {
-    match std::os::unix::fs::lchown(path, Some(OTHER_UID), None) {
-        Ok(()) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            eprintln!("not root: cannot chown {}, skipping", path.display());
-            false
-        }
-        Err(e) => panic!("chown {}: {e}", path.display()),
-    }
 }
 
 fn assert_refused_naming(message: &str, path: &Path, owner: u32, mode: u32) {

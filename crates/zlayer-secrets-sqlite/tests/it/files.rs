@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader, Write};
 use zlayer_secrets_core::testkit::steps::{put, value};
 use zlayer_secrets_core::{FileProblem, Secret, SecretsError, SecretsStore};
 use zlayer_secrets_sqlite::{DB_FILE_NAME, PersistentSecretsStore, SCHEMA_VERSION};
+#[cfg(unix)]
+use zlayer_secrets_testsupport::ownership::{OTHER_UID, give_away};
 
 use crate::{key_a, open_a, raw, temp_db};
 
@@ -183,23 +185,6 @@ async fn concurrent_first_opens_create_one_store() {
         .query_row("SELECT count(*) FROM store_meta", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 1);
-}
-
-/// A uid that is neither this user's nor root's (tests run as root, which may chown).
-#[cfg(unix)]
-const OTHER_UID: u32 = 65534;
-
-/// Gives `path` to [`OTHER_UID`]; `false` where this process may not chown (not root).
-#[cfg(unix)]
-fn give_away(path: &std::path::Path) -> bool {
-    match std::os::unix::fs::lchown(path, Some(OTHER_UID), None) {
-        Ok(()) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            eprintln!("not root: cannot chown {}, skipping", path.display());
-            false
-        }
-        Err(e) => panic!("chown {}: {e}", path.display()),
-    }
 }
 
 #[cfg(unix)]
