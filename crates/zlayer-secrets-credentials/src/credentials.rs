@@ -65,6 +65,44 @@ struct ApiKeyRecord {
     hash: String,
     /// Roles, in the order given, without duplicates.
     roles: Vec<String>,
+    /// The user the key speaks for; absent in records of the original shape, whose subject
+    /// is the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    /// Groups the key belongs to, in the order given, without duplicates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<String>,
+}
+
+/// Who an API key speaks for: its subject (a user name, to which grants to `user:SUBJECT`
+/// apply), its roles and its groups (grants to `group:G` apply). Never its secret or hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyIdentity {
+    /// The key.
+    pub api_key: String,
+    /// The user name the key speaks for; the key itself for keys made without one.
+    pub subject: String,
+    /// The key's roles ([`ADMIN_ROLE`] may do everything).
+    pub roles: Vec<String>,
+    /// The key's groups.
+    pub groups: Vec<String>,
+}
+
+impl ApiKeyIdentity {
+    /// Whether the key has role [`ADMIN_ROLE`].
+    #[must_use]
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == ADMIN_ROLE)
+    }
+
+    fn of(api_key: &str, rec: &mut ApiKeyRecord) -> Self {
+        Self {
+            api_key: api_key.to_owned(),
+            subject: rec.subject.take().unwrap_or_else(|| api_key.to_owned()),
+            roles: std::mem::take(&mut rec.roles),
+            groups: std::mem::take(&mut rec.groups),
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiKeyRecord {
@@ -72,6 +110,8 @@ impl std::fmt::Debug for ApiKeyRecord {
         f.debug_struct("ApiKeyRecord")
             .field("hash", &"[REDACTED]")
             .field("roles", &self.roles)
+            .field("subject", &self.subject)
+            .field("groups", &self.groups)
             .finish()
     }
 }
@@ -116,6 +156,24 @@ fn not_found(api_key: &str) -> SecretsError {
     SecretsError::NotFound {
         name: what(api_key),
     }
+}
+
+/// Checks a key's subject (a user name, by the rule of grant subjects).
+fn check_subject(subject: &str) -> Result<()> {
+    crate::grants::Subject::user(subject).validate()
+}
+
+/// Checks groups (by the rule of grant subjects) and returns them in order, without
+/// duplicates.
+fn clean_groups(groups: &[&str]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(groups.len());
+    for group in groups {
+        crate::grants::Subject::group(*group).validate()?;
+        if !out.iter().any(|g| g == group) {
+            out.push((*group).to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Checks roles and returns them in order, without duplicates.
@@ -166,6 +224,8 @@ async fn new_record(
     let rec = ApiKeyRecord {
         roles: clean_roles(roles)?,
         hash: hash_secret(password).await?,
+        subject: None,
+        groups: Vec::new(),
     };
     let value = record::encode(&what(api_key), &rec)?;
     Ok((rec, value))
@@ -224,15 +284,29 @@ impl<S: SecretsStore> CredentialStore<S> {
     /// rewrite is skipped if the record changed meanwhile; if it fails, the validation still
     /// succeeds and the failure is logged.
     pub async fn validate(&self, api_key: &str, api_secret: &str) -> Result<Option<Vec<String>>> {
+        Ok(self
+            .authenticate(api_key, api_secret)
+            .await?
+            .map(|identity| identity.roles))
+    }
+
+    /// Checks an API key and secret like [`validate`](Self::validate) (the same single
+    /// Argon2id verification, whether or not the key exists) and returns who the key speaks
+    /// for: `Ok(None)` for a wrong secret or an unknown key.
+    pub async fn authenticate(
+        &self,
+        api_key: &str,
+        api_secret: &str,
+    ) -> Result<Option<ApiKeyIdentity>> {
         let found = if validate_name(api_key).is_ok() {
             self.read(api_key).await?
         } else {
             None
         };
-        let (phc, roles, is_dummy) = if let Some(mut rec) = found {
+        let (phc, identity, is_dummy) = if let Some(mut rec) = found {
             (
                 std::mem::take(&mut rec.hash),
-                Some(std::mem::take(&mut rec.roles)),
+                Some(ApiKeyIdentity::of(api_key, &mut rec)),
                 false,
             )
         } else {
@@ -264,7 +338,7 @@ impl<S: SecretsStore> CredentialStore<S> {
                 if let Some(upgraded) = upgraded {
                     self.upgrade_hash(api_key, &phc, upgraded).await;
                 }
-                Ok(roles)
+                Ok(identity)
             }
             Ok(false) => Ok(None),
             Err(hashing::MalformedHash(why)) => Err(record::corrupt(
@@ -365,6 +439,69 @@ impl<S: SecretsStore> CredentialStore<S> {
         self.create_new_api_key(&key, secret.expose(), roles)
             .await?;
         Ok((key, secret))
+    }
+
+    /// Creates a key for the user `subject` with the given roles and groups: a generated key
+    /// and secret ([`generate_api_key`], [`generate_api_secret`]), returned with the key's
+    /// identity. The secret is shown only here. The subject and each group follow the rules
+    /// of grant subjects ([`Subject::validate`](crate::grants::Subject::validate)); grants
+    /// to `user:SUBJECT` and to `group:G` for each group apply to the key.
+    pub async fn create_user_api_key(
+        &self,
+        subject: &str,
+        roles: &[&str],
+        groups: &[&str],
+    ) -> Result<(ApiKeyIdentity, Secret)> {
+        check_subject(subject)?;
+        let groups = clean_groups(groups)?;
+        let key = generate_api_key()?;
+        let secret = generate_api_secret()?;
+        let (mut rec, _) = new_record(&key, secret.expose(), roles).await?;
+        rec.subject = Some(subject.to_owned());
+        rec.groups = groups;
+        let value = record::encode(&what(&key), &rec)?;
+        match self.store.create_secret(API_KEYS_SCOPE, &key, &value).await {
+            Ok(_) => {}
+            Err(SecretsError::AlreadyExists { .. }) => {
+                return Err(SecretsError::AlreadyExists { name: what(&key) });
+            }
+            Err(e) => return Err(e),
+        }
+        tracing::info!(api_key = %key, subject, roles = ?rec.roles, groups = ?rec.groups, "created API key");
+        Ok((ApiKeyIdentity::of(&key, &mut rec), secret))
+    }
+
+    /// Who an existing key speaks for, without checking a secret; `None` if the key does
+    /// not exist. A server calls this on every request of a token, so that a deleted key
+    /// or a changed role takes effect at once.
+    pub async fn identity(&self, api_key: &str) -> Result<Option<ApiKeyIdentity>> {
+        if validate_name(api_key).is_err() {
+            return Ok(None);
+        }
+        Ok(self
+            .read(api_key)
+            .await?
+            .map(|mut rec| ApiKeyIdentity::of(api_key, &mut rec)))
+    }
+
+    /// Every key with its identity, ordered by key. No secrets or hashes.
+    pub async fn list_identities(&self) -> Result<Vec<ApiKeyIdentity>> {
+        let mut out = Vec::new();
+        for key in self.list_api_keys().await? {
+            if let Some(identity) = self.identity(&key).await? {
+                out.push(identity);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether some key has role [`ADMIN_ROLE`].
+    pub async fn has_admin(&self) -> Result<bool> {
+        Ok(self
+            .list_identities()
+            .await?
+            .iter()
+            .any(ApiKeyIdentity::is_admin))
     }
 
     /// Deletes an API key; [`SecretsError::NotFound`] if it does not exist.

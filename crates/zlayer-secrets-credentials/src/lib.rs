@@ -71,7 +71,7 @@ pub mod grants;
 pub mod registry_credentials;
 pub mod scopes;
 
-pub use credentials::CredentialStore;
+pub use credentials::{ApiKeyIdentity, CredentialStore};
 pub use git_credentials::{GitCredential, GitCredentialKind, GitCredentialStore};
 pub use grants::{Grant, GrantStore, Operation, PermissionLevel, Subject};
 pub use registry_credentials::{RegistryAuthType, RegistryCredential, RegistryCredentialStore};

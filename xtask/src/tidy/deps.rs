@@ -33,6 +33,9 @@ const INJECT: &str = "zlayer-secrets-inject";
 const HELPERS: &str = "zlayer-secrets-helpers";
 const VAULT: &str = "zlayer-secrets-vault";
 const FACADE: &str = "zlayer-secrets";
+const API: &str = "zlayer-secrets-api";
+const SERVER: &str = "zlayer-secrets-server";
+const CLIENT: &str = "zlayer-secrets-client";
 const CLI: &str = "zlayer-secrets-cli";
 const TESTSUPPORT: &str = "zlayer-secrets-testsupport";
 
@@ -50,7 +53,10 @@ pub(crate) const STACK: &[(&str, &[&str])] = &[
     (FORMATS, &[CORE]),
     (INJECT, &[CORE, CRYPTO]),
     (HELPERS, &[CORE, CREDENTIALS]),
-    (CLI, &[FACADE, FORMATS, INJECT, HELPERS]),
+    (API, &[CORE]),
+    (SERVER, &[CORE, CRYPTO, CREDENTIALS, FORMATS, API]),
+    (CLIENT, &[CORE, API]),
+    (CLI, &[FACADE, FORMATS, INJECT, HELPERS, SERVER, CLIENT]),
     (TESTSUPPORT, &[CORE]),
     ("xtask", &[]),
 ];
@@ -98,8 +104,18 @@ const HTTP_CRATES: Group = Group {
 };
 
 /// Crates whose normal dependency tree must hold none of the named groups.
-pub(crate) const KEPT_OUT: &[(&str, &[Group])] =
-    &[(CORE, &[SQLITE_CRATES, AEAD_CRATES, KDF_CRATES, HTTP_CRATES])];
+pub(crate) const KEPT_OUT: &[(&str, &[Group])] = &[
+    (CORE, &[SQLITE_CRATES, AEAD_CRATES, KDF_CRATES, HTTP_CRATES]),
+    (API, &[SQLITE_CRATES, AEAD_CRATES, KDF_CRATES, HTTP_CRATES]),
+    // The client of the server holds no store and no key: HTTP only.
+    (CLIENT, &[SQLITE_CRATES, KDF_CRATES, OUR_CRYPTO]),
+];
+
+/// The workspace crates that hold keys or a database.
+const OUR_CRYPTO: Group = Group {
+    what: "zlayer-secrets' key and database crates",
+    crates: &[CRYPTO, SQLITE, CREDENTIALS],
+};
 
 /// Crates that build without std, and the feature sets to read their tree with (besides
 /// the default features): those of the `checks/` crate that proves it.

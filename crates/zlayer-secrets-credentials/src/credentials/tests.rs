@@ -199,6 +199,8 @@ fn record_debug_hides_the_hash() {
     let rec = ApiKeyRecord {
         hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
         roles: vec!["admin".to_owned()],
+        subject: None,
+        groups: Vec::new(),
     };
     let dbg = format!("{rec:?}");
     assert!(!dbg.contains("argon2"), "{dbg}");
@@ -230,4 +232,44 @@ fn generated_keys_and_secrets_are_strong_and_distinct() {
     assert_eq!(s1.len(), 64);
     assert_ne!(s1.expose(), s2.expose());
     assert!(s1.expose().bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[tokio::test]
+async fn user_keys_carry_subject_roles_and_groups() {
+    let creds = store();
+    let (made, secret) = creds
+        .create_user_api_key("alice", &["deployer"], &["ops", "dev", "ops"])
+        .await
+        .unwrap();
+    assert_eq!(made.subject, "alice");
+    assert_eq!(made.groups, ["ops", "dev"]);
+    assert!(made.api_key.starts_with(GENERATED_KEY_PREFIX));
+
+    let found = creds
+        .authenticate(&made.api_key, secret.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, made);
+    assert!(!found.is_admin());
+    assert_eq!(creds.authenticate(&made.api_key, "wrong").await.unwrap(), None);
+    assert_eq!(creds.identity(&made.api_key).await.unwrap(), Some(made.clone()));
+    assert_eq!(creds.identity("nope").await.unwrap(), None);
+    assert!(!creds.has_admin().await.unwrap());
+
+    // A record of the original shape speaks for its key.
+    creds.create_api_key("old", "s", &["admin"]).await.unwrap();
+    let old = creds.identity("old").await.unwrap().unwrap();
+    assert_eq!((old.subject.as_str(), old.groups.len()), ("old", 0));
+    assert!(creds.has_admin().await.unwrap());
+    let all = creds.list_identities().await.unwrap();
+    assert_eq!(all.len(), 2);
+
+    for (subject, groups) in [("", &[][..]), ("a\nb", &[][..]), ("bob", &[" ops"][..])] {
+        assert!(
+            creds.create_user_api_key(subject, &[], groups).await.is_err(),
+            "{subject:?} {groups:?}"
+        );
+    }
+    assert_eq!(creds.list_identities().await.unwrap().len(), 2);
 }
