@@ -70,6 +70,9 @@ pub struct HealthResponse {
     pub status: String,
     /// `false` while no API key has role `admin`: every `/api/v1` request is refused then.
     pub ready: bool,
+    /// Whether the store applies `POST /api/v1/batch` as one transaction (the SQLite
+    /// store does; Vault does not).
+    pub atomic_batches: bool,
 }
 
 /// `POST /auth/token`: an API key and its secret.

@@ -268,6 +268,15 @@ pub enum SecretsError {
         /// why.
         not_undone: Vec<(String, SecretsError)>,
     },
+    /// A secrets server refused or failed a request: its status and its message, which
+    /// says what was wrong (never a value). `is_access_denied` is true for 401 and 403,
+    /// `is_not_found` for 404.
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The server's error text.
+        message: String,
+    },
     /// A step of a larger operation failed, for the reason in `source`.
     Operation {
         /// What could not be done (`read the key of the store`), read after "cannot".
@@ -307,7 +316,10 @@ impl SecretsError {
     /// [`root_cause`](Self::root_cause) is [`NotFound`](Self::NotFound).
     #[must_use]
     pub fn is_not_found(&self) -> bool {
-        matches!(self.root_cause(), Self::NotFound { .. })
+        matches!(
+            self.root_cause(),
+            Self::NotFound { .. } | Self::Server { status: 404, .. }
+        )
     }
 
     /// Whether storage failed: the [`root_cause`](Self::root_cause) is
@@ -334,7 +346,12 @@ impl SecretsError {
     pub fn is_access_denied(&self) -> bool {
         matches!(
             self.root_cause(),
-            Self::AccessDenied { .. } | Self::ReservedScope { .. }
+            Self::AccessDenied { .. }
+                | Self::ReservedScope { .. }
+                | Self::Server {
+                    status: 401 | 403,
+                    ..
+                }
         )
     }
 }
@@ -545,6 +562,7 @@ impl fmt::Display for SecretsError {
                 }
                 Ok(())
             }
+            Self::Server { message, .. } => f.write_str(message),
             Self::Operation { operation, source } => write!(f, "cannot {operation}: {source}"),
         }
     }
