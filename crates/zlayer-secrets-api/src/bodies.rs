@@ -83,7 +83,10 @@ pub struct TokenRequest {
     /// The key's secret.
     pub api_secret: String,
 }
-redacted!(TokenRequest { shown: [api_key], hidden: [api_secret] });
+redacted!(TokenRequest {
+    shown: [api_key],
+    hidden: [api_secret]
+});
 
 /// The answer to [`TokenRequest`]: a bearer token for the `/api/v1` routes.
 #[derive(Clone, Serialize, Deserialize)]
@@ -95,7 +98,10 @@ pub struct TokenResponse {
     /// Seconds until the token expires.
     pub expires_in: u64,
 }
-redacted!(TokenResponse { shown: [token_type, expires_in], hidden: [access_token] });
+redacted!(TokenResponse {
+    shown: [token_type, expires_in],
+    hidden: [access_token]
+});
 
 /// `GET /api/v1/whoami`: who a token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +132,10 @@ pub struct SecretBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-redacted!(SecretBody { shown: [name, created_at, updated_at, version], hidden: [value] });
+redacted!(SecretBody {
+    shown: [name, created_at, updated_at, version],
+    hidden: [value]
+});
 
 impl SecretBody {
     /// The body of `metadata`, without a value.
@@ -164,7 +173,10 @@ pub struct WriteRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
-redacted!(WriteRequest { shown: [name, scope], hidden: [value] });
+redacted!(WriteRequest {
+    shown: [name, scope],
+    hidden: [value]
+});
 
 /// `POST /api/v1/secrets/{name}/rotate`: a new value for an existing secret.
 #[derive(Clone, Serialize, Deserialize)]
@@ -172,7 +184,10 @@ pub struct RotateRequest {
     /// The new value.
     pub value: String,
 }
-redacted!(RotateRequest { shown: [], hidden: [value] });
+redacted!(RotateRequest {
+    shown: [],
+    hidden: [value]
+});
 
 /// `POST /api/v1/secrets/{name}/rollback`: write version `to` again as a new version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,7 +244,10 @@ pub struct RevealAllResponse {
     /// Name → value.
     pub secrets: BTreeMap<String, String>,
 }
-redacted!(RevealAllResponse { shown: [environment], hidden: [secrets] });
+redacted!(RevealAllResponse {
+    shown: [environment],
+    hidden: [secrets]
+});
 
 /// `POST /api/v1/secrets/values`: several values of the query's scope at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,7 +262,10 @@ pub struct ValuesResponse {
     /// Name → value, for the names that exist.
     pub secrets: BTreeMap<String, String>,
 }
-redacted!(ValuesResponse { shown: [], hidden: [secrets] });
+redacted!(ValuesResponse {
+    shown: [],
+    hidden: [secrets]
+});
 
 /// One write of a [`BatchRequest`].
 #[derive(Clone, Serialize, Deserialize)]
@@ -325,7 +346,10 @@ pub struct ResolveResponse {
     /// Variable → resolved value.
     pub values: BTreeMap<String, String>,
 }
-redacted!(ResolveResponse { shown: [], hidden: [values] });
+redacted!(ResolveResponse {
+    shown: [],
+    hidden: [values]
+});
 
 /// One grant, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,7 +470,10 @@ pub struct NewApiKey {
     /// Its groups.
     pub groups: Vec<String>,
 }
-redacted!(NewApiKey { shown: [api_key, subject, roles, groups], hidden: [api_secret] });
+redacted!(NewApiKey {
+    shown: [api_key, subject, roles, groups],
+    hidden: [api_secret]
+});
 
 #[cfg(test)]
 mod tests {

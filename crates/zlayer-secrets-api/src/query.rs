@@ -139,13 +139,22 @@ mod tests {
     #[test]
     fn scopes() {
         assert_eq!(q(None, None, None).target_scope().unwrap(), "default");
-        assert_eq!(q(Some("shop/api"), None, None).target_scope().unwrap(), "shop/api");
-        assert_eq!(q(None, Some("prod"), None).target_scope().unwrap(), "env:prod");
+        assert_eq!(
+            q(Some("shop/api"), None, None).target_scope().unwrap(),
+            "shop/api"
+        );
+        assert_eq!(
+            q(None, Some("prod"), None).target_scope().unwrap(),
+            "env:prod"
+        );
         assert_eq!(
             q(None, Some("prod"), Some("shop")).target_scope().unwrap(),
             "project:shop:env:prod"
         );
-        assert_eq!(q(Some("env:prod"), None, None).target_scope().unwrap(), "env:prod");
+        assert_eq!(
+            q(Some("env:prod"), None, None).target_scope().unwrap(),
+            "env:prod"
+        );
     }
 
     #[test]
@@ -169,7 +178,15 @@ mod tests {
         for yes in ["env:prod", "project:shop:env:prod"] {
             assert!(is_environment_scope(yes), "{yes}");
         }
-        for no in ["default", "shop/api", "env:", "env:a/b", "project:shop", "project::env:x", "_zlayer/grants"] {
+        for no in [
+            "default",
+            "shop/api",
+            "env:",
+            "env:a/b",
+            "project:shop",
+            "project::env:x",
+            "_zlayer/grants",
+        ] {
             assert!(!is_environment_scope(no), "{no}");
         }
     }

@@ -41,6 +41,8 @@ pub const API_KEYS: &str = "/api/v1/api-keys";
 /// `DELETE` one API key.
 pub const API_KEY: &str = "/api/v1/api-keys/{id}";
 
+use std::fmt::Write as _;
+
 /// Characters escaped in a path segment: everything but unreserved characters (RFC 3986).
 fn escape_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
@@ -48,7 +50,7 @@ fn escape_segment(segment: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

@@ -339,6 +339,40 @@ pub(crate) enum Command {
         command: Vec<OsString>,
     },
 
+    /// Serve the store over HTTP to clients with API keys, enforcing their grants.
+    ///
+    /// The server keeps the store (this data directory's, or Vault with `--backend vault`)
+    /// and its key; clients authenticate with an API key (`api-key create`) at `POST
+    /// /auth/token` and call `/api/v1/secrets` with the bearer token. Role `admin` may do
+    /// everything; other keys act on environments by the grants of their user and groups.
+    /// Until some key has role admin, every `/api/v1` request is refused. Plain HTTP only on
+    /// a loopback address unless `--insecure-http`. Stops on SIGTERM or SIGINT after the
+    /// requests in flight finish. See docs/server.md.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret api-key create admin --role admin\n  zlayer-secret serve\n  zlayer-secret serve --listen 0.0.0.0:8790 --tls-cert cert.pem --tls-key key.pem"
+    )]
+    Serve {
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = zlayer_secrets_server::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// The TLS certificate chain (PEM); with --tls-key the server speaks HTTPS only.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The TLS private key (PEM).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Allow plain HTTP on an address that is not loopback (behind a TLS proxy).
+        #[arg(long)]
+        insecure_http: bool,
+        /// How long a bearer token is valid (90s, 15m, 1h, 1d).
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::commands::serve::parse_duration)]
+        token_lifetime: std::time::Duration,
+    },
+
+    /// Manage the API keys clients of `serve` authenticate with.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+
     /// Inspect or change the key that protects the store.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -378,6 +412,42 @@ impl Command {
             _ => None,
         }
     }
+}
+
+/// The `api-key` verbs.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// Make an API key for user NAME and print its id and secret (shown only now).
+    ///
+    /// Grants to NAME (`grant NAME --env E --level L`) and to `group:G` for each --group
+    /// apply to the key; --role admin may do everything. `--output json` prints `api_key`
+    /// and `api_secret`, exactly what `POST /auth/token` takes.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret api-key create admin --role admin\n  zlayer-secret api-key create ci-bot --group deployers --output json"
+    )]
+    Create {
+        /// The user the key speaks for.
+        name: String,
+        /// A role (repeatable); `admin` may do everything.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// A group the key belongs to (repeatable).
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List the API keys with their users, roles and groups (never a secret).
+    Ls {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Delete API keys; their tokens stop working at once.
+    Rm {
+        /// The keys' ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
 }
 
 /// The `key` verbs.

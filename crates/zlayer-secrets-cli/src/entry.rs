@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::CommandFactory as _;
 
 use crate::backend::{self, Access, Backend};
-use crate::cli::{Cli, Command, KeyCommand};
+use crate::cli::{ApiKeyCommand, Cli, Command, KeyCommand};
 use crate::output::note;
 use crate::{commands, helpers, scope};
 
@@ -22,10 +22,14 @@ pub fn run(cli: Cli) -> ExitCode {
             .exit();
     }
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The server answers many clients: one worker per core. Every other verb is one
+    // short sequence of requests.
+    let mut builder = if matches!(cli.command, Command::Serve { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             note!("error: cannot start the async runtime: {e}");
@@ -183,6 +187,48 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Key(KeyCommand::Rotate { reencrypt }) => {
             commands::keys::rotate(location.local_only("key rotate")?, reencrypt).await?;
+        }
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            insecure_http,
+            token_lifetime,
+        } => {
+            let data_dir = backend::data_dir(cli.data_dir.as_deref())?;
+            commands::serve::serve(
+                &location,
+                data_dir,
+                commands::serve::Options {
+                    listen,
+                    tls_cert,
+                    tls_key,
+                    insecure_http,
+                    token_lifetime,
+                },
+            )
+            .await?;
+        }
+        Command::ApiKey(ApiKeyCommand::Create {
+            name,
+            roles,
+            groups,
+            output,
+        }) => {
+            commands::api_keys::create(
+                &open(Access::Write).await?,
+                &name,
+                &roles,
+                &groups,
+                output.output,
+            )
+            .await?;
+        }
+        Command::ApiKey(ApiKeyCommand::Ls { output }) => {
+            commands::api_keys::ls(&open(Access::Read).await?, output.output).await?;
+        }
+        Command::ApiKey(ApiKeyCommand::Rm { ids }) => {
+            commands::api_keys::rm(&open(Access::Write).await?, &ids).await?;
         }
         Command::GitCredential { operation } => {
             helpers::git_credential(&location, &operation).await?;

@@ -1,7 +1,9 @@
 //! One module per group of verbs.
 
+pub(crate) mod api_keys;
 pub(crate) mod grants;
 pub(crate) mod keys;
 pub(crate) mod run;
 pub(crate) mod secrets;
+pub(crate) mod serve;
 pub(crate) mod transfer;

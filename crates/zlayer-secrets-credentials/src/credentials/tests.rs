@@ -252,8 +252,14 @@ async fn user_keys_carry_subject_roles_and_groups() {
         .unwrap();
     assert_eq!(found, made);
     assert!(!found.is_admin());
-    assert_eq!(creds.authenticate(&made.api_key, "wrong").await.unwrap(), None);
-    assert_eq!(creds.identity(&made.api_key).await.unwrap(), Some(made.clone()));
+    assert_eq!(
+        creds.authenticate(&made.api_key, "wrong").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        creds.identity(&made.api_key).await.unwrap(),
+        Some(made.clone())
+    );
     assert_eq!(creds.identity("nope").await.unwrap(), None);
     assert!(!creds.has_admin().await.unwrap());
 
@@ -267,7 +273,10 @@ async fn user_keys_carry_subject_roles_and_groups() {
 
     for (subject, groups) in [("", &[][..]), ("a\nb", &[][..]), ("bob", &[" ops"][..])] {
         assert!(
-            creds.create_user_api_key(subject, &[], groups).await.is_err(),
+            creds
+                .create_user_api_key(subject, &[], groups)
+                .await
+                .is_err(),
             "{subject:?} {groups:?}"
         );
     }

@@ -1,0 +1,431 @@
+//! The `/api/v1/secrets` routes of the original API, and ours beside them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use zlayer_secrets_api::{
+    BatchOp, BatchRequest, BatchResponse, ImportResponse, RevealAllResponse, RollbackRequest,
+    RotateRequest, RotateResponse, SecretBody, SecretQuery, ValuesRequest, ValuesResponse,
+    VersionsResponse, WriteRequest,
+};
+use zlayer_secrets_core::{
+    Secret, SecretsError, WriteOp, is_reserved_scope, validate_name, validate_scope, validate_value,
+};
+use zlayer_secrets_credentials::Operation;
+
+use crate::access::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+type AppStateRef = State<Arc<AppState>>;
+
+/// The scope of a query, or 400.
+fn scope_of(query: &SecretQuery) -> ApiResult<String> {
+    query
+        .target_scope()
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    validate_name(name).map_err(ApiError::from)
+}
+
+/// A scope named in a body: valid and not reserved.
+fn body_scope(scope: &str) -> ApiResult<()> {
+    validate_scope(scope)?;
+    if is_reserved_scope(scope) {
+        return Err(ApiError::bad_request(format!(
+            "scope `{}` is reserved for zlayer-secrets' own records",
+            scope.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/secrets`: the scope's secrets, by name.
+pub(crate) async fn list(
+    State(state): AppStateRef,
+    caller: Caller,
+    Query(query): Query<SecretQuery>,
+) -> ApiResult<axum::Json<Vec<SecretBody>>> {
+    let scope = scope_of(&query)?;
+    caller.require(&state, &scope, Operation::List).await?;
+    let mut list = state.stores.store.list_secrets(&scope).await?;
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(axum::Json(
+        list.iter().map(SecretBody::from_metadata).collect(),
+    ))
+}
+
+/// `POST /api/v1/secrets`: create (201) or update (200); with `exclusive=true`, create or
+/// 409.
+pub(crate) async fn write(
+    State(state): AppStateRef,
+    caller: Caller,
+    Query(query): Query<SecretQuery>,
+    Json(mut body): Json<WriteRequest>,
+) -> ApiResult<Response> {
+    let scope = match body.scope.take() {
+        Some(scope) => {
+            if (query.scope.is_some() || query.environment.is_some()) && scope_of(&query)? != scope
+            {
+                return Err(ApiError::bad_request(
+                    "the body's `scope` and the query name different scopes",
+                ));
+            }
+            body_scope(&scope)?;
+            scope
+        }
+        None => scope_of(&query)?,
+    };
+    check_name(&body.name)?;
+    let value = Secret::new(std::mem::take(&mut body.value));
+    validate_value(&scope, &body.name, &value)?;
+    let store = &state.stores.store;
+    let status = if query.exclusive() {
+        caller.require(&state, &scope, Operation::Create).await?;
+        store.create_secret(&scope, &body.name, &value).await?;
+        StatusCode::CREATED
+    } else {
+        caller.require(&state, &scope, Operation::Set).await?;
+        let existed = store.exists(&scope, &body.name).await?;
+        store.write_secret(&scope, &body.name, &value).await?;
+        if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        }
+    };
+    drop(value);
+    let metadata = store.get_metadata(&scope, &body.name).await?;
+    Ok((status, axum::Json(SecretBody::from_metadata(&metadata))).into_response())
+}
+
+/// `GET /api/v1/secrets/{name}`: metadata; with `reveal=true` also the value.
+pub(crate) async fn get(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<SecretQuery>,
+) -> ApiResult<axum::Json<SecretBody>> {
+    let scope = scope_of(&query)?;
+    check_name(&name)?;
+    let reveal = query.reveal();
+    let operation = if reveal {
+        Operation::Reveal
+    } else {
+        Operation::Metadata
+    };
+    caller.require(&state, &scope, operation).await?;
+    let store = &state.stores.store;
+    let metadata = store.get_metadata(&scope, &name).await?;
+    let mut body = SecretBody::from_metadata(&metadata);
+    if reveal {
+        // The value of exactly the version the metadata describes.
+        let secret = store
+            .get_secret_version(&scope, &name, metadata.version)
+            .await?;
+        body.value = Some(secret.expose().to_owned());
+    }
+    Ok(axum::Json(body))
+}
+
+/// `DELETE /api/v1/secrets/{name}`: 204, or 404.
+pub(crate) async fn delete(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<SecretQuery>,
+) -> ApiResult<StatusCode> {
+    let scope = scope_of(&query)?;
+    check_name(&name)?;
+    caller.require(&state, &scope, Operation::Delete).await?;
+    state.stores.store.delete_secret(&scope, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/secrets/{name}/rotate`.
+pub(crate) async fn rotate(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<SecretQuery>,
+    Json(mut body): Json<RotateRequest>,
+) -> ApiResult<axum::Json<RotateResponse>> {
+    let scope = scope_of(&query)?;
+    check_name(&name)?;
+    let value = Secret::new(std::mem::take(&mut body.value));
+    validate_value(&scope, &name, &value)?;
+    caller.require(&state, &scope, Operation::Rotate).await?;
+    let result = state
+        .stores
+        .store
+        .rotate_secret(&scope, &name, &value)
+        .await?;
+    Ok(axum::Json(RotateResponse {
+        name,
+        previous_version: result.previous_version.unwrap_or(0),
+        new_version: result.new_version,
+    }))
+}
+
+/// `POST /api/v1/secrets/{name}/rollback`.
+pub(crate) async fn rollback(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<SecretQuery>,
+    Json(body): Json<RollbackRequest>,
+) -> ApiResult<axum::Json<RotateResponse>> {
+    let scope = scope_of(&query)?;
+    check_name(&name)?;
+    caller.require(&state, &scope, Operation::Rollback).await?;
+    let result = state
+        .stores
+        .store
+        .rollback_secret(&scope, &name, body.to)
+        .await?;
+    Ok(axum::Json(RotateResponse {
+        name,
+        previous_version: result.previous_version.unwrap_or(0),
+        new_version: result.new_version,
+    }))
+}
+
+/// `GET /api/v1/secrets/{name}/versions`.
+pub(crate) async fn versions(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<SecretQuery>,
+) -> ApiResult<axum::Json<VersionsResponse>> {
+    let scope = scope_of(&query)?;
+    check_name(&name)?;
+    caller.require(&state, &scope, Operation::Metadata).await?;
+    let history = state.stores.store.version_history(&scope, &name).await?;
+    Ok(axum::Json(VersionsResponse {
+        name,
+        current: history.current,
+        current_state: history.current_state,
+        versions: history.versions,
+    }))
+}
+
+/// `GET /api/v1/secrets/{name}/versions/{version}`: one version with its value.
+pub(crate) async fn version(
+    State(state): AppStateRef,
+    caller: Caller,
+    Path((name, version)): Path<(String, u32)>,
+    Query(query): Query<SecretQuery>,
+) -> ApiResult<axum::Json<SecretBody>> {
+    let scope = scope_of(&query)?;
+    check_name(&name)?;
+    caller.require(&state, &scope, Operation::Reveal).await?;
+    let store = &state.stores.store;
+    let metadata = store.get_metadata(&scope, &name).await?;
+    let value = store.get_secret_version(&scope, &name, version).await?;
+    let written = store
+        .list_versions(&scope, &name)
+        .await?
+        .into_iter()
+        .find(|v| v.version == version)
+        .map_or(metadata.updated_at, |v| v.created_at);
+    Ok(axum::Json(SecretBody {
+        name,
+        created_at: metadata.created_at,
+        updated_at: written,
+        version,
+        value: Some(value.expose().to_owned()),
+    }))
+}
+
+/// `POST /api/v1/secrets/values`: several values of one scope.
+pub(crate) async fn values(
+    State(state): AppStateRef,
+    caller: Caller,
+    Query(query): Query<SecretQuery>,
+    Json(body): Json<ValuesRequest>,
+) -> ApiResult<axum::Json<ValuesResponse>> {
+    let scope = scope_of(&query)?;
+    for name in &body.names {
+        check_name(name)?;
+    }
+    caller.require(&state, &scope, Operation::Reveal).await?;
+    let names: Vec<&str> = body.names.iter().map(String::as_str).collect();
+    let found = state.stores.store.get_secrets(&scope, &names).await?;
+    Ok(axum::Json(ValuesResponse {
+        secrets: found
+            .into_iter()
+            .map(|(k, v)| (k, v.expose().to_owned()))
+            .collect(),
+    }))
+}
+
+/// `GET /api/v1/secrets/reveal-all`: every value of a scope.
+pub(crate) async fn reveal_all(
+    State(state): AppStateRef,
+    caller: Caller,
+    Query(query): Query<SecretQuery>,
+) -> ApiResult<axum::Json<RevealAllResponse>> {
+    let scope = scope_of(&query)?;
+    caller.require(&state, &scope, Operation::Export).await?;
+    let store = &state.stores.store;
+    let names: Vec<String> = store
+        .list_secrets(&scope)
+        .await?
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let found = store.get_secrets(&scope, &refs).await?;
+    Ok(axum::Json(RevealAllResponse {
+        environment: query.environment.clone().unwrap_or(scope),
+        secrets: found
+            .into_iter()
+            .map(|(k, v)| (k, v.expose().to_owned()))
+            .collect(),
+    }))
+}
+
+/// The most entries one import may hold.
+const MAX_IMPORT_ENTRIES: usize = 10_000;
+
+/// `POST /api/v1/secrets/bulk-import`: a dotenv (or JSON) text, all or nothing: any bad
+/// line is a 400 listing every bad line, and nothing is written.
+pub(crate) async fn bulk_import(
+    State(state): AppStateRef,
+    caller: Caller,
+    Query(query): Query<SecretQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let scope = scope_of(&query)?;
+    caller.require(&state, &scope, Operation::Import).await?;
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return Err(ApiError::bad_request("the body is not UTF-8 text"));
+    };
+    let format = zlayer_secrets_formats::Format::detect(text);
+    let read = match zlayer_secrets_formats::read(text, format, MAX_IMPORT_ENTRIES) {
+        Ok(read) => read,
+        Err(problems) => {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Ok(import_refused(&problems));
+        }
+    };
+    let mut problems = Vec::new();
+    let mut entries: BTreeMap<String, (Secret, String)> = BTreeMap::new();
+    for pair in read.pairs {
+        let place = pair.place.to_string();
+        if let Err(e) = validate_name(&pair.key) {
+            problems.push(format!("{place}: {e}"));
+        } else if let Err(e) = validate_value(&scope, &pair.key, &pair.value) {
+            problems.push(format!("{place}: {e}"));
+        } else if let Some((_, first)) = entries.get(&pair.key) {
+            problems.push(format!(
+                "{place}: \"{}\" is defined again (first at {first})",
+                pair.key.escape_debug()
+            ));
+        } else {
+            entries.insert(pair.key, (pair.value, place));
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(import_refused(&problems));
+    }
+    let store = &state.stores.store;
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    let current = store.get_secrets(&scope, &names).await?;
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let mut ops = Vec::new();
+    for (name, (value, _)) in entries {
+        match current.get(&name) {
+            Some(old) if old.expose() == value.expose() => {
+                unchanged += 1;
+                continue;
+            }
+            Some(_) => updated += 1,
+            None => created += 1,
+        }
+        ops.push(WriteOp::Set {
+            scope: scope.clone(),
+            name,
+            value,
+        });
+    }
+    drop(current);
+    if !ops.is_empty() {
+        state.stores.batch.apply_batch(&ops).await?;
+    }
+    Ok(axum::Json(ImportResponse {
+        created,
+        updated,
+        unchanged,
+        errors: Vec::new(),
+    })
+    .into_response())
+}
+
+/// The 400 of an import with bad lines: `error`, and every problem in `errors`.
+fn import_refused(errors: &[String]) -> Response {
+    let count = errors.len();
+    let body = serde_json::json!({
+        "error": format!(
+            "the import has {count} bad {}; nothing was written",
+            if count == 1 { "entry" } else { "entries" }
+        ),
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": errors,
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+/// `POST /api/v1/batch`: writes and deletes of any scopes the caller may write, all or
+/// nothing on a store with transactions.
+pub(crate) async fn batch(
+    State(state): AppStateRef,
+    caller: Caller,
+    Json(mut body): Json<BatchRequest>,
+) -> ApiResult<axum::Json<BatchResponse>> {
+    let mut ops = Vec::with_capacity(body.ops.len());
+    let mut checked: HashSet<(String, bool)> = HashSet::new();
+    for op in &mut body.ops {
+        let (scope, name, is_set) = match op {
+            BatchOp::Set { scope, name, .. } => (scope.clone(), name.clone(), true),
+            BatchOp::Delete { scope, name } => (scope.clone(), name.clone(), false),
+        };
+        body_scope(&scope)?;
+        check_name(&name)?;
+        if checked.insert((scope.clone(), is_set)) {
+            let operation = if is_set {
+                Operation::Set
+            } else {
+                Operation::Delete
+            };
+            caller.require(&state, &scope, operation).await?;
+        }
+        ops.push(match op {
+            BatchOp::Set { value, .. } => {
+                let value = Secret::new(std::mem::take(value));
+                validate_value(&scope, &name, &value)?;
+                WriteOp::Set { scope, name, value }
+            }
+            BatchOp::Delete { .. } => WriteOp::Delete { scope, name },
+        });
+    }
+    let batch = &state.stores.batch;
+    match batch.apply_batch(&ops).await {
+        Ok(()) => Ok(axum::Json(BatchResponse {
+            atomic: batch.is_atomic(),
+        })),
+        Err(e @ SecretsError::BatchIncomplete { .. }) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
