@@ -98,21 +98,24 @@
 //! [`BatchSecretsStore::apply_batch`]: zlayer_secrets_core::BatchSecretsStore::apply_batch
 
 mod aad;
-mod core;
 mod error;
 mod fs;
 mod info;
 mod keys;
 mod local;
 mod options;
+mod reads;
+mod readers;
 mod schema;
 mod seal;
 mod store;
+mod writer;
 
 pub use info::{KeyInfo, ReencryptReport};
 pub use local::{KEY_NAME, KeyInUse, KeyRotated, KeyStatus, LocalStore, Notice};
 pub use options::{
-    DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_RETENTION, Durability, MAX_VALUE_LEN, StoreOptions,
+    DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_READ_CONNECTIONS, DEFAULT_RETENTION, Durability,
+    MAX_VALUE_LEN, StoreOptions,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::PersistentSecretsStore;
