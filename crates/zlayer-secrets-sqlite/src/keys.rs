@@ -152,13 +152,12 @@ impl Keys {
         }
         let meta = read_meta(conn)?.ok_or_else(missing_record)?;
         let aad = data_key_aad(&meta.store_id, meta.generation);
-        let dek = seal::unwrap_key(&self.kek, &meta.wrapped_dek, &aad).ok_or(
-            SecretsError::WrongKey {
+        let dek =
+            seal::unwrap_key(&self.kek, &meta.wrapped_dek, &aad).ok_or(SecretsError::WrongKey {
                 store: None,
                 key: None,
                 reason: Box::new(WrongKeyReason::Replaced),
-            },
-        )?;
+            })?;
         self.dek = dek;
         self.generation = meta.generation;
         self.store_id = meta.store_id;

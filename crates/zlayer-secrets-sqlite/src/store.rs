@@ -13,10 +13,10 @@ use zlayer_secrets_core::{
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::error::in_store;
-use crate::readers::Readers;
-use crate::writer::Writer;
 use crate::keys::Keys;
+use crate::readers::Readers;
 use crate::reads::{self, check_target};
+use crate::writer::Writer;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
 
 /// Runs blocking database work off the async worker threads (see
@@ -270,7 +270,8 @@ impl VersionedSecretsStore for PersistentSecretsStore {
     /// The version comes from the write's own transaction.
     async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.write(move |writer| writer.set(&scope, &name, &value)).await
+        self.write(move |writer| writer.set(&scope, &name, &value))
+            .await
     }
 
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
@@ -289,7 +290,8 @@ impl VersionedSecretsStore for PersistentSecretsStore {
 
     async fn rollback_secret(&self, scope: &str, name: &str, to: u32) -> Result<RotationResult> {
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.write(move |writer| writer.rollback(&scope, &name, to)).await
+        self.write(move |writer| writer.rollback(&scope, &name, to))
+            .await
     }
 }
 

@@ -156,7 +156,14 @@ impl Writer {
         check_write(scope, name, value)?;
         let retention = self.retention;
         let (tx, keys) = self.write()?;
-        let (_, version) = Self::put(&tx, &keys, retention, scope, name, value.expose().as_bytes())?;
+        let (_, version) = Self::put(
+            &tx,
+            &keys,
+            retention,
+            scope,
+            name,
+            value.expose().as_bytes(),
+        )?;
         Self::commit(tx)?;
         Ok(version)
     }
@@ -173,7 +180,14 @@ impl Writer {
                 name: label(scope, name),
             });
         }
-        let (_, version) = Self::put(&tx, &keys, retention, scope, name, value.expose().as_bytes())?;
+        let (_, version) = Self::put(
+            &tx,
+            &keys,
+            retention,
+            scope,
+            name,
+            value.expose().as_bytes(),
+        )?;
         Self::commit(tx)?;
         Ok(version)
     }
@@ -190,8 +204,14 @@ impl Writer {
         if current(&tx, &keys, scope, name)?.is_none() {
             return Err(not_found(scope, name));
         }
-        let (previous, new_version) =
-            Self::put(&tx, &keys, retention, scope, name, value.expose().as_bytes())?;
+        let (previous, new_version) = Self::put(
+            &tx,
+            &keys,
+            retention,
+            scope,
+            name,
+            value.expose().as_bytes(),
+        )?;
         Self::commit(tx)?;
         Ok(RotationResult {
             previous_version: previous,
@@ -247,7 +267,14 @@ impl Writer {
         for op in ops {
             match op {
                 WriteOp::Set { scope, name, value } => {
-                    Self::put(&tx, &keys, retention, scope, name, value.expose().as_bytes())?;
+                    Self::put(
+                        &tx,
+                        &keys,
+                        retention,
+                        scope,
+                        name,
+                        value.expose().as_bytes(),
+                    )?;
                 }
                 WriteOp::Delete { scope, name } => {
                     Self::remove(&tx, scope, name)?;
