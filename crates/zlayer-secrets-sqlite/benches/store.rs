@@ -1,12 +1,17 @@
-//! Benchmarks of `PersistentSecretsStore`: writes, reads, batched reads, listing, opening.
+//! Benchmarks of `PersistentSecretsStore`: writes, reads, batched reads, listing, opening,
+//! and the throughput of reads from several client threads.
 //!
-//! Run with `cargo bench -p zlayer-secrets-sqlite --bench store`. Results and the machine
-//! they were taken on are recorded in `docs/benchmarks.md`.
+//! Run with `cargo bench -p zlayer-secrets-sqlite --bench store` (the parallel reads alone:
+//! `-- reads`). Results and the machine they were taken on are recorded in
+//! `docs/benchmarks.md`.
 #![allow(clippy::unwrap_used)] // a benchmark reports failure by panicking
 
+use std::cell::Cell;
 use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, Throughput};
 use zlayer_secrets_core::{
     BatchSecretsStore, Secret, SecretsProvider, SecretsResolver, SecretsStore, WriteOp,
 };
@@ -132,6 +137,123 @@ fn reads(c: &mut Criterion) {
     });
 }
 
+/// `threads` client threads, each reading `iters` random names of `filled_store`'s 2,000
+/// through its own current-thread runtime (one of `runtimes`), all at once on `store`.
+/// Returns the time from the moment all of them start to the moment the last one ends.
+fn clients_read(
+    store: &Arc<PersistentSecretsStore>,
+    runtimes: &[tokio::runtime::Runtime],
+    iters: u64,
+    seed: u64,
+) -> Duration {
+    let start = Barrier::new(runtimes.len());
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
+        let clients: Vec<_> = runtimes
+            .iter()
+            .zip(0u64..)
+            .map(|(rt, client)| {
+                let (start, store) = (&start, Arc::clone(store));
+                s.spawn(move || {
+                    // xorshift64: names spread over the whole store, differently per client.
+                    let mut x = ((seed << 8) | client).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    start.wait();
+                    let began = Instant::now();
+                    rt.block_on(async {
+                        for _ in 0..iters {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            let name = format!("s{:04}", x % 2_000);
+                            black_box(store.get_secret("bench", &name).await.unwrap());
+                        }
+                    });
+                    (began, Instant::now())
+                })
+            })
+            .collect();
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let first = spans.iter().map(|s| s.0).min().unwrap();
+    let last = spans.iter().map(|s| s.1).max().unwrap();
+    last - first
+}
+
+/// Read throughput of one store shared by 1 and by 2 client threads (std threads, each with
+/// its own current-thread runtime), and by 2 with a single read connection (every read
+/// queued behind the others, as before the pool). Criterion reports reads per second; the
+/// ratio of the two-thread to the one-thread figure is printed at the end, from every read
+/// criterion timed (warm-up included).
+fn parallel_reads(c: &mut Criterion) {
+    let rt = runtime();
+    let (dir, store) = filled_store(&rt, 2_000);
+    let store = Arc::new(store);
+    let single = rt
+        .block_on(PersistentSecretsStore::open_with_options(
+            dir.path(),
+            key(),
+            StoreOptions {
+                read_connections: 1,
+                ..StoreOptions::default()
+            },
+        ))
+        .unwrap();
+    let single = Arc::new(single);
+    let mut group = c.benchmark_group("reads");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    let configs = [
+        ("1 client thread", &store, 1),
+        ("2 client threads", &store, 2),
+        ("2 client threads, read_connections = 1", &single, 2),
+    ];
+    let mut rates = Vec::new();
+    for (label, store, threads) in configs {
+        let runtimes: Vec<_> = (0..threads)
+            .map(|_| {
+                tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        // (reads, time) over every call criterion made.
+        let total = Cell::new((0u64, Duration::ZERO));
+        group.throughput(Throughput::Elements(threads));
+        group.bench_function(format!("get_secret of random names, {label}"), |b| {
+            b.iter_custom(|iters| {
+                let (reads, time) = total.get();
+                let elapsed = clients_read(store, &runtimes, iters, reads);
+                total.set((reads + iters * threads, time + elapsed));
+                elapsed
+            });
+        });
+        let (reads, time) = total.get();
+        #[allow(clippy::cast_precision_loss)] // read counts far below 2^52
+        rates.push((
+            label,
+            reads as f64 / time.as_secs_f64().max(f64::MIN_POSITIVE),
+            reads,
+        ));
+    }
+    group.finish();
+    let Some(&(_, one, _)) = rates.first().filter(|r| r.2 > 0) else {
+        return; // filtered out
+    };
+    for &(label, rate, reads) in &rates[1..] {
+        if reads > 0 {
+            // The one figure this group exists for; criterion prints the rest.
+            #[allow(clippy::print_stdout)]
+            {
+                println!(
+                    "reads: {label}: {rate:.0} reads/s, {:.2}x the {one:.0} reads/s of 1 client thread",
+                    rate / one
+                );
+            }
+        }
+    }
+}
+
 fn rekeying(c: &mut Criterion) {
     let rt = runtime();
     let (_dir, store) = filled_store(&rt, 2_000);
@@ -238,6 +360,7 @@ mod groups {
         super::writes,
         super::writes_normal_sync,
         super::reads,
+        super::parallel_reads,
         super::resolving,
         super::open_and_read,
         super::rekeying
