@@ -69,7 +69,10 @@
 //! - **Concurrency.** Every write is a `BEGIN IMMEDIATE` transaction, so writers in several
 //!   threads or processes queue for the lock (up to [`StoreOptions::busy_timeout`]) and no
 //!   update is lost: each write adds exactly one version. Batches
-//!   ([`BatchSecretsStore::apply_batch`]) are all-or-nothing.
+//!   ([`BatchSecretsStore::apply_batch`]) are all-or-nothing. Reads run on a pool of up to
+//!   [`StoreOptions::read_connections`] connections beside the writer, in parallel with each
+//!   other and with writes; each is one read transaction, so it sees a batch whole or not at
+//!   all, and every write that returned before it started.
 //! - **Durability.** The database runs in WAL mode with `synchronous = FULL` by default
 //!   ([`Durability::Full`]): a write that returned is on disk, and survives a killed process
 //!   and a power loss alike. `synchronous = NORMAL` ([`Durability::Normal`]) is faster but
