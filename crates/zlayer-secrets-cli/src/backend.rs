@@ -23,11 +23,11 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use zlayer_secrets::sqlite::Notice;
-use zlayer_secrets_client::{RemoteConfig, RemoteStore};
 use zlayer_secrets::{
     BatchSecretsStore, LocalStore, MemoryStore, PersistentSecretsStore, SecretsError,
     SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
 };
+use zlayer_secrets_client::{RemoteConfig, RemoteStore};
 
 use crate::cli::BackendKind;
 use crate::output::note;
@@ -106,7 +106,9 @@ impl Remote {
         let url = url.map(str::trim).filter(|u| !u.is_empty())?;
         Some(Self {
             url: url.to_owned(),
-            ca: ca.filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf),
+            ca: ca
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf),
         })
     }
 

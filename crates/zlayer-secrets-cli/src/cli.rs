@@ -47,7 +47,12 @@ pub struct Cli {
 
     /// A PEM file of CA certificates to trust for the server's TLS certificate (with
     /// `--server https://...`).
-    #[arg(long, global = true, value_name = "PEM", env = "ZLAYER_SECRETS_SERVER_CA")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PEM",
+        env = "ZLAYER_SECRETS_SERVER_CA"
+    )]
     pub(crate) server_ca: Option<PathBuf>,
 
     /// The verb.

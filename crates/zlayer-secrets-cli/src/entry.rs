@@ -16,7 +16,11 @@ use crate::{commands, helpers, scope};
 /// program's code.
 #[must_use]
 pub fn run(cli: Cli) -> ExitCode {
-    if let Some(problem) = cli.command.usage_error().or_else(|| remote_usage_error(&cli)) {
+    if let Some(problem) = cli
+        .command
+        .usage_error()
+        .or_else(|| remote_usage_error(&cli))
+    {
         Cli::command()
             .error(clap::error::ErrorKind::ArgumentConflict, problem)
             .exit();

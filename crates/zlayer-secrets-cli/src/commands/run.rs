@@ -90,8 +90,8 @@ pub(crate) async fn run(
         }
     }
     .context(
-            "cannot resolve the secret references of the environment; the command was not started",
-        )?;
+        "cannot resolve the secret references of the environment; the command was not started",
+    )?;
     let resolved: Vec<(String, Zeroizing<String>)> = values
         .into_iter()
         .map(|(k, v)| (k, Zeroizing::new(v)))
