@@ -144,7 +144,7 @@ impl Server {
     pub async fn bind(config: ServerConfig, stores: Stores) -> Result<Self> {
         if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.insecure_http {
             return Err(SecretsError::InvalidInput {
-                what: format!("listening on {} without TLS", config.listen),
+                what: format!("address {} without TLS", config.listen),
                 reason: "plain HTTP is allowed on a loopback address only; give a certificate \
                          and key (--tls-cert, --tls-key), or --insecure-http if a proxy in \
                          front terminates TLS"

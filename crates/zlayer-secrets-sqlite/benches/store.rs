@@ -1,12 +1,17 @@
-//! Benchmarks of `PersistentSecretsStore`: writes, reads, batched reads, listing, opening.
+//! Benchmarks of `PersistentSecretsStore`: writes, reads, batched reads, listing, opening,
+//! and the throughput of reads from several client threads.
 //!
-//! Run with `cargo bench -p zlayer-secrets-sqlite --bench store`. Results and the machine
-//! they were taken on are recorded in `docs/benchmarks.md`.
+//! Run with `cargo bench -p zlayer-secrets-sqlite --bench store` (the parallel reads alone:
+//! `-- reads`). Results and the machine they were taken on are recorded in
+//! `docs/benchmarks.md`.
 #![allow(clippy::unwrap_used)] // a benchmark reports failure by panicking
 
+use std::cell::Cell;
 use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, Throughput};
 use zlayer_secrets_core::{
     BatchSecretsStore, Secret, SecretsProvider, SecretsResolver, SecretsStore, WriteOp,
 };
@@ -132,6 +137,181 @@ fn reads(c: &mut Criterion) {
     });
 }
 
+/// Runs `body(client)` in `threads` threads at once; the time from the moment all of them
+/// start to the moment the last one ends.
+fn in_threads(threads: u64, body: impl Fn(u64) + Sync) -> Duration {
+    let start = Barrier::new(usize::try_from(threads).unwrap());
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..threads)
+            .map(|client| {
+                let (start, body) = (&start, &body);
+                s.spawn(move || {
+                    start.wait();
+                    let began = Instant::now();
+                    body(client);
+                    (began, Instant::now())
+                })
+            })
+            .collect();
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let first = spans.iter().map(|s| s.0).min().unwrap();
+    let last = spans.iter().map(|s| s.1).max().unwrap();
+    last - first
+}
+
+/// One client thread per runtime of `runtimes` (current-thread runtimes), each reading
+/// `iters` random names of `filled_store`'s 2,000 through it, all at once on `store`.
+fn clients_read(
+    store: &Arc<PersistentSecretsStore>,
+    runtimes: &[tokio::runtime::Runtime],
+    iters: u64,
+    seed: u64,
+) -> Duration {
+    in_threads(runtimes.len() as u64, |client| {
+        let store = Arc::clone(store);
+        // xorshift64: names spread over the whole store, differently per client and call.
+        let mut x = ((seed << 8) | client).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        runtimes[usize::try_from(client).unwrap()].block_on(async {
+            for _ in 0..iters {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let name = format!("s{:04}", x % 2_000);
+                black_box(store.get_secret("bench", &name).await.unwrap());
+            }
+        });
+    })
+}
+
+/// Samples of the `reads` group: criterion calls the routine this many times after its
+/// warm-up, each call one sample.
+const READ_SAMPLES: usize = 10;
+/// Rounds of the interleaved pass of the `reads` group, and reads per client thread in each.
+const INTERLEAVED_ROUNDS: u64 = 15;
+const INTERLEAVED_READS: u64 = 1_000;
+/// Decryptions per thread in each round of the interleaved pass's baseline.
+const BASELINE_DECRYPTIONS: u64 = 10_000;
+
+/// The median of `values` (not empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Reads per second of `reads` reads in `time`.
+fn rate(reads: u64, time: Duration) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // read counts far below 2^52
+    let reads = reads as f64;
+    reads / time.as_secs_f64()
+}
+
+/// Read throughput of one store shared by 1 and by 2 client threads (std threads, each with
+/// its own current-thread runtime), and by 2 with a single read connection (every read
+/// queued behind the others, as before the pool). Criterion reports reads per second of
+/// each, measured one after the other; then, so that a change of load on the machine
+/// affects all three alike, an interleaved pass runs them in turn, [`INTERLEAVED_ROUNDS`]
+/// times, and prints each one's median rate and its ratio to one client thread.
+fn parallel_reads(c: &mut Criterion) {
+    let rt = runtime();
+    let (dir, store) = filled_store(&rt, 2_000);
+    let store = Arc::new(store);
+    let single = rt
+        .block_on(PersistentSecretsStore::open_with_options(
+            dir.path(),
+            key(),
+            StoreOptions {
+                read_connections: 1,
+                ..StoreOptions::default()
+            },
+        ))
+        .unwrap();
+    let single = Arc::new(single);
+    let client_runtimes = |threads| -> Vec<tokio::runtime::Runtime> {
+        (0..threads)
+            .map(|_| {
+                tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let configs = [
+        ("1 client thread", &store, client_runtimes(1)),
+        ("2 client threads", &store, client_runtimes(2)),
+        (
+            "2 client threads, read_connections = 1",
+            &single,
+            client_runtimes(2),
+        ),
+    ];
+    let mut group = c.benchmark_group("reads");
+    group
+        .sample_size(READ_SAMPLES)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    let mut ran = 0;
+    for (label, store, runtimes) in &configs {
+        let threads = runtimes.len() as u64;
+        let calls = Cell::new(0u64);
+        group.throughput(Throughput::Elements(threads));
+        group.bench_function(format!("get_secret of random names, {label}"), |b| {
+            b.iter_custom(|iters| {
+                calls.set(calls.get() + 1);
+                clients_read(store, runtimes, iters, calls.get())
+            });
+        });
+        ran += usize::from(calls.get() > 0);
+    }
+    group.finish();
+    if ran < configs.len() {
+        return; // filtered out: nothing to compare
+    }
+    let mut rates = vec![Vec::new(); configs.len()];
+    for round in 0..INTERLEAVED_ROUNDS {
+        for ((_, store, runtimes), rates) in configs.iter().zip(&mut rates) {
+            let elapsed = clients_read(store, runtimes, INTERLEAVED_READS, 1_000 + round);
+            rates.push(rate(INTERLEAVED_READS * runtimes.len() as u64, elapsed));
+        }
+    }
+    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    for ((label, _, _), m) in configs.iter().zip(&medians) {
+        // The figures this group exists for; criterion prints the rest.
+        #[allow(clippy::print_stdout)]
+        {
+            println!(
+                "reads, interleaved ({INTERLEAVED_ROUNDS} rounds): {label}: {m:.0} reads/s, \
+                 {:.2}x 1 client thread",
+                m / medians[0]
+            );
+        }
+    }
+    // What two threads of this machine give at best in the same minutes: the store's
+    // decryption alone (no store, no lock, no I/O) in 1 and 2 threads, interleaved as well.
+    let k = key();
+    let aad = b"an associated data of about the size the store uses";
+    let sealed = k.encrypt_with_aad(&[b'x'; 40], aad).unwrap();
+    let decrypt = |_| {
+        for _ in 0..BASELINE_DECRYPTIONS {
+            black_box(k.decrypt_with_aad(&sealed, aad).unwrap());
+        }
+    };
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..INTERLEAVED_ROUNDS {
+        one.push(rate(BASELINE_DECRYPTIONS, in_threads(1, decrypt)));
+        two.push(rate(2 * BASELINE_DECRYPTIONS, in_threads(2, decrypt)));
+    }
+    let (one, two) = (median(one), median(two));
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "reads, interleaved ({INTERLEAVED_ROUNDS} rounds): baseline, decryption alone: \
+             {one:.0}/s in 1 thread, {two:.0}/s in 2, {:.2}x",
+            two / one
+        );
+    }
+}
+
 fn rekeying(c: &mut Criterion) {
     let rt = runtime();
     let (_dir, store) = filled_store(&rt, 2_000);
@@ -238,6 +418,7 @@ mod groups {
         super::writes,
         super::writes_normal_sync,
         super::reads,
+        super::parallel_reads,
         super::resolving,
         super::open_and_read,
         super::rekeying

@@ -14,6 +14,10 @@ use crate::error::database;
 use crate::schema::problem;
 use crate::seal;
 
+mod shared;
+
+pub(crate) use shared::SharedKeys;
+
 /// Length of the random store identifier bound into the wrapped data key.
 const STORE_ID_LEN: usize = 16;
 
@@ -40,6 +44,18 @@ fn read_meta(conn: &Connection) -> Result<Option<MetaRow>> {
     )
     .optional()
     .map_err(|e| database("reading the store's key record", e))
+}
+
+/// The data key generation recorded in `conn`'s snapshot.
+pub(crate) fn stored_generation(conn: &Connection) -> Result<u32> {
+    conn.query_row(
+        "SELECT dek_generation FROM store_meta WHERE id = 1",
+        [],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(|e| database("reading the store's key record", e))?
+    .ok_or_else(missing_record)
 }
 
 /// The keys of an open store.
@@ -128,36 +144,24 @@ impl Keys {
         }
     }
 
-    /// Makes sure `dek` is the store's current data key: another process may have
+    /// Makes sure `dek` is the data key of `conn`'s snapshot: another process may have
     /// re-encrypted the store with a new one since this handle last looked.
     pub(crate) fn refresh(&mut self, conn: &Connection) -> Result<()> {
-        let generation: Option<u32> = conn
-            .query_row(
-                "SELECT dek_generation FROM store_meta WHERE id = 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| database("reading the store's key record", e))?;
-        match generation {
-            Some(g) if g == self.generation => Ok(()),
-            Some(_) => {
-                let meta = read_meta(conn)?.ok_or_else(missing_record)?;
-                let aad = data_key_aad(&meta.store_id, meta.generation);
-                let dek = seal::unwrap_key(&self.kek, &meta.wrapped_dek, &aad).ok_or(
-                    SecretsError::WrongKey {
-                        store: None,
-                        key: None,
-                        reason: Box::new(WrongKeyReason::Replaced),
-                    },
-                )?;
-                self.dek = dek;
-                self.generation = meta.generation;
-                self.store_id = meta.store_id;
-                Ok(())
-            }
-            None => Err(missing_record()),
+        if stored_generation(conn)? == self.generation {
+            return Ok(());
         }
+        let meta = read_meta(conn)?.ok_or_else(missing_record)?;
+        let aad = data_key_aad(&meta.store_id, meta.generation);
+        let dek =
+            seal::unwrap_key(&self.kek, &meta.wrapped_dek, &aad).ok_or(SecretsError::WrongKey {
+                store: None,
+                key: None,
+                reason: Box::new(WrongKeyReason::Replaced),
+            })?;
+        self.dek = dek;
+        self.generation = meta.generation;
+        self.store_id = meta.store_id;
+        Ok(())
     }
 
     /// Which data key is current (1 for a new store, plus one per full re-encryption).
@@ -238,15 +242,15 @@ impl Keys {
     }
 
     /// Generates a new data key, re-encrypts every stored version with it and wraps it under
-    /// `new_kek`, all inside `tx`. Returns the number of versions re-encrypted and the keys
-    /// to adopt once `tx` has committed.
+    /// `new_kek`, all inside `tx`, whose data key these keys must be ([`SharedKeys::for_write`]).
+    /// Returns the number of versions re-encrypted and the keys to adopt once `tx` has
+    /// committed.
     pub(crate) fn reencrypt_all(
-        &mut self,
+        &self,
         tx: &Transaction<'_>,
         new_kek: EncryptionKey,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<(u64, Self)> {
-        self.refresh(tx)?;
         // Every current-version pointer must be authentic before it is re-authenticated
         // under the new data key: re-encrypting must not launder a rolled-back pointer.
         let pointers = read_pointers(tx)?;

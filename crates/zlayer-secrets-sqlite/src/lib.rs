@@ -69,7 +69,10 @@
 //! - **Concurrency.** Every write is a `BEGIN IMMEDIATE` transaction, so writers in several
 //!   threads or processes queue for the lock (up to [`StoreOptions::busy_timeout`]) and no
 //!   update is lost: each write adds exactly one version. Batches
-//!   ([`BatchSecretsStore::apply_batch`]) are all-or-nothing.
+//!   ([`BatchSecretsStore::apply_batch`]) are all-or-nothing. Reads run on a pool of up to
+//!   [`StoreOptions::read_connections`] connections beside the writer, in parallel with each
+//!   other and with writes; each is one read transaction, so it sees a batch whole or not at
+//!   all, and every write that returned before it started.
 //! - **Durability.** The database runs in WAL mode with `synchronous = FULL` by default
 //!   ([`Durability::Full`]): a write that returned is on disk, and survives a killed process
 //!   and a power loss alike. `synchronous = NORMAL` ([`Durability::Normal`]) is faster but
@@ -98,21 +101,24 @@
 //! [`BatchSecretsStore::apply_batch`]: zlayer_secrets_core::BatchSecretsStore::apply_batch
 
 mod aad;
-mod core;
 mod error;
 mod fs;
 mod info;
 mod keys;
 mod local;
 mod options;
+mod readers;
+mod reads;
 mod schema;
 mod seal;
 mod store;
+mod writer;
 
 pub use info::{KeyInfo, ReencryptReport};
 pub use local::{KEY_NAME, KeyInUse, KeyRotated, KeyStatus, LocalStore, Notice};
 pub use options::{
-    DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_RETENTION, Durability, MAX_VALUE_LEN, StoreOptions,
+    DB_FILE_NAME, DEFAULT_BUSY_TIMEOUT, DEFAULT_READ_CONNECTIONS, DEFAULT_RETENTION, Durability,
+    MAX_VALUE_LEN, StoreOptions,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::PersistentSecretsStore;

@@ -1,4 +1,4 @@
-//! [`StoreOptions`]: retention, durability and lock waiting of a store.
+//! [`StoreOptions`]: retention, durability, lock waiting and read connections of a store.
 
 use std::time::Duration;
 
@@ -17,6 +17,10 @@ pub use zlayer_secrets_core::MAX_VALUE_LEN;
 /// How long a writer waits for another writer (thread or process) before giving up, unless
 /// [`StoreOptions::busy_timeout`] says otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many read connections a store opens at most, unless
+/// [`StoreOptions::read_connections`] says otherwise.
+pub const DEFAULT_READ_CONNECTIONS: usize = 4;
 
 /// The file name used when [`open`](crate::PersistentSecretsStore::open) is given a directory
 /// (or a missing path without a database extension), and the database of a [`LocalStore`]'s
@@ -68,6 +72,16 @@ pub struct StoreOptions {
     /// How long a write waits for the database lock held by another writer (at most
     /// `i32::MAX` milliseconds, about 24 days).
     pub busy_timeout: Duration,
+    /// How many reads of this store run at the same time (at least 1): the size of its pool
+    /// of read connections to the database file, beside the one connection that writes.
+    ///
+    /// In WAL mode readers do not wait for the writer or for each other, so up to this many
+    /// reads (`get_secret`, `get_secrets`, `list_secrets`, `exists`, metadata, history and
+    /// `key_info`) proceed in parallel while a write is under way; more wait for a free
+    /// connection. Connections are opened when first needed: a store that only ever serves
+    /// one read at a time opens one. Each costs an open file and SQLite's page cache (up to
+    /// 2 MiB) once used.
+    pub read_connections: usize,
 }
 
 impl Default for StoreOptions {
@@ -76,6 +90,7 @@ impl Default for StoreOptions {
             retention: DEFAULT_RETENTION,
             durability: Durability::default(),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            read_connections: DEFAULT_READ_CONNECTIONS,
         }
     }
 }

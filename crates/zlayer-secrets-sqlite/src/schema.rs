@@ -109,6 +109,24 @@ pub(crate) fn preflight(conn: &Connection, options: &StoreOptions) -> Result<()>
     tx.commit().map_err(|e| database("reading the database", e))
 }
 
+/// Checks a read connection to a store the writer has opened, as [`preflight`] and
+/// [`configure`] check the writer's where it matters for reads: the schema is not newer than
+/// this crate's (a newer program may have upgraded the file since), and the database is in
+/// WAL mode (without it, readers and the writer would lock each other out).
+pub(crate) fn check_reader(conn: &Connection) -> Result<()> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(too_new(found));
+    }
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .map_err(|e| database("reading the journal mode", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(problem(StoreProblem::NoWal { mode }));
+    }
+    Ok(())
+}
+
 /// Sets the connection's pragmas. Must run outside any transaction: `foreign_keys` is a
 /// no-op inside one, and the journal mode cannot change inside one.
 pub(crate) fn configure(conn: &Connection, options: &StoreOptions) -> Result<()> {

@@ -1,4 +1,4 @@
-//! [`PersistentSecretsStore`]: the async face of the blocking [`Core`].
+//! [`PersistentSecretsStore`]: the async face of the blocking [`Writer`] and [`Readers`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,12 +8,15 @@ use async_trait::async_trait;
 use zlayer_secrets_core::blocking::run_blocking;
 use zlayer_secrets_core::{
     BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion,
-    SecretsProvider, SecretsStore, VersionedSecretsStore, WriteOp,
+    SecretsProvider, SecretsStore, VersionedSecretsStore, WriteOp, validate_scope,
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
-use crate::core::Core;
 use crate::error::in_store;
+use crate::keys::Keys;
+use crate::readers::Readers;
+use crate::reads::{self, check_target};
+use crate::writer::Writer;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
 
 /// Runs blocking database work off the async worker threads (see
@@ -26,10 +29,11 @@ where
     run_blocking("the database task", work).await?
 }
 
-fn lock(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
+fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
     // A panic while the lock was held unwound through the open transaction, whose drop
     // rolled it back: the connection is consistent, so the poison flag can be ignored.
-    core.lock()
+    writer
+        .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -40,10 +44,15 @@ fn lock(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
 /// by the key given to [`open`](Self::open). See the [crate documentation](crate) for the
 /// durability, concurrency and re-keying guarantees.
 ///
-/// Cloning is cheap and shares the connection.
+/// Writes go through one connection, one at a time; reads through a pool of up to
+/// [`StoreOptions::read_connections`] more, in parallel with each other and with the write
+/// under way (WAL mode). A read sees every write that returned before it started.
+///
+/// Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct PersistentSecretsStore {
-    core: Arc<Mutex<Core>>,
+    writer: Arc<Mutex<Writer>>,
+    readers: Arc<Readers>,
     path: PathBuf,
 }
 
@@ -87,10 +96,16 @@ impl PersistentSecretsStore {
         options: StoreOptions,
     ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let core = blocking(move || Core::open(&path, key, &options)).await?;
-        let path = core.path().to_path_buf();
+        let (writer, readers) = blocking(move || {
+            let writer = Writer::open(&path, key, &options)?;
+            let readers = Readers::new(writer.path(), &options, Arc::clone(writer.keys()));
+            Ok((writer, readers))
+        })
+        .await?;
+        let path = writer.path().to_path_buf();
         Ok(Self {
-            core: Arc::new(Mutex::new(core)),
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(readers),
             path,
         })
     }
@@ -101,13 +116,27 @@ impl PersistentSecretsStore {
         &self.path
     }
 
-    async fn run<T, F>(&self, work: F) -> Result<T>
+    /// Runs `work` with the writer, once the writes before it are done.
+    async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Core) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Writer) -> Result<T> + Send + 'static,
     {
-        let core = Arc::clone(&self.core);
-        blocking(move || work(&mut lock(&core)))
+        let writer = Arc::clone(&self.writer);
+        blocking(move || work(&mut lock(&writer)))
+            .await
+            .map_err(|e| in_store(&self.path, e))
+    }
+
+    /// Runs `work` on a read connection, in one read transaction with the data key of its
+    /// snapshot.
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection, &Keys) -> Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        blocking(move || readers.read(work))
             .await
             .map_err(|e| in_store(&self.path, e))
     }
@@ -119,7 +148,7 @@ impl PersistentSecretsStore {
 
     /// What the store records about its keys, for `zlayer-secret key status`.
     pub async fn key_info(&self) -> Result<KeyInfo> {
-        self.run(Core::key_info).await
+        self.read(|tx, _| reads::key_info(tx)).await
     }
 
     /// Locks the store with `new_key` instead of the current key.
@@ -131,7 +160,7 @@ impl PersistentSecretsStore {
     /// This does not help if the old key may have leaked together with a copy of the
     /// database: use [`reencrypt_all`](Self::reencrypt_all) then.
     pub async fn rekey(&self, new_key: EncryptionKey) -> Result<()> {
-        self.run(move |core| core.rekey(new_key)).await
+        self.write(move |writer| writer.rekey(new_key)).await
     }
 
     /// Generates a new data key, re-encrypts every stored version of every secret with it and
@@ -153,7 +182,7 @@ impl PersistentSecretsStore {
     where
         P: FnMut(u64, u64) + Send + 'static,
     {
-        self.run(move |core| core.reencrypt_all(new_key, &mut progress))
+        self.write(move |writer| writer.reencrypt_all(new_key, &mut progress))
             .await
     }
 }
@@ -161,24 +190,38 @@ impl PersistentSecretsStore {
 #[async_trait]
 impl SecretsProvider for PersistentSecretsStore {
     async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
+        check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.get(&scope, &name)).await
+        self.read(move |tx, keys| reads::get(tx, keys, &scope, &name))
+            .await
     }
 
     async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
-        let scope = scope.to_owned();
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        self.run(move |core| core.get_many(&scope, &names)).await
+        let names_json = reads::check_many(scope, &names)?;
+        if names.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let scope = scope.to_owned();
+        let count = names.len();
+        self.read(move |tx, keys| reads::get_many(tx, keys, &scope, &names_json, count))
+            .await
     }
 
     async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
+        validate_scope(scope)?;
         let scope = scope.to_owned();
-        self.run(move |core| core.list(&scope)).await
+        self.read(move |tx, keys| reads::list(tx, keys, &scope))
+            .await
     }
 
     async fn exists(&self, scope: &str, name: &str) -> Result<bool> {
+        check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.exists(&scope, &name)).await
+        let readers = Arc::clone(&self.readers);
+        blocking(move || readers.unkeyed(|conn| reads::exists(conn, &scope, &name)))
+            .await
+            .map_err(|e| in_store(&self.path, e))
     }
 }
 
@@ -186,20 +229,20 @@ impl SecretsProvider for PersistentSecretsStore {
 impl SecretsStore for PersistentSecretsStore {
     async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.run(move |core| core.set(&scope, &name, &value).map(drop))
+        self.write(move |writer| writer.set(&scope, &name, &value).map(drop))
             .await
     }
 
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.delete(&scope, &name)).await
+        self.write(move |writer| writer.delete(&scope, &name)).await
     }
 
     /// Atomic: the check and the write are one `BEGIN IMMEDIATE` transaction, so of
     /// concurrent creates in any number of threads or processes exactly one succeeds.
     async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.run(move |core| core.create(&scope, &name, &value))
+        self.write(move |writer| writer.create(&scope, &name, &value))
             .await
     }
 
@@ -210,7 +253,7 @@ impl SecretsStore for PersistentSecretsStore {
         value: &Secret,
     ) -> Result<RotationResult> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.run(move |core| core.rotate(&scope, &name, &value))
+        self.write(move |writer| writer.rotate(&scope, &name, &value))
             .await
     }
 }
@@ -218,31 +261,37 @@ impl SecretsStore for PersistentSecretsStore {
 #[async_trait]
 impl VersionedSecretsStore for PersistentSecretsStore {
     async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata> {
+        check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.metadata(&scope, &name)).await
+        self.read(move |tx, keys| reads::metadata(tx, keys, &scope, &name))
+            .await
     }
 
     /// The version comes from the write's own transaction.
     async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.run(move |core| core.set(&scope, &name, &value)).await
+        self.write(move |writer| writer.set(&scope, &name, &value))
+            .await
     }
 
     async fn list_versions(&self, scope: &str, name: &str) -> Result<Vec<SecretVersion>> {
+        check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.list_versions(&scope, &name))
+        self.read(move |tx, keys| reads::list_versions(tx, keys, &scope, &name))
             .await
     }
 
     async fn get_secret_version(&self, scope: &str, name: &str, version: u32) -> Result<Secret> {
+        check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.get_version(&scope, &name, version))
+        self.read(move |tx, keys| reads::get_version(tx, keys, &scope, &name, version))
             .await
     }
 
     async fn rollback_secret(&self, scope: &str, name: &str, to: u32) -> Result<RotationResult> {
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.run(move |core| core.rollback(&scope, &name, to)).await
+        self.write(move |writer| writer.rollback(&scope, &name, to))
+            .await
     }
 }
 
@@ -250,7 +299,7 @@ impl VersionedSecretsStore for PersistentSecretsStore {
 impl BatchSecretsStore for PersistentSecretsStore {
     async fn apply_batch(&self, ops: &[WriteOp]) -> Result<()> {
         let ops = ops.to_vec();
-        self.run(move |core| core.apply_batch(&ops)).await
+        self.write(move |writer| writer.apply_batch(&ops)).await
     }
 
     fn is_atomic(&self) -> bool {

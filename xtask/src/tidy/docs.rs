@@ -11,6 +11,7 @@ pub(crate) const REQUIRED_DOCS: &[&str] = &[
     "README.md",
     "docs/architecture.md",
     "docs/cli.md",
+    "docs/server.md",
     "docs/format.md",
     "docs/security.md",
     "docs/benchmarks.md",

@@ -28,7 +28,12 @@ pub(crate) const MAX_BULK_BODY: usize = 32 * 1024 * 1024;
 /// The whole API.
 pub(crate) fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     let bulk = Router::new()
-        .route(routes::BULK_IMPORT, post(secrets::bulk_import))
+        .route(
+            routes::BULK_IMPORT,
+            post(secrets::bulk_import)
+                .get(secrets::get_fixed)
+                .delete(secrets::delete_fixed),
+        )
         .route(routes::BATCH, post(secrets::batch))
         .layer(DefaultBodyLimit::max(MAX_BULK_BODY));
     Router::new()
@@ -36,8 +41,16 @@ pub(crate) fn router(state: Arc<AppState>, request_timeout: Duration) -> Router 
         .route(routes::TOKEN, post(auth::token))
         .route(routes::WHOAMI, get(admin::whoami))
         .route(routes::SECRETS, get(secrets::list).post(secrets::write))
-        .route(routes::REVEAL_ALL, get(secrets::reveal_all))
-        .route(routes::VALUES, post(secrets::values))
+        .route(
+            routes::REVEAL_ALL,
+            get(secrets::reveal_all).delete(secrets::delete_fixed),
+        )
+        .route(
+            routes::VALUES,
+            post(secrets::values)
+                .get(secrets::get_fixed)
+                .delete(secrets::delete_fixed),
+        )
         .route(routes::SECRET, get(secrets::get).delete(secrets::delete))
         .route(routes::ROTATE, post(secrets::rotate))
         .route(routes::ROLLBACK, post(secrets::rollback))

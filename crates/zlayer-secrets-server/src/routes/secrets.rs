@@ -83,26 +83,84 @@ pub(crate) async fn write(
         None => scope_of(&query)?,
     };
     check_name(&body.name)?;
+    if body.name == REVEAL_ALL_NAME {
+        return Err(ApiError::bad_request(format!(
+            "a secret named `{REVEAL_ALL_NAME}` could not be read through the API: \
+             GET /api/v1/secrets/{REVEAL_ALL_NAME} is the route of every value; choose another name"
+        )));
+    }
     let value = Secret::new(std::mem::take(&mut body.value));
     validate_value(&scope, &body.name, &value)?;
     let store = &state.stores.store;
-    let status = if query.exclusive() {
+    // The version this write made, from the write itself: a concurrent write of the same
+    // name cannot make the answer describe another version.
+    let version = if query.exclusive() {
         caller.require(&state, &scope, Operation::Create).await?;
-        store.create_secret(&scope, &body.name, &value).await?;
-        StatusCode::CREATED
+        store.create_secret(&scope, &body.name, &value).await?
     } else {
         caller.require(&state, &scope, Operation::Set).await?;
-        let existed = store.exists(&scope, &body.name).await?;
-        store.write_secret(&scope, &body.name, &value).await?;
-        if existed {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        }
+        store.write_secret(&scope, &body.name, &value).await?
     };
     drop(value);
+    // Version 1 is a new secret (a deleted secret's history goes with it).
+    let status = if version == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let metadata = store.get_metadata(&scope, &body.name).await?;
-    Ok((status, axum::Json(SecretBody::from_metadata(&metadata))).into_response())
+    let mut answer = SecretBody::from_metadata(&metadata);
+    if metadata.version != version {
+        // Another write came after ours: describe ours.
+        answer.version = version;
+        if let Some(ours) = store
+            .list_versions(&scope, &body.name)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+        {
+            answer.updated_at = ours.created_at;
+        }
+    }
+    Ok((status, axum::Json(answer)).into_response())
+}
+
+/// The one name a secret cannot have through the API: `GET /api/v1/secrets/reveal-all` is
+/// the original's route of every value. (`values` and `bulk-import` are served: their fixed
+/// routes answer only `POST`, and `GET` and `DELETE` there reach the secret.)
+pub(crate) const REVEAL_ALL_NAME: &str = "reveal-all";
+
+/// `GET /api/v1/secrets/values` or `/bulk-import`: the secret of that name.
+pub(crate) async fn get_fixed(
+    state: AppStateRef,
+    caller: Caller,
+    matched: axum::extract::MatchedPath,
+    query: Query<SecretQuery>,
+) -> ApiResult<axum::Json<SecretBody>> {
+    let name = fixed_name(&matched);
+    get(state, caller, Path(name), query).await
+}
+
+/// `DELETE /api/v1/secrets/values`, `/bulk-import` or `/reveal-all`: the secret of that
+/// name.
+pub(crate) async fn delete_fixed(
+    state: AppStateRef,
+    caller: Caller,
+    matched: axum::extract::MatchedPath,
+    query: Query<SecretQuery>,
+) -> ApiResult<StatusCode> {
+    let name = fixed_name(&matched);
+    delete(state, caller, Path(name), query).await
+}
+
+/// The last segment of a fixed route under `/api/v1/secrets/`.
+fn fixed_name(matched: &axum::extract::MatchedPath) -> String {
+    matched
+        .as_str()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `GET /api/v1/secrets/{name}`: metadata; with `reveal=true` also the value.

@@ -10,6 +10,7 @@ mod keys;
 mod local;
 mod migrate;
 mod procs;
+mod readers;
 mod runtime;
 mod scopes;
 mod tamper;
