@@ -12,6 +12,11 @@
 //! `--backend vault` they are filled by a [`VaultSecretsProvider`] configured from
 //! `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_MOUNT`, `VAULT_NAMESPACE` and `VAULT_CACERT`; there is
 //! no local key then (Vault manages its own), and batches are not atomic.
+//!
+//! With `--server URL` ([`Remote`]) they are filled by a [`RemoteStore`] speaking to a
+//! `zlayer-secret serve` with the API key of `ZLAYER_SECRETS_API_KEY` and
+//! `ZLAYER_SECRETS_API_SECRET`; [`Backend::remote`] then also gives the verbs that the
+//! server does in one request (`run`) or by its own routes (the grants) the store itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use zlayer_secrets::{
     BatchSecretsStore, LocalStore, MemoryStore, PersistentSecretsStore, SecretsError,
     SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
 };
+use zlayer_secrets_client::{RemoteConfig, RemoteStore};
 
 use crate::cli::BackendKind;
 use crate::output::note;
@@ -79,6 +85,53 @@ impl Location {
     }
 }
 
+/// A secrets server to work against instead of a local store: `--server URL` (or
+/// `ZLAYER_SECRETS_SERVER`) with `--server-ca PEM` (or `ZLAYER_SECRETS_SERVER_CA`), and the
+/// API key of `ZLAYER_SECRETS_API_KEY` and `ZLAYER_SECRETS_API_SECRET`.
+///
+/// It stands beside a [`Location`]: when it is given, the store verbs use it and the verbs
+/// that only a local store has ([`Remote::refuse`]) are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Remote {
+    /// The server's URL as given.
+    url: String,
+    /// The PEM file of CA certificates to trust.
+    ca: Option<PathBuf>,
+}
+
+impl Remote {
+    /// The server of `--server` and `--server-ca`; `None` without a server (an empty URL
+    /// counts as none, as an empty variable does; the CA alone means nothing).
+    pub(crate) fn from_args(url: Option<&str>, ca: Option<&Path>) -> Option<Self> {
+        let url = url.map(str::trim).filter(|u| !u.is_empty())?;
+        Some(Self {
+            url: url.to_owned(),
+            ca: ca
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        })
+    }
+
+    /// Connects: the key pair from the environment, the CA file, one `GET /health`.
+    pub(crate) async fn connect(&self) -> anyhow::Result<RemoteStore> {
+        let mut config = RemoteConfig::key_from_env(&self.url)?;
+        if let Some(ca) = &self.ca {
+            config = config.with_ca_file(ca)?;
+        }
+        Ok(RemoteStore::connect(config).await?)
+    }
+
+    /// The error of `verb`, which works on a local store only, when a server is given;
+    /// `why` says where to run it instead.
+    pub(crate) fn refuse(&self, verb: &str, why: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "`{verb}` does not work against a secrets server (--server {}, or \
+             ZLAYER_SECRETS_SERVER): {why}",
+            self.url
+        )
+    }
+}
+
 /// The Vault provider configured from the environment.
 pub(crate) fn vault_provider() -> anyhow::Result<VaultSecretsProvider> {
     VaultSecretsProvider::from_env().context("cannot use the Vault backend")
@@ -99,6 +152,9 @@ pub(crate) struct Backend {
     pub(crate) store: Arc<dyn VersionedSecretsStore>,
     /// Multi-secret writes (import, multi-name `rm`).
     pub(crate) batch: Arc<dyn BatchSecretsStore>,
+    /// The secrets server, when the store is one: for what it does in one request
+    /// (resolving an environment) or by routes of its own (grants).
+    pub(crate) remote: Option<Arc<RemoteStore>>,
 }
 
 impl Backend {
@@ -110,6 +166,29 @@ impl Backend {
         }
     }
 
+    /// Opens the store of the server `remote` if one is given, else the one at `location`.
+    pub(crate) async fn open_for(
+        location: &Location,
+        remote: Option<&Remote>,
+        access: Access,
+    ) -> anyhow::Result<Self> {
+        match remote {
+            Some(remote) => Self::open_remote(remote).await,
+            None => Self::open_at(location, access).await,
+        }
+    }
+
+    /// Connects to the secrets server `remote` (one health check; the token is asked for
+    /// with the first request).
+    pub(crate) async fn open_remote(remote: &Remote) -> anyhow::Result<Self> {
+        let store = Arc::new(remote.connect().await?);
+        Ok(Self {
+            store: store.clone(),
+            batch: store.clone(),
+            remote: Some(store),
+        })
+    }
+
     /// The Vault or OpenBao server of `VAULT_ADDR` (with `VAULT_TOKEN`, `VAULT_MOUNT`,
     /// `VAULT_NAMESPACE`, `VAULT_CACERT`). Nothing is contacted until the first request.
     pub(crate) fn open_vault() -> anyhow::Result<Self> {
@@ -117,6 +196,7 @@ impl Backend {
         Ok(Self {
             store: vault.clone(),
             batch: vault,
+            remote: None,
         })
     }
 
@@ -136,12 +216,14 @@ impl Backend {
             return Ok(Self {
                 store: empty.clone(),
                 batch: empty,
+                remote: None,
             });
         };
         let store = Arc::new(store);
         Ok(Self {
             store: store.clone(),
             batch: store,
+            remote: None,
         })
     }
 

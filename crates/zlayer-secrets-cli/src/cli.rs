@@ -39,6 +39,22 @@ pub struct Cli {
     )]
     pub(crate) backend: BackendKind,
 
+    /// Work against the secrets server at this URL (`zlayer-secret serve` on another host)
+    /// instead of a local store, with the API key in `ZLAYER_SECRETS_API_KEY` and
+    /// `ZLAYER_SECRETS_API_SECRET`.
+    #[arg(long, global = true, value_name = "URL", env = "ZLAYER_SECRETS_SERVER")]
+    pub(crate) server: Option<String>,
+
+    /// A PEM file of CA certificates to trust for the server's TLS certificate (with
+    /// `--server https://...`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PEM",
+        env = "ZLAYER_SECRETS_SERVER_CA"
+    )]
+    pub(crate) server_ca: Option<PathBuf>,
+
     /// The verb.
     #[command(subcommand)]
     pub(crate) command: Command,

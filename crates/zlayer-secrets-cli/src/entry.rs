@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::CommandFactory as _;
 
 use crate::backend::{self, Access, Backend};
-use crate::cli::{ApiKeyCommand, Cli, Command, KeyCommand};
+use crate::cli::{ApiKeyCommand, BackendKind, Cli, Command, KeyCommand};
 use crate::output::note;
 use crate::{commands, helpers, scope};
 
@@ -16,7 +16,11 @@ use crate::{commands, helpers, scope};
 /// program's code.
 #[must_use]
 pub fn run(cli: Cli) -> ExitCode {
-    if let Some(problem) = cli.command.usage_error() {
+    if let Some(problem) = cli
+        .command
+        .usage_error()
+        .or_else(|| remote_usage_error(&cli))
+    {
         Cli::command()
             .error(clap::error::ErrorKind::ArgumentConflict, problem)
             .exit();
@@ -45,6 +49,16 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// `--server` with `--backend vault`: two places for the secrets.
+fn remote_usage_error(cli: &Cli) -> Option<String> {
+    let server = cli.server.as_deref().is_some_and(|s| !s.trim().is_empty());
+    (server && cli.backend == BackendKind::Vault).then(|| {
+        "--server cannot be used with --backend vault: the server keeps its own store (unset \
+         ZLAYER_SECRETS_SERVER or ZLAYER_SECRETS_BACKEND)"
+            .to_owned()
+    })
+}
+
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings). No secret value is ever
 /// logged.
 fn init_logging() {
@@ -58,11 +72,34 @@ fn init_logging() {
         .try_init();
 }
 
+/// The verbs that work on a local store only, each with where to run it instead.
+fn local_only(command: &Command) -> Option<(&'static str, &'static str)> {
+    const ON_THE_HOST: &str = "the store and its key stay on the server's host; run it there";
+    Some(match command {
+        Command::Key(KeyCommand::Status { .. }) => ("key status", ON_THE_HOST),
+        Command::Key(KeyCommand::Rotate { .. }) => ("key rotate", ON_THE_HOST),
+        Command::ApiKey(_) => ("api-key", ON_THE_HOST),
+        Command::Serve { .. } => (
+            "serve",
+            "a server serves the store of its own data directory (or Vault)",
+        ),
+        Command::GitCredential { .. } => (
+            "git-credential",
+            "git's credentials are kept in a local store; configure the helper without it",
+        ),
+        _ => return None,
+    })
+}
+
 /// Runs one verb; returns the process exit code.
 #[allow(clippy::too_many_lines)] // one short arm per verb, each only delegating
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let location = backend::Location::new(cli.backend, cli.data_dir.as_deref())?;
-    let open = |access| Backend::open_at(&location, access);
+    let remote = backend::Remote::from_args(cli.server.as_deref(), cli.server_ca.as_deref());
+    if let (Some(remote), Some((verb, why))) = (&remote, local_only(&cli.command)) {
+        return Err(remote.refuse(verb, why));
+    }
+    let open = |access| Backend::open_for(&location, remote.as_ref(), access);
     match cli.command {
         Command::Ls {
             scope_name,

@@ -5,6 +5,12 @@
 //! key, the Vault token, an API key). **Every variable that gives this tool a key, a
 //! password, a token or an API key belongs in [`CREDENTIAL_VARIABLES`].** A user who wants
 //! the program to have one of them says so with `run --keep-env NAME`.
+//!
+//! Against a secrets server (`--server`), the API key pair is what this tool authenticates
+//! with; the bearer token the server gives for it lives only in the memory of the
+//! `RemoteStore` (wiped when `run` closes the store, before the program starts) and never in
+//! a variable, so there is nothing more to remove. The server's URL and CA file
+//! (`ZLAYER_SECRETS_SERVER`, `ZLAYER_SECRETS_SERVER_CA`) are no credentials and pass on.
 
 use zlayer_secrets::crypto::{ENV_KEY, ENV_PASSWORD};
 
@@ -15,9 +21,9 @@ pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
     ENV_PASSWORD,
     // The Vault / OpenBao token of `--backend vault`.
     "VAULT_TOKEN",
-    // The key id and secret of API-key authentication.
-    "ZLAYER_SECRETS_API_KEY",
-    "ZLAYER_SECRETS_API_SECRET",
+    // The key id and secret of API-key authentication (`--server`).
+    zlayer_secrets_client::ENV_API_KEY,
+    zlayer_secrets_client::ENV_API_SECRET,
 ];
 
 /// Whether `name` is one of [`CREDENTIAL_VARIABLES`].
@@ -30,15 +36,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_store_key_and_the_vault_token_are_listed() {
+    fn the_store_key_the_vault_token_and_the_api_key_are_listed() {
         for name in [
             "ZLAYER_SECRETS_KEY",
             "ZLAYER_SECRETS_PASSWORD",
             "VAULT_TOKEN",
+            "ZLAYER_SECRETS_API_KEY",
+            "ZLAYER_SECRETS_API_SECRET",
         ] {
             assert!(is_credential_variable(name.as_ref()), "{name}");
         }
         assert!(!is_credential_variable("VAULT_ADDR".as_ref()));
+        assert!(!is_credential_variable("ZLAYER_SECRETS_SERVER".as_ref()));
         assert!(!is_credential_variable("vault_token".as_ref()));
     }
 }

@@ -1,4 +1,8 @@
 //! `grant`, `revoke`, `permissions`: who may use an environment's secrets.
+//!
+//! Locally the grants are records of the store (`GrantStore`); against a secrets server
+//! they are the server's grant routes (role admin), with the same input checks first and
+//! the same output.
 
 use serde_json::json;
 use zlayer_secrets::grants::{GrantStore, PermissionLevel, Subject};
@@ -40,7 +44,20 @@ pub(crate) async fn grant(
     let environment = environment(env)?;
     let subject: Subject = user.parse()?;
     let l = level(l);
-    let previous = grants(backend).grant(&subject, &environment, l).await?;
+    let previous = match &backend.remote {
+        Some(remote) => remote
+            .grant(
+                &subject.to_string(),
+                &env.env,
+                env.project.as_deref(),
+                l.as_str(),
+            )
+            .await?
+            .previous
+            .map(|p| p.parse::<PermissionLevel>())
+            .transpose()?,
+        None => grants(backend).grant(&subject, &environment, l).await?,
+    };
     match previous {
         Some(p) if p == l => note!("{subject} already had {l} on `{environment}`"),
         Some(p) => note!("{subject}: {p} → {l} on `{environment}`"),
@@ -53,7 +70,14 @@ pub(crate) async fn grant(
 pub(crate) async fn revoke(backend: &Backend, user: &str, env: &EnvArgs) -> anyhow::Result<()> {
     let environment = environment(env)?;
     let subject: Subject = user.parse()?;
-    let was = grants(backend).revoke(&subject, &environment).await?;
+    let was = match &backend.remote {
+        Some(remote) => remote
+            .revoke(&subject.to_string(), &env.env, env.project.as_deref())
+            .await?
+            .revoked
+            .parse::<PermissionLevel>()?,
+        None => grants(backend).revoke(&subject, &environment).await?,
+    };
     note!("revoked {was} on `{environment}` from {subject}");
     Ok(())
 }
@@ -65,13 +89,28 @@ pub(crate) async fn permissions(
     out: Output,
 ) -> anyhow::Result<()> {
     let environment = environment(env)?;
-    let list = grants(backend).list_for_environment(&environment).await?;
+    // (subject, level), users first, then groups, each by name.
+    let list: Vec<(String, String)> = match &backend.remote {
+        Some(remote) => remote
+            .grants(&env.env, env.project.as_deref())
+            .await?
+            .grants
+            .into_iter()
+            .map(|g| (g.subject, g.level))
+            .collect(),
+        None => grants(backend)
+            .list_for_environment(&environment)
+            .await?
+            .into_iter()
+            .map(|g| (g.subject.to_string(), g.level.as_str().to_owned()))
+            .collect(),
+    };
     match out {
         Output::Json => output::json(&json!({
             "environment": environment,
-            "grants": list.iter().map(|g| json!({
-                "subject": g.subject.to_string(),
-                "level": g.level.as_str(),
+            "grants": list.iter().map(|(subject, level)| json!({
+                "subject": subject,
+                "level": level,
             })).collect::<Vec<_>>(),
         })),
         Output::Table => {
@@ -80,8 +119,8 @@ pub(crate) async fn permissions(
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list
-                .iter()
-                .map(|g| vec![g.subject.to_string(), g.level.to_string()])
+                .into_iter()
+                .map(|(subject, level)| vec![subject, level])
                 .collect();
             output::table(&["SUBJECT", "LEVEL"], &rows)
         }

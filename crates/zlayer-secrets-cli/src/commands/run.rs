@@ -79,13 +79,19 @@ pub(crate) async fn run(
             SecretRef::looks_like_reference(v).then(|| (k.to_owned(), v.to_owned()))
         })
         .collect();
-    let values = SecretsResolver::new(backend.provider(), base_scope)
-        .with_env_resolver(Arc::new(LocalEnvScopes))
-        .resolve_env(&references)
-        .await
-        .context(
-            "cannot resolve the secret references of the environment; the command was not started",
-        )?;
+    // A server resolves them all in one request, with the caller's rights.
+    let values = match &backend.remote {
+        Some(remote) => remote.resolve_env(&base_scope, &references).await,
+        None => {
+            SecretsResolver::new(backend.provider(), base_scope)
+                .with_env_resolver(Arc::new(LocalEnvScopes))
+                .resolve_env(&references)
+                .await
+        }
+    }
+    .context(
+        "cannot resolve the secret references of the environment; the command was not started",
+    )?;
     let resolved: Vec<(String, Zeroizing<String>)> = values
         .into_iter()
         .map(|(k, v)| (k, Zeroizing::new(v)))
@@ -98,7 +104,8 @@ pub(crate) async fn run(
         }
     }
     tracing::debug!(count = resolved.len(), "resolved references");
-    // The store is closed before the program starts: it may run for a long time.
+    // The store is closed before the program starts: it may run for a long time. A
+    // server's bearer token goes with it (wiped); it was never in any variable.
     drop(backend);
 
     let mut cmd = std::process::Command::new(program);

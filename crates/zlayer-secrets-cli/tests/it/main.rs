@@ -11,6 +11,8 @@ mod leak;
 mod memory;
 mod mount_dir;
 mod python;
+mod remote;
+mod remote_tls;
 mod run;
 mod secrets;
 mod transfer;
@@ -56,7 +58,12 @@ impl Store {
             .env("ZLAYER_SECRETS_DIR", self.path())
             .env_remove("ZLAYER_SECRETS_KEY")
             .env_remove("ZLAYER_SECRETS_PASSWORD")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // Local unless a test says otherwise (tests/it/remote.rs).
+            .env_remove("ZLAYER_SECRETS_SERVER")
+            .env_remove("ZLAYER_SECRETS_SERVER_CA")
+            .env_remove("ZLAYER_SECRETS_API_KEY")
+            .env_remove("ZLAYER_SECRETS_API_SECRET");
         cmd
     }
 
