@@ -268,6 +268,12 @@ pub(crate) fn rows() -> Vec<Row> {
                 json!({"scope": "shop", "references": {"S": "$S:stripe"}}),
             )
         }),
+        row("POST resolve into another environment", admin_only(200), |_, _| {
+            Req::post(
+                "/api/v1/resolve",
+                json!({"scope": "env:prod", "references": {"S": "$S::staging/stage-db"}}),
+            )
+        }),
         row("POST batch into prod and shop", admin_only(200), |_, who| {
             Req::post(
                 "/api/v1/batch",
@@ -337,7 +343,7 @@ pub(crate) const SCOPES: &[&str] = &[
 pub(crate) const ENVIRONMENTS: &[&str] = &["prod", "staging"];
 
 /// The values the fixtures hold; no error answer may contain one.
-const VALUES: &[&str] = &[
+pub(crate) const VALUES: &[&str] = &[
     "db-value-1",
     "api-value",
     "stripe-value",
@@ -680,4 +686,33 @@ async fn a_server_without_an_admin_key_refuses_every_request() {
     assert_eq!(status(&api, list_prod(), &token).await, 200);
     let health = api.send(&Req::get("/health")).await.expect(200);
     assert_eq!(health["ready"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_on_a_projects_environment_is_only_that() {
+    let fx = fixture().await;
+    let key = fx.dir.api_key("paula", &[], &[]);
+    fx.dir
+        .cli(&["grant", "paula", "--env", "prod", "--project", "p", "--level", "execute"])
+        .ok();
+    let t = fx.api.token(&key).await;
+    let project = Req::get("/api/v1/secrets/pdb?environment=prod&project=p&reveal=true");
+    let reply = fx.api.send(&project.bearer(Some(&t))).await.expect(200);
+    assert_eq!(reply["value"], "project-value");
+    let scoped = Req::get("/api/v1/secrets/pdb?scope=project:p:env:prod&reveal=true");
+    fx.api.send(&scoped.bearer(Some(&t))).await.expect(200);
+    // Not the environment of the same name outside the project, nor another project.
+    assert_eq!(status(&fx.api, reveal_db(), &t).await, 403);
+    let other = Req::get("/api/v1/secrets?environment=prod&project=q");
+    assert_eq!(status(&fx.api, other, &t).await, 403);
+    // The grant shows in the project's listing of grants.
+    let grants = fx
+        .api
+        .send(&Req::get("/api/v1/grants?environment=prod&project=p").bearer(Some(&fx.admin)))
+        .await
+        .expect(200);
+    assert_eq!(
+        grants,
+        json!({"environment": "project:p:env:prod", "grants": [{"subject": "user:paula", "level": "execute"}]})
+    );
 }

@@ -94,3 +94,55 @@ async fn bad_bearer_tokens_count_as_failed_authentications() {
         .await
         .expect(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let dir = DataDir::new();
+    let key = dir.api_key("root", &["admin"], &[]);
+    let server = dir.serve(&[]);
+    let api = Api::new(&server);
+    let token = api.token(&key).await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let reply = api
+            .send(&Req::get("/api/v1/whoami").authorization(&format!("{scheme} {token}")))
+            .await;
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.text);
+    }
+    // Another scheme is still refused.
+    let reply = api
+        .probe()
+        .send(&Req::get("/api/v1/whoami").authorization(&format!("Token {token}")))
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expire_after_the_configured_lifetime() {
+    let dir = DataDir::new();
+    let key = dir.api_key("root", &["admin"], &[]);
+    let server = dir.serve(&["--token-lifetime", "1s"]);
+    let api = Api::new(&server).probe();
+    let reply = api
+        .send(&Req::post(
+            "/auth/token",
+            json!({"api_key": key.id, "api_secret": key.secret}),
+        ))
+        .await
+        .expect(200);
+    assert_eq!(reply["expires_in"], 1);
+    let token = reply["access_token"].as_str().unwrap().to_owned();
+    // Valid at first (unless this machine is very slow), refused once the second is over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let refused = loop {
+        let reply = api
+            .send(&Req::get("/api/v1/whoami").bearer(Some(&token)))
+            .await;
+        if reply.status != 200 {
+            break reply;
+        }
+        assert!(std::time::Instant::now() < deadline, "the token never expired");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert!(refused.error_text().contains("expired"), "{}", refused.text);
+}

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::access::{ENVIRONMENTS, SCOPES, fixture};
+use crate::access::{ENVIRONMENTS, SCOPES, VALUES, fixture};
 use crate::{Req, Reply};
 
 /// A value that marks what a request submitted; no answer may hold it.
@@ -201,6 +201,32 @@ fn cases() -> Vec<Case> {
             Req::get("/api/v1/secrets?environment=a%2Fb"),
         ),
         case("empty scope", 400, Req::get("/api/v1/secrets?scope=")),
+        case(
+            "the environment given twice",
+            400,
+            Req::get("/api/v1/secrets?environment=prod&environment=staging"),
+        ),
+        case(
+            "the scope given twice",
+            400,
+            Req::get("/api/v1/secrets?scope=shop&scope=default"),
+        ),
+        case(
+            "resolve of a field of a value that is not JSON",
+            400,
+            Req::post(
+                "/api/v1/resolve",
+                json!({"scope": "env:prod", "references": {"A": "$S:db/field"}}),
+            ),
+        ),
+        case(
+            "resolve of a missing field of a JSON value",
+            404,
+            Req::post(
+                "/api/v1/resolve",
+                json!({"scope": "env:prod", "references": {"A": "$S:json/absent"}}),
+            ),
+        ),
         case(
             "reveal not a boolean",
             400,
@@ -554,12 +580,27 @@ fn problems(reply: &Reply, case: &Case) -> Vec<String> {
     if reply.text.contains(&case.secret) || reply.text.contains(MARK) {
         out.push(format!("the answer holds the submitted value: {:.300}", reply.text));
     }
+    for value in VALUES {
+        if reply.text.contains(value) {
+            out.push(format!("the answer holds the stored value {value:?}"));
+        }
+    }
     out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_json_4xx_that_changes_nothing() {
     let fx = fixture().await;
+    fx.api
+        .send(
+            &Req::post(
+                "/api/v1/secrets?environment=prod",
+                json!({"name": "json", "value": json!({"password": MARK}).to_string()}),
+            )
+            .bearer(Some(&fx.admin)),
+        )
+        .await
+        .expect(201);
     let snapshot = || async {
         (
             fx.api.snapshot(&fx.admin, SCOPES, ENVIRONMENTS).await,
@@ -598,4 +639,51 @@ async fn bad_input_is_a_json_4xx_that_changes_nothing() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_over_the_limit_is_413() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let fx = fixture().await;
+    let before = fx.dir.rows();
+    let addr = fx.server.addr();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /api/v1/secrets?environment=prod HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        fx.admin
+    );
+    // No length announced: 9 MiB in chunks of 64 KiB, the server stopping whenever it likes.
+    let sender = tokio::spawn(async move {
+        write.write_all(head.as_bytes()).await?;
+        let opening = format!(r#"{{"name": "big", "value": "{MARK}"#);
+        let chunk = "z".repeat(64 * 1024);
+        write
+            .write_all(format!("{:x}\r\n{opening}\r\n", opening.len()).as_bytes())
+            .await?;
+        for _ in 0..(9 * 16) {
+            write
+                .write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes())
+                .await?;
+        }
+        write.write_all(b"2\r\n\"}\r\n0\r\n\r\n").await
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        read.read_to_end(&mut answer),
+    )
+    .await
+    .expect("an answer");
+    let _ = sender.await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:.500}");
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:.300}"));
+    assert!(doc["error"].is_string(), "{doc}");
+    assert!(!body.contains(MARK));
+    assert_eq!(fx.dir.rows(), before);
 }

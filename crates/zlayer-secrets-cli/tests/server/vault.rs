@@ -127,9 +127,9 @@ async fn rights_are_enforced_over_vault() {
     ];
     let mut failures = Vec::new();
     // The admin column last, so that what the others fail to change is still there.
+    let mut state = bao_kv_fields(&mount, "env:prod/db");
     for (label, req, want) in &table {
         for (column, token) in [(1, Some(&exec)), (2, Some(&none)), (3, None), (0, Some(&admin))] {
-            let before = bao_kv_fields(&mount, "env:prod/db");
             let reply = api.send(&req.clone().bearer(token.map(String::as_str))).await;
             if reply.status != want[column] {
                 failures.push(format!(
@@ -141,9 +141,11 @@ async fn rights_are_enforced_over_vault() {
                 if let Err(problem) = reply.check_error() {
                     failures.push(format!("{label} as column {column}: {problem}"));
                 }
-                if bao_kv_fields(&mount, "env:prod/db") != before {
+                if bao_kv_fields(&mount, "env:prod/db") != state {
                     failures.push(format!("{label} as column {column}: the secret changed"));
                 }
+            } else if req.method != Method::GET {
+                state = bao_kv_fields(&mount, "env:prod/db");
             }
         }
     }

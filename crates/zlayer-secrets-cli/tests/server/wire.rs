@@ -288,3 +288,107 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
         json!({"A": "1", "B": "changed", "C": "three", "D": "4"})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_content_type_with_parameters_is_json() {
+    let dir = DataDir::new();
+    let key = dir.api_key("root", &["admin"], &[]);
+    let server = dir.serve(&[]);
+    let api = Api::new(&server);
+    let t = api.token(&key).await;
+    let reply = api
+        .send(
+            &Req::new(Method::POST, "/api/v1/secrets?environment=prod")
+                .raw(
+                    "application/json; charset=utf-8",
+                    br#"{"name": "db", "value": "v"}"#.to_vec(),
+                )
+                .bearer(Some(&t)),
+        )
+        .await;
+    assert_metadata(&reply.expect(201), "db", 1);
+}
+
+/// Every name a write accepts can be read, revealed and deleted through the API, even one
+/// spelled like a fixed route under `/api/v1/secrets/`; a name the API could not serve
+/// would have to be refused when written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_spelled_like_routes_are_served_or_refused() {
+    let dir = DataDir::new();
+    let key = dir.api_key("root", &["admin"], &[]);
+    let server = dir.serve(&[]);
+    let api = Api::new(&server);
+    let t = api.token(&key).await;
+    let t = Some(t.as_str());
+    let mut failures = Vec::new();
+    for name in ["reveal-all", "values", "bulk-import", "versions", "rotate"] {
+        let value = format!("value of {name}");
+        let written = api
+            .send(
+                &Req::post(
+                    "/api/v1/secrets?environment=prod",
+                    json!({"name": name, "value": value}),
+                )
+                .bearer(t),
+            )
+            .await;
+        if written.status == 400 {
+            continue;
+        }
+        if written.status != 201 {
+            failures.push(format!("{name}: written with {}", written.status));
+            continue;
+        }
+        let read = api
+            .send(
+                &Req::get(format!("/api/v1/secrets/{name}?environment=prod&reveal=true"))
+                    .bearer(t),
+            )
+            .await;
+        if read.status != 200 || read.json()["value"] != value.as_str() {
+            failures.push(format!(
+                "{name}: accepted, but GET /api/v1/secrets/{name}?reveal=true answers {} {:.120}",
+                read.status, read.text
+            ));
+        }
+        let deleted = api
+            .send(&Req::delete(format!("/api/v1/secrets/{name}?environment=prod")).bearer(t))
+            .await;
+        if deleted.status != 204 {
+            failures.push(format!(
+                "{name}: accepted, but DELETE /api/v1/secrets/{name} answers {} {:.120}",
+                deleted.status, deleted.text
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// All or nothing, and every bad line named at once: lines that do not parse and lines
+/// whose name is invalid, together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_import_names_every_bad_line() {
+    let dir = DataDir::new();
+    let key = dir.api_key("root", &["admin"], &[]);
+    let server = dir.serve(&[]);
+    let api = Api::new(&server);
+    let t = api.token(&key).await;
+    let before = dir.rows();
+    let body = api
+        .send(&import("a/b=x\nnot a line\nGOOD=1\nGOOD=2\n").bearer(Some(&t)))
+        .await
+        .expect(400);
+    let errors: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for line in ["line 1", "line 2", "line 4"] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(line)),
+            "{line} is not named: {errors:?}"
+        );
+    }
+    assert_eq!(dir.rows(), before);
+}
