@@ -156,9 +156,11 @@ fn cli(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
 
 async fn start_ours() -> Ours {
     let dir = tempfile::tempdir().unwrap();
-    let key: Value =
-        serde_json::from_slice(&cli(dir.path(), &["api-key", "create", "bench", "--output", "json"]))
-            .unwrap();
+    let key: Value = serde_json::from_slice(&cli(
+        dir.path(),
+        &["api-key", "create", "bench", "--output", "json"],
+    ))
+    .unwrap();
     cli(
         dir.path(),
         &["grant", "bench", "--env", "bench", "--level", "execute"],
@@ -173,7 +175,10 @@ async fn start_ours() -> Ours {
         dir.path(),
         &["import", file.to_str().unwrap(), "--env", "bench"],
     );
-    cli(dir.path(), &["api-key", "create", "root", "--role", "admin"]);
+    cli(
+        dir.path(),
+        &["api-key", "create", "root", "--role", "admin"],
+    );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zlayer-secret"));
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .env("ZLAYER_SECRETS_DIR", dir.path())

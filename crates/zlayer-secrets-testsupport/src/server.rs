@@ -58,7 +58,10 @@ pub fn send_signal(signal: &str, pid: u32) -> bool {
 #[must_use]
 pub fn free_loopback_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port can be bound");
-    listener.local_addr().expect("a bound socket has an address").port()
+    listener
+        .local_addr()
+        .expect("a bound socket has an address")
+        .port()
 }
 
 /// Waits until `condition` holds, looking every few milliseconds, for at most `timeout`;
@@ -132,7 +135,10 @@ impl ServerProcess {
                 }
                 let status = child.wait().expect("the child can be waited for");
                 let _ = reader.join();
-                let text = stderr.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                let text = stderr
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
                 Err(NotStarted {
                     code: status.code(),
                     stderr: text,
@@ -190,12 +196,14 @@ impl ServerProcess {
 
     /// Sends SIGTERM and waits for the end (SIGKILL after [`STOP_GRACE`]); the exit status
     /// and everything written to standard error.
+    #[must_use]
     pub fn stop(mut self) -> (ExitStatus, String) {
         let status = self.end("-TERM");
         (status, self.finish_stderr())
     }
 
     /// Kills it with SIGKILL, as a crash would, and waits for the end.
+    #[must_use]
     pub fn kill(mut self) -> (ExitStatus, String) {
         let status = self.end("-KILL");
         (status, self.finish_stderr())
@@ -203,6 +211,7 @@ impl ServerProcess {
 
     /// Waits for a program already told to stop (see [`signal_term`](Self::signal_term)),
     /// SIGKILL after [`STOP_GRACE`].
+    #[must_use]
     pub fn wait(mut self) -> (ExitStatus, String) {
         let status = self.wait_ended();
         (status, self.finish_stderr())

@@ -76,9 +76,7 @@ impl Who {
 /// The expected statuses of a route for keys of each level and for admin; every caller
 /// without a valid token gets 401.
 const fn by_level(write: u16, execute: u16, read: u16, none: u16, admin: u16) -> [u16; 10] {
-    [
-        write, execute, read, none, 401, 401, 401, 401, 401, admin,
-    ]
+    [write, execute, read, none, 401, 401, 401, 401, 401, admin]
 }
 
 /// Only admin: 403 for every other key.
@@ -107,10 +105,13 @@ impl Ctx {
     }
 }
 
+/// How a row makes its request for a caller.
+pub(crate) type Build = Box<dyn Fn(&Ctx, Who) -> Req>;
+
 /// One route of the matrix.
 pub(crate) struct Row {
     pub(crate) label: &'static str,
-    pub(crate) req: Box<dyn Fn(&Ctx, Who) -> Req>,
+    pub(crate) req: Build,
     pub(crate) expect: [u16; 10],
 }
 
@@ -125,6 +126,7 @@ fn row(label: &'static str, expect: [u16; 10], req: impl Fn(&Ctx, Who) -> Req + 
 const PROD: &str = "environment=prod";
 
 /// Every route, and the non-environment scopes, with what each caller gets.
+#[allow(clippy::too_many_lines)] // one table
 pub(crate) fn rows() -> Vec<Row> {
     vec![
         row("GET /health", [200; 10], |_, _| Req::get("/health")),
@@ -154,18 +156,26 @@ pub(crate) fn rows() -> Vec<Row> {
         row("GET reveal", by_level(200, 200, 403, 403, 200), |_, _| {
             Req::get(format!("/api/v1/secrets/db?{PROD}&reveal=true"))
         }),
-        row("POST write (new)", by_level(201, 403, 403, 403, 201), |_, who| {
-            Req::post(
-                format!("/api/v1/secrets?{PROD}"),
-                json!({"name": format!("new-{}", who.slug()), "value": "written"}),
-            )
-        }),
-        row("POST write (existing)", by_level(200, 403, 403, 403, 200), |_, _| {
-            Req::post(
-                format!("/api/v1/secrets?{PROD}"),
-                json!({"name": "api", "value": "api-overwritten"}),
-            )
-        }),
+        row(
+            "POST write (new)",
+            by_level(201, 403, 403, 403, 201),
+            |_, who| {
+                Req::post(
+                    format!("/api/v1/secrets?{PROD}"),
+                    json!({"name": format!("new-{}", who.slug()), "value": "written"}),
+                )
+            },
+        ),
+        row(
+            "POST write (existing)",
+            by_level(200, 403, 403, 403, 200),
+            |_, _| {
+                Req::post(
+                    format!("/api/v1/secrets?{PROD}"),
+                    json!({"name": "api", "value": "api-overwritten"}),
+                )
+            },
+        ),
         row(
             "POST write exclusive",
             by_level(201, 403, 403, 403, 201),
@@ -176,37 +186,49 @@ pub(crate) fn rows() -> Vec<Row> {
                 )
             },
         ),
-        row("POST rotate", by_level(200, 403, 403, 403, 200), |_, who| {
-            Req::post(
-                format!("/api/v1/secrets/db/rotate?{PROD}"),
-                json!({"value": format!("db-rotated-by-{}", who.slug())}),
-            )
-        }),
-        row("POST rollback", by_level(200, 403, 403, 403, 200), |_, _| {
-            Req::post(
-                format!("/api/v1/secrets/db/rollback?{PROD}"),
-                json!({"to": 1}),
-            )
-        }),
+        row(
+            "POST rotate",
+            by_level(200, 403, 403, 403, 200),
+            |_, who| {
+                Req::post(
+                    format!("/api/v1/secrets/db/rotate?{PROD}"),
+                    json!({"value": format!("db-rotated-by-{}", who.slug())}),
+                )
+            },
+        ),
+        row(
+            "POST rollback",
+            by_level(200, 403, 403, 403, 200),
+            |_, _| {
+                Req::post(
+                    format!("/api/v1/secrets/db/rollback?{PROD}"),
+                    json!({"to": 1}),
+                )
+            },
+        ),
         row("GET versions", by_level(200, 200, 200, 403, 200), |_, _| {
             Req::get(format!("/api/v1/secrets/db/versions?{PROD}"))
         }),
-        row("GET version 1", by_level(200, 200, 403, 403, 200), |_, _| {
-            Req::get(format!("/api/v1/secrets/db/versions/1?{PROD}"))
-        }),
-        row("POST bulk-import", by_level(200, 403, 403, 403, 200), |_, who| {
-            Req::new(
-                Method::POST,
-                format!("/api/v1/secrets/bulk-import?{PROD}"),
-            )
-            .raw(
-                "text/plain",
-                format!("IMPORTED_{}=imported\n", who.slug().to_uppercase()),
-            )
-        }),
-        row("GET reveal-all", by_level(200, 200, 403, 403, 200), |_, _| {
-            Req::get(format!("/api/v1/secrets/reveal-all?{PROD}"))
-        }),
+        row(
+            "GET version 1",
+            by_level(200, 200, 403, 403, 200),
+            |_, _| Req::get(format!("/api/v1/secrets/db/versions/1?{PROD}")),
+        ),
+        row(
+            "POST bulk-import",
+            by_level(200, 403, 403, 403, 200),
+            |_, who| {
+                Req::new(Method::POST, format!("/api/v1/secrets/bulk-import?{PROD}")).raw(
+                    "text/plain",
+                    format!("IMPORTED_{}=imported\n", who.slug().to_uppercase()),
+                )
+            },
+        ),
+        row(
+            "GET reveal-all",
+            by_level(200, 200, 403, 403, 200),
+            |_, _| Req::get(format!("/api/v1/secrets/reveal-all?{PROD}")),
+        ),
         row("POST values", by_level(200, 200, 403, 403, 200), |_, _| {
             Req::post(
                 format!("/api/v1/secrets/values?{PROD}"),
@@ -228,9 +250,11 @@ pub(crate) fn rows() -> Vec<Row> {
                 json!({"scope": "env:prod", "references": {"DB": "$S:db", "PLAIN": "text"}}),
             )
         }),
-        row("DELETE secret", by_level(204, 403, 403, 403, 204), |_, who| {
-            Req::delete(format!("/api/v1/secrets/victim-{}?{PROD}", who.slug()))
-        }),
+        row(
+            "DELETE secret",
+            by_level(204, 403, 403, 403, 204),
+            |_, who| Req::delete(format!("/api/v1/secrets/victim-{}?{PROD}", who.slug())),
+        ),
         // Scopes that are not environments: admin only, whatever the grants.
         row("GET list ?scope=shop", admin_only(200), |_, _| {
             Req::get("/api/v1/secrets?scope=shop")
@@ -268,37 +292,51 @@ pub(crate) fn rows() -> Vec<Row> {
                 json!({"scope": "shop", "references": {"S": "$S:stripe"}}),
             )
         }),
-        row("POST resolve into another environment", admin_only(200), |_, _| {
-            Req::post(
-                "/api/v1/resolve",
-                json!({"scope": "env:prod", "references": {"S": "$S::staging/stage-db"}}),
-            )
-        }),
-        row("POST batch into prod and shop", admin_only(200), |_, who| {
-            Req::post(
-                "/api/v1/batch",
-                json!({"ops": [
-                    {"op": "set", "scope": "env:prod", "name": format!("mixed-{}", who.slug()), "value": "m"},
-                    {"op": "set", "scope": "shop", "name": format!("mixed-{}", who.slug()), "value": "m"},
-                ]}),
-            )
-        }),
+        row(
+            "POST resolve into another environment",
+            admin_only(200),
+            |_, _| {
+                Req::post(
+                    "/api/v1/resolve",
+                    json!({"scope": "env:prod", "references": {"S": "$S::staging/stage-db"}}),
+                )
+            },
+        ),
+        row(
+            "POST batch into prod and shop",
+            admin_only(200),
+            |_, who| {
+                Req::post(
+                    "/api/v1/batch",
+                    json!({"ops": [
+                        {"op": "set", "scope": "env:prod", "name": format!("mixed-{}", who.slug()), "value": "m"},
+                        {"op": "set", "scope": "shop", "name": format!("mixed-{}", who.slug()), "value": "m"},
+                    ]}),
+                )
+            },
+        ),
         row("DELETE ?scope=shop", admin_only(204), |_, _| {
             Req::delete("/api/v1/secrets/stripe-old?scope=shop")
         }),
         // An environment of a project is not the environment of the same name.
-        row("GET list ?environment=prod&project=p", admin_only(200), |_, _| {
-            Req::get("/api/v1/secrets?environment=prod&project=p")
-        }),
+        row(
+            "GET list ?environment=prod&project=p",
+            admin_only(200),
+            |_, _| Req::get("/api/v1/secrets?environment=prod&project=p"),
+        ),
         row("GET list ?environment=staging", admin_only(200), |_, _| {
             Req::get("/api/v1/secrets?environment=staging")
         }),
-        row("POST write ?environment=staging", admin_only(201), |_, who| {
-            Req::post(
-                "/api/v1/secrets?environment=staging",
-                json!({"name": format!("staged-{}", who.slug()), "value": "s"}),
-            )
-        }),
+        row(
+            "POST write ?environment=staging",
+            admin_only(201),
+            |_, who| {
+                Req::post(
+                    "/api/v1/secrets?environment=staging",
+                    json!({"name": format!("staged-{}", who.slug()), "value": "s"}),
+                )
+            },
+        ),
         // Grants and API keys: admin only.
         row("GET grants", admin_only(200), |_, _| {
             Req::get("/api/v1/grants?environment=prod")
@@ -309,9 +347,10 @@ pub(crate) fn rows() -> Vec<Row> {
             }))
         }),
         row("PUT grant to oneself", admin_only(200), |ctx, who| {
-            let subject = ctx
-                .key(who)
-                .map_or_else(|| "user:nobody".to_owned(), |k| format!("user:{}", k.subject));
+            let subject = ctx.key(who).map_or_else(
+                || "user:nobody".to_owned(),
+                |k| format!("user:{}", k.subject),
+            );
             Req::new(Method::PUT, "/api/v1/grants").json(json!({
                 "subject": subject, "environment": "staging", "level": "write"
             }))
@@ -319,7 +358,9 @@ pub(crate) fn rows() -> Vec<Row> {
         row("DELETE grant", admin_only(200), |_, _| {
             Req::delete("/api/v1/grants?subject=user:carol&environment=prod")
         }),
-        row("GET api-keys", admin_only(200), |_, _| Req::get("/api/v1/api-keys")),
+        row("GET api-keys", admin_only(200), |_, _| {
+            Req::get("/api/v1/api-keys")
+        }),
         row("POST api-keys", admin_only(201), |_, _| {
             Req::post(
                 "/api/v1/api-keys",
@@ -386,13 +427,22 @@ pub(crate) async fn fixture() -> Fixture {
         tokens.push((*who, Some(api.token(key).await)));
     }
     let admin = tokens[0].1.clone().unwrap();
-    let writer = keys.iter().find(|(w, _)| *w == Who::Write).unwrap().1.clone();
+    let writer = keys
+        .iter()
+        .find(|(w, _)| *w == Who::Write)
+        .unwrap()
+        .1
+        .clone();
     let server_key = dir.token_key();
     let live = claims(&writer, &[], now() + 3600);
     tokens.push((Who::NoToken, None));
     tokens.push((
         Who::Expired,
-        Some(sign(&hs256(), &claims(&writer, &[], now() - 10), &server_key)),
+        Some(sign(
+            &hs256(),
+            &claims(&writer, &[], now() - 10),
+            &server_key,
+        )),
     ));
     tokens.push((Who::OtherKey, Some(sign(&hs256(), &live, &[7u8; 32]))));
     let unsigned = sign(&json!({"alg": "none", "typ": "JWT"}), &live, &server_key);
@@ -403,7 +453,11 @@ pub(crate) async fn fixture() -> Fixture {
         .find(|(w, _)| *w == Who::Write)
         .and_then(|(_, t)| t.clone())
         .unwrap();
-    let forged = sign(&hs256(), &claims(&writer, &["admin"], now() + 3600), &[0u8; 32]);
+    let forged = sign(
+        &hs256(),
+        &claims(&writer, &["admin"], now() + 3600),
+        &[0u8; 32],
+    );
     let parts: Vec<&str> = real.split('.').collect();
     let forged_body = forged.split('.').nth(1).unwrap();
     tokens.push((
@@ -492,7 +546,11 @@ async fn every_route_for_every_caller() {
         for (column, who) in WHO.into_iter().enumerate() {
             let token = fx.ctx.token(who);
             let req = (row.req)(&fx.ctx, who).bearer(token.as_deref());
-            let client = if who.keyed() { fx.api.clone() } else { fx.api.probe() };
+            let client = if who.keyed() {
+                fx.api.clone()
+            } else {
+                fx.api.probe()
+            };
             let reply = client.send(&req).await;
             let want = row.expect[column];
             let cell = format!("{} as {who:?}", row.label);
@@ -662,7 +720,10 @@ async fn a_server_without_an_admin_key_refuses_every_request() {
         let reply = api.send(&req).await;
         match reply.check_error() {
             Ok(text) if reply.status == 403 && text.contains("no admin API key") => {}
-            _ => failures.push(format!("{}: {} {:.200}", row.label, reply.status, reply.text)),
+            _ => failures.push(format!(
+                "{}: {} {:.200}",
+                row.label, reply.status, reply.text
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -693,7 +754,16 @@ async fn a_grant_on_a_projects_environment_is_only_that() {
     let fx = fixture().await;
     let key = fx.dir.api_key("paula", &[], &[]);
     fx.dir
-        .cli(&["grant", "paula", "--env", "prod", "--project", "p", "--level", "execute"])
+        .cli(&[
+            "grant",
+            "paula",
+            "--env",
+            "prod",
+            "--project",
+            "p",
+            "--level",
+            "execute",
+        ])
         .ok();
     let t = fx.api.token(&key).await;
     let project = Req::get("/api/v1/secrets/pdb?environment=prod&project=p&reveal=true");

@@ -140,7 +140,10 @@ async fn tokens_expire_after_the_configured_lifetime() {
         if reply.status != 200 {
             break reply;
         }
-        assert!(std::time::Instant::now() < deadline, "the token never expired");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token never expired"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert_eq!(refused.status, 401, "{}", refused.text);

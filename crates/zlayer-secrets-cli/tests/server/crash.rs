@@ -90,7 +90,12 @@ async fn every_acknowledged_write_survives_sigkill() {
                 .build()
                 .unwrap(),
         };
-        tasks.push(tokio::spawn(writer(api, token.clone(), id, progress.clone())));
+        tasks.push(tokio::spawn(writer(
+            api,
+            token.clone(),
+            id,
+            progress.clone(),
+        )));
     }
     tokio::time::timeout(Duration::from_secs(120), progress.enough.notified())
         .await
@@ -131,7 +136,10 @@ async fn every_acknowledged_write_survives_sigkill() {
             .send(&Req::get(format!("/api/v1/secrets/{name}/versions/{version}?{ENV}")).bearer(t))
             .await;
         if old.status != 200 || old.json()["value"] != value.as_str() {
-            missing.push(format!("{name} version {version}: {} {:.200}", old.status, old.text));
+            missing.push(format!(
+                "{name} version {version}: {} {:.200}",
+                old.status, old.text
+            ));
         }
     }
     assert!(

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::access::{ENVIRONMENTS, SCOPES, VALUES, fixture};
-use crate::{Req, Reply};
+use crate::{Reply, Req};
 
 /// A value that marks what a request submitted; no answer may hold it.
 const MARK: &str = "MARK-c0ffee-5ecret";
@@ -108,16 +108,8 @@ fn cases() -> Vec<Case> {
             400,
             write(json!({"name": [MARK], "value": MARK})),
         ),
-        case(
-            "missing value",
-            400,
-            write(json!({"name": "ok"})),
-        ),
-        case(
-            "missing name",
-            400,
-            write(json!({"value": MARK})),
-        ),
+        case("missing value", 400, write(json!({"name": "ok"}))),
+        case("missing name", 400, write(json!({"value": MARK}))),
         case(
             "empty body",
             400,
@@ -295,8 +287,10 @@ fn cases() -> Vec<Case> {
         case(
             "no content type",
             415,
-            Req::new(Method::POST, "/api/v1/secrets?environment=prod")
-                .raw("", format!(r#"{{"name": "ok", "value": "{MARK}"}}"#).into_bytes()),
+            Req::new(Method::POST, "/api/v1/secrets?environment=prod").raw(
+                "",
+                format!(r#"{{"name": "ok", "value": "{MARK}"}}"#).into_bytes(),
+            ),
         ),
         case(
             "form content type on rotate",
@@ -528,12 +522,11 @@ fn cases() -> Vec<Case> {
         cases.push(case(
             format!("bulk import of an invalid name ({label})"),
             400,
-            Req::new(Method::POST, "/api/v1/secrets/bulk-import")
-                .raw("application/json", {
-                    let mut object = serde_json::Map::new();
-                    object.insert(name.clone(), json!(MARK));
-                    serde_json::Value::Object(object).to_string().into_bytes()
-                }),
+            Req::new(Method::POST, "/api/v1/secrets/bulk-import").raw("application/json", {
+                let mut object = serde_json::Map::new();
+                object.insert(name.clone(), json!(MARK));
+                serde_json::Value::Object(object).to_string().into_bytes()
+            }),
         ));
     }
     // Refused authentications, each from an address of its own.
@@ -554,15 +547,18 @@ fn cases() -> Vec<Case> {
     let mut wrong = case(
         "token request with a wrong secret",
         401,
-        Req::post("/auth/token", json!({"api_key": "zk_x", "api_secret": MARK})),
+        Req::post(
+            "/auth/token",
+            json!({"api_key": "zk_x", "api_secret": MARK}),
+        ),
     );
     wrong.probe = true;
     cases.push(wrong);
-    cases.iter_mut().for_each(|c| {
-        if c.label.contains("wrong type") && c.secret == MARK {
-            c.secret = "987654321".to_owned();
+    for c in &mut cases {
+        if c.label.contains("wrong type") {
+            "987654321".clone_into(&mut c.secret);
         }
-    });
+    }
     cases
 }
 
@@ -578,7 +574,10 @@ fn problems(reply: &Reply, case: &Case) -> Vec<String> {
         out.push(problem);
     }
     if reply.text.contains(&case.secret) || reply.text.contains(MARK) {
-        out.push(format!("the answer holds the submitted value: {:.300}", reply.text));
+        out.push(format!(
+            "the answer holds the submitted value: {:.300}",
+            reply.text
+        ));
     }
     for value in VALUES {
         if reply.text.contains(value) {
@@ -612,7 +611,11 @@ async fn bad_input_is_a_json_4xx_that_changes_nothing() {
     let all = cases();
     let count = all.len();
     for case in all {
-        let client = if case.probe { fx.api.probe() } else { fx.api.clone() };
+        let client = if case.probe {
+            fx.api.probe()
+        } else {
+            fx.api.clone()
+        };
         let req = if case.probe || case.req.authorization.is_some() {
             case.req.clone()
         } else {
@@ -682,7 +685,8 @@ async fn a_chunked_body_over_the_limit_is_413() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer:.500}");
     let (_, body) = answer.split_once("\r\n\r\n").unwrap();
-    let doc: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:.300}"));
+    let doc: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:.300}"));
     assert!(doc["error"].is_string(), "{doc}");
     assert!(!body.contains(MARK));
     assert_eq!(fx.dir.rows(), before);

@@ -40,7 +40,8 @@ fn own_name(client: usize, i: usize) -> String {
 async fn client(api: Api, token: String, id: usize) -> Seen {
     let mut seen = Seen::default();
     for i in 0..OWN_NAMES {
-        seen.own.insert(own_name(id, i), (1, format!("{}-v1", own_name(id, i))));
+        seen.own
+            .insert(own_name(id, i), (1, format!("{}-v1", own_name(id, i))));
     }
     let mut rng = Rng::new(0x5eed_0000 + id as u64);
     let t = Some(token.as_str());
@@ -74,7 +75,8 @@ async fn client(api: Api, token: String, id: usize) -> Seen {
         let reply = match api.try_send(&req).await {
             Ok(reply) => reply,
             Err(e) => {
-                seen.problems.push(format!("c{id} step {step}: no answer: {e}"));
+                seen.problems
+                    .push(format!("c{id} step {step}: no answer: {e}"));
                 continue;
             }
         };
@@ -211,7 +213,11 @@ async fn mixed_load_loses_no_acknowledged_write() {
     let server_errors: usize = all.iter().map(|s| s.server_errors).sum();
     let problems: Vec<&String> = all.iter().flat_map(|s| &s.problems).collect();
     assert_eq!(server_errors, 0, "5xx answers:\n{problems:#?}");
-    assert!(problems.is_empty(), "{} problems:\n{problems:#?}", problems.len());
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{problems:#?}",
+        problems.len()
+    );
 
     // Own names: the last acknowledged write is what reads back.
     for seen in &all {
@@ -221,7 +227,10 @@ async fn mixed_load_loses_no_acknowledged_write() {
                 .await
                 .expect(200);
             assert_eq!(
-                (got["version"].as_u64().unwrap(), got["value"].as_str().unwrap()),
+                (
+                    got["version"].as_u64().unwrap(),
+                    got["value"].as_str().unwrap()
+                ),
                 (*version, value.as_str()),
                 "{name}"
             );
@@ -235,7 +244,10 @@ async fn mixed_load_loses_no_acknowledged_write() {
     for seen in &all {
         for (name, version, value) in &seen.shared_writes {
             let previous = written.insert((name.clone(), *version), value.clone());
-            assert!(previous.is_none(), "{name} version {version} acknowledged twice");
+            assert!(
+                previous.is_none(),
+                "{name} version {version} acknowledged twice"
+            );
         }
     }
     for name in SHARED {
@@ -262,13 +274,15 @@ async fn mixed_load_loses_no_acknowledged_write() {
         for v in history["versions"].as_array().unwrap() {
             let version = v["version"].as_u64().unwrap();
             let Some(value) = written.get(&(name.to_owned(), version)) else {
-                assert_eq!(version, 1, "{name}: version {version} was never acknowledged");
+                assert_eq!(
+                    version, 1,
+                    "{name}: version {version} was never acknowledged"
+                );
                 continue;
             };
             let old = api
                 .send(
-                    &Req::get(format!("/api/v1/secrets/{name}/versions/{version}?{ENV}"))
-                        .bearer(a),
+                    &Req::get(format!("/api/v1/secrets/{name}/versions/{version}?{ENV}")).bearer(a),
                 )
                 .await
                 .expect(200);
@@ -285,7 +299,10 @@ async fn mixed_load_loses_no_acknowledged_write() {
                     .unwrap_or_else(|| panic!("{name} read at version {version}, never written"))
                     .clone()
             };
-            assert_eq!(value, &expected, "{name} version {version} as read during the load");
+            assert_eq!(
+                value, &expected,
+                "{name} version {version} as read during the load"
+            );
         }
     }
     let (status, stderr) = server.stop();

@@ -306,13 +306,19 @@ impl Reply {
     /// type, the text not empty). Returns the text of `error`.
     #[track_caller]
     pub(crate) fn error_text(&self) -> String {
-        self.check_error().unwrap_or_else(|problem| panic!("{problem}"))
+        self.check_error()
+            .unwrap_or_else(|problem| panic!("{problem}"))
     }
 
     /// The text of `error` if this is an error answer as every error must be (a 4xx with a
     /// JSON content type and a non-empty `error` string), else what is wrong with it.
     pub(crate) fn check_error(&self) -> Result<String, String> {
-        let show = || format!("status {}, `{}`: {:.300}", self.status, self.content_type, self.text);
+        let show = || {
+            format!(
+                "status {}, `{}`: {:.300}",
+                self.status, self.content_type, self.text
+            )
+        };
         if !(400..500).contains(&self.status) {
             return Err(format!("not a 4xx: {}", show()));
         }

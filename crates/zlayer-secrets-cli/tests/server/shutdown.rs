@@ -32,8 +32,7 @@ fn queues(local: u16, remote: u16) -> Option<(u64, u64)> {
     };
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() < 5 || port(fields[1]) != Some(local) || port(fields[2]) != Some(remote)
-        {
+        if fields.len() < 5 || port(fields[1]) != Some(local) || port(fields[2]) != Some(remote) {
             return None;
         }
         let (tx, rx) = fields[4].split_once(':')?;
@@ -53,7 +52,8 @@ async fn a_request_in_flight_at_sigterm_completes() {
 
     let mut body = String::with_capacity(ENTRIES * (VALUE_LEN + 16));
     for i in 0..ENTRIES {
-        let _ = writeln!(body, "K{i:05}={}", char::from(b'a' + (i % 26) as u8).to_string().repeat(VALUE_LEN));
+        let letter = char::from(b'a' + u8::try_from(i % 26).unwrap());
+        let _ = writeln!(body, "K{i:05}={}", letter.to_string().repeat(VALUE_LEN));
     }
     let addr = server.addr();
     let head = format!(
@@ -80,7 +80,10 @@ async fn a_request_in_flight_at_sigterm_completes() {
     })
     .await
     .unwrap();
-    assert!(read_it_all, "the server did not read the first half of the body");
+    assert!(
+        read_it_all,
+        "the server did not read the first half of the body"
+    );
 
     server.signal_term();
     stream

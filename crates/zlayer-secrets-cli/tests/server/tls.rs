@@ -92,13 +92,13 @@ fn plain_http_off_loopback_is_refused_unless_insecure_http() {
 
     // With --insecure-http it starts (and, with no admin key, serves nothing); stopped at
     // once.
-    let server = ServerProcess::start(dir.command(&[
-        "serve",
-        "--listen",
-        "0.0.0.0:0",
-        "--insecure-http",
-    ]));
-    assert!(server.url().starts_with("http://0.0.0.0:"), "{}", server.url());
+    let server =
+        ServerProcess::start(dir.command(&["serve", "--listen", "0.0.0.0:0", "--insecure-http"]));
+    assert!(
+        server.url().starts_with("http://0.0.0.0:"),
+        "{}",
+        server.url()
+    );
     let (status, stderr) = server.stop();
     assert!(status.success(), "{status}: {stderr}");
 }

@@ -14,7 +14,13 @@ fn vault_dir() -> (DataDir, String) {
     let (addr, token) = server();
     let mount = unique_scope("srv");
     bao(
-        &["secrets", "enable", &format!("-path={mount}"), "-version=2", "kv"],
+        &[
+            "secrets",
+            "enable",
+            &format!("-path={mount}"),
+            "-version=2",
+            "kv",
+        ],
         None,
     );
     let vars = vec![
@@ -30,6 +36,7 @@ fn vault_dir() -> (DataDir, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs OpenBao; run by cargo xtask ci"]
+#[allow(clippy::too_many_lines)] // one table and its run
 async fn rights_are_enforced_over_vault() {
     let (dir, mount) = vault_dir();
     let root = dir.api_key("root", &["admin"], &[]);
@@ -123,14 +130,25 @@ async fn rights_are_enforced_over_vault() {
             })),
             [200, 403, 403, 401],
         ),
-        ("api-keys", Req::get("/api/v1/api-keys"), [200, 403, 403, 401]),
+        (
+            "api-keys",
+            Req::get("/api/v1/api-keys"),
+            [200, 403, 403, 401],
+        ),
     ];
     let mut failures = Vec::new();
     // The admin column last, so that what the others fail to change is still there.
     let mut state = bao_kv_fields(&mount, "env:prod/db");
     for (label, req, want) in &table {
-        for (column, token) in [(1, Some(&exec)), (2, Some(&none)), (3, None), (0, Some(&admin))] {
-            let reply = api.send(&req.clone().bearer(token.map(String::as_str))).await;
+        for (column, token) in [
+            (1, Some(&exec)),
+            (2, Some(&none)),
+            (3, None),
+            (0, Some(&admin)),
+        ] {
+            let reply = api
+                .send(&req.clone().bearer(token.map(String::as_str)))
+                .await;
             if reply.status != want[column] {
                 failures.push(format!(
                     "{label} as column {column}: {} (expected {}): {:.200}",

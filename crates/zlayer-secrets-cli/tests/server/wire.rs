@@ -24,7 +24,10 @@ fn assert_metadata(value: &Value, name: &str, version: u64) {
     assert_eq!(keys(value), METADATA, "{value}");
     assert_eq!(value["name"], name);
     assert_eq!(value["version"], version);
-    assert!(value["created_at"].as_i64().unwrap() > 1_600_000_000, "{value}");
+    assert!(
+        value["created_at"].as_i64().unwrap() > 1_600_000_000,
+        "{value}"
+    );
     assert!(
         value["updated_at"].as_i64().unwrap() >= value["created_at"].as_i64().unwrap(),
         "{value}"
@@ -32,6 +35,7 @@ fn assert_metadata(value: &Value, name: &str, version: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one walk through the original routes
 async fn answers_have_the_original_shapes() {
     let dir = DataDir::new();
     let key = dir.api_key("root", &["admin"], &[]);
@@ -165,12 +169,18 @@ async fn answers_have_the_original_shapes() {
         keys(&old),
         ["created_at", "name", "updated_at", "value", "version"]
     );
-    assert_eq!((old["value"].as_str(), old["version"].as_u64()), (Some("second"), Some(2)));
+    assert_eq!(
+        (old["value"].as_str(), old["version"].as_u64()),
+        (Some("second"), Some(2))
+    );
     let current = api
         .send(&Req::get("/api/v1/secrets/db?environment=prod&reveal=true").bearer(t))
         .await
         .expect(200);
-    assert_eq!(current["value"], "first", "the rollback wrote version 1's value");
+    assert_eq!(
+        current["value"], "first",
+        "the rollback wrote version 1's value"
+    );
     let versions = api
         .send(&Req::get("/api/v1/secrets/db/versions?environment=prod").bearer(t))
         .await
@@ -247,12 +257,17 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
     let before = dir.rows();
     let refused = api
         .send(
-            &import("A=new-a\nnot a line\nE=5\nB=new-b\n'unterminated=\nF=6\nE=again\n")
-                .bearer(t),
+            &import("A=new-a\nnot a line\nE=5\nB=new-b\n'unterminated=\nF=6\nE=again\n").bearer(t),
         )
         .await;
     let body = refused.expect(400);
-    assert!(body["error"].as_str().unwrap().contains("nothing was written"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was written"),
+        "{body}"
+    );
     let errors: Vec<&str> = body["errors"]
         .as_array()
         .unwrap_or_else(|| panic!("no errors list: {body}"))
@@ -260,8 +275,14 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
         .map(|e| e.as_str().unwrap())
         .collect();
     assert!(errors.len() >= 2, "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains('2')), "line 2 named: {errors:?}");
-    assert!(errors.iter().any(|e| e.contains('5')), "line 5 named: {errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains('2')),
+        "line 2 named: {errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains('5')),
+        "line 5 named: {errors:?}"
+    );
     for e in &errors {
         for value in ["new-a", "new-b", "again"] {
             assert!(!e.contains(value), "an error holds a value: {e}");
@@ -272,10 +293,7 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
     assert_eq!(dir.rows(), before, "the refused import wrote something");
 
     // A name defined twice: refused, naming both places.
-    let twice = api
-        .send(&import("G=1\nG=2\n").bearer(t))
-        .await
-        .expect(400);
+    let twice = api.send(&import("G=1\nG=2\n").bearer(t)).await.expect(400);
     assert_eq!(twice["errors"].as_array().unwrap().len(), 1, "{twice}");
     assert_eq!(dir.rows(), before);
 
@@ -341,8 +359,10 @@ async fn names_spelled_like_routes_are_served_or_refused() {
         }
         let read = api
             .send(
-                &Req::get(format!("/api/v1/secrets/{name}?environment=prod&reveal=true"))
-                    .bearer(t),
+                &Req::get(format!(
+                    "/api/v1/secrets/{name}?environment=prod&reveal=true"
+                ))
+                .bearer(t),
             )
             .await;
         if read.status != 200 || read.json()["value"] != value.as_str() {
