@@ -308,3 +308,63 @@ async fn mixed_load_loses_no_acknowledged_write() {
     let (status, stderr) = server.stop();
     assert!(status.success(), "{status}: {stderr}");
 }
+
+/// Writers racing on one new name: the one that created it is told 201, the others 200, and
+/// each answer names the version its own write made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writes_of_one_name_each_answer_their_own_version() {
+    const RACERS: usize = 8;
+    const ROUNDS: usize = 20;
+    let dir = DataDir::new();
+    let root = dir.api_key("root", &["admin"], &[]);
+    let server = dir.serve(&[]);
+    let api = Api::new(&server);
+    let admin = api.token(&root).await;
+    let mut clients = Vec::new();
+    for _ in 0..RACERS {
+        let client = Api {
+            base: api.base.clone(),
+            http: client_builder().build().unwrap(),
+        };
+        // Each connection open before the race.
+        client.send(&Req::get("/health")).await.expect(200);
+        clients.push(client);
+    }
+    let mut problems = Vec::new();
+    for round in 0..ROUNDS {
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+        let mut tasks = Vec::new();
+        for (i, client) in clients.iter().enumerate() {
+            let (client, start, token) = (client.clone(), start.clone(), admin.clone());
+            tasks.push(tokio::spawn(async move {
+                let req = Req::post(
+                    format!("/api/v1/secrets?{ENV}"),
+                    json!({"name": format!("race-{round}"), "value": format!("racer-{i}")}),
+                )
+                .bearer(Some(&token));
+                start.wait().await;
+                let reply = client.send(&req).await;
+                (reply.status, reply.json()["version"].as_u64())
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers.sort_unstable();
+        let created = answers.iter().filter(|(s, _)| *s == 201).count();
+        let mut versions: Vec<u64> = answers.iter().filter_map(|(_, v)| *v).collect();
+        versions.sort_unstable();
+        let expected: Vec<u64> = (1..=RACERS as u64).collect();
+        if created != 1 || versions != expected {
+            problems.push(format!("round {round}: (status, version) {answers:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {ROUNDS} rounds answered wrongly (expected one 201 and the versions 1..={RACERS} \
+         once each):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
