@@ -24,7 +24,9 @@ use zlayer_secrets_testsupport::server::{ServerProcess, free_loopback_port};
 const SECRETS: usize = 100;
 const LEVELS: [usize; 3] = [1, 8, 32];
 const WARM_UP: Duration = Duration::from_millis(500);
-const MEASURE: Duration = Duration::from_secs(5);
+const MEASURE: Duration = Duration::from_secs(6);
+/// Turns each server takes per level (of `MEASURE / SLICES` each).
+const SLICES: u32 = 6;
 
 /// Where the requests go and how.
 #[derive(Clone)]
@@ -62,16 +64,54 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// `clients` tasks reading for `time`, each over its own connection; latencies of the
-/// reads that started within it.
-async fn run(target: &Target, clients: usize, time: Duration) -> Figures {
+/// What slices of reading measured: every latency, the failures, the time spent.
+#[derive(Default)]
+struct Sample {
+    latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Sample {
+    fn add(&mut self, other: Self) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+    }
+
+    fn figures(mut self) -> Figures {
+        self.latencies.sort_unstable();
+        let all = &self.latencies;
+        let at = |q: f64| {
+            // Rank of a quantile: a count far below 2^52, so the conversions are exact.
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
+            let rank = ((all.len() as f64 - 1.0) * q).round() as usize;
+            all.get(rank).copied().unwrap_or_default()
+        };
+        #[allow(clippy::cast_precision_loss)] // a request count
+        let per_second = all.len() as f64 / self.elapsed.as_secs_f64();
+        Figures {
+            requests: all.len(),
+            errors: self.errors,
+            p50: at(0.50),
+            p99: at(0.99),
+            per_second,
+        }
+    }
+}
+
+/// One task per client (each its own keep-alive connection) reading for `time`.
+async fn sample(target: &Target, clients: &[reqwest::Client], time: Duration) -> Sample {
     let started = Instant::now();
     let deadline = started + time;
     let mut tasks = Vec::new();
-    for c in 0..clients {
-        let target = target.clone();
+    for (c, http) in clients.iter().enumerate() {
+        let (target, http) = (target.clone(), http.clone());
         tasks.push(tokio::spawn(async move {
-            let http = client();
             let mut latencies = Vec::new();
             let mut errors = 0;
             let mut i = c * 7;
@@ -98,34 +138,14 @@ async fn run(target: &Target, clients: usize, time: Duration) -> Figures {
             (latencies, errors)
         }));
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
+    let mut out = Sample::default();
     for task in tasks {
-        let (latencies, e) = task.await.unwrap();
-        all.extend(latencies);
-        errors += e;
+        let (latencies, errors) = task.await.unwrap();
+        out.latencies.extend(latencies);
+        out.errors += errors;
     }
-    let elapsed = started.elapsed();
-    all.sort_unstable();
-    let at = |q: f64| {
-        // Rank of a quantile: a count far below 2^52, so the conversions are exact.
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
-        let rank = ((all.len() as f64 - 1.0) * q).round() as usize;
-        all.get(rank).copied().unwrap_or_default()
-    };
-    #[allow(clippy::cast_precision_loss)] // a request count
-    let per_second = all.len() as f64 / elapsed.as_secs_f64();
-    Figures {
-        requests: all.len(),
-        errors,
-        p50: at(0.50),
-        p99: at(0.99),
-        per_second,
-    }
+    out.elapsed = started.elapsed();
+    out
 }
 
 /// The `zlayer-secret` server over a fresh store with the secrets, and a workload's key.
@@ -325,17 +345,37 @@ fn main() {
             });
         }
 
-        println!("reveal GET of {SECRETS} secrets of 40 bytes, keep-alive connections, {measure:?} per row");
+        println!(
+            "reveal GET of {SECRETS} secrets of 40 bytes, keep-alive connections, {measure:?} \
+             per row in {SLICES} slices taking turns"
+        );
         println!(
             "{:<22} {:>7} {:>9} {:>7} {:>9} {:>9} {:>10}",
             "server", "clients", "requests", "errors", "p50 ms", "p99 ms", "req/s"
         );
-        let mut results: Vec<Vec<Figures>> = Vec::new();
-        for target in &targets {
-            let mut rows = Vec::new();
-            for &clients in levels {
-                let _ = run(target, clients, warm_up).await;
-                let f = run(target, clients, measure).await;
+        // Per level, the servers take turns in short slices, so that load from elsewhere on
+        // the machine falls on both alike.
+        let mut results: Vec<Vec<Figures>> = targets.iter().map(|_| Vec::new()).collect();
+        for &clients in levels {
+            let pools: Vec<Vec<reqwest::Client>> = targets
+                .iter()
+                .map(|_| (0..clients).map(|_| client()).collect())
+                .collect();
+            let mut samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
+            for (target, pool) in targets.iter().zip(&pools) {
+                let _ = sample(target, pool, warm_up).await;
+            }
+            for _ in 0..SLICES {
+                for ((target, pool), total) in targets.iter().zip(&pools).zip(&mut samples) {
+                    total.add(sample(target, pool, measure / SLICES).await);
+                }
+            }
+            for (figures, total) in results.iter_mut().zip(samples) {
+                figures.push(total.figures());
+            }
+        }
+        for (target, rows) in targets.iter().zip(&results) {
+            for (clients, f) in levels.iter().zip(rows) {
                 println!(
                     "{:<22} {:>7} {:>9} {:>7} {:>9.3} {:>9.3} {:>10.0}",
                     target.label,
@@ -346,9 +386,7 @@ fn main() {
                     ms(f.p99),
                     f.per_second
                 );
-                rows.push(f);
             }
-            results.push(rows);
         }
         if let [ours, theirs] = &results[..] {
             println!("\nratio zlayer-secret serve / OpenBao (latency: lower is better for us; throughput: higher)");
