@@ -65,7 +65,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .ok_or_else(|| fail("the Authorization header is not `Bearer TOKEN`"))?;
         let claims = state
             .tokens
@@ -87,6 +87,13 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         }
         Ok(Self { identity })
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme's name is
+/// case-insensitive (RFC 7235, section 2.1), so `bearer TOKEN` is read too.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 impl Caller {

@@ -26,6 +26,7 @@ pub mod openbao;
 #[cfg(unix)]
 pub mod ownership;
 pub mod process;
+pub mod server;
 
 pub use zlayer_secrets_core::testkit::unique_scope;
 
