@@ -60,7 +60,7 @@
 mod parser;
 mod writer;
 
-pub use parser::{Entry, Parsed, parse};
+pub use parser::{Entry, Parsed, parse, parse_all};
 pub use writer::{Unwritable, write_entry};
 
 /// Which quote a quoted string ends with, and so which escapes it has.

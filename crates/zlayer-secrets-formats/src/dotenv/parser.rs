@@ -31,6 +31,18 @@ pub struct Parsed {
 /// order of the file; more than `max_entries` entries are an error reported at the first
 /// entry too many, where reading stops.
 pub fn parse(text: &str, max_entries: usize) -> Result<Parsed, Vec<FormatError>> {
+    let (parsed, errors) = parse_all(text, max_entries);
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a dotenv text as [`parse`] does, but returns the entries of the good lines together
+/// with the errors of the bad ones (in the order of the file), so that a caller can report
+/// its own problems with the good entries (an invalid name, a repeated key) beside them.
+pub fn parse_all(text: &str, max_entries: usize) -> (Parsed, Vec<FormatError>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let cr_lines = lone_carriage_returns(text);
     let mut parser = Parser {
@@ -45,12 +57,8 @@ pub fn parse(text: &str, max_entries: usize) -> Result<Parsed, Vec<FormatError>>
         cr_lines,
     };
     parser.run(max_entries);
-    if parser.errors.is_empty() {
-        Ok(parser.out)
-    } else {
-        parser.errors.sort_by_key(FormatError::line);
-        Err(parser.errors)
-    }
+    parser.errors.sort_by_key(FormatError::line);
+    (parser.out, parser.errors)
 }
 
 /// The lines (from 1) holding a carriage return not followed by a line feed.

@@ -15,6 +15,7 @@ use zlayer_secrets_core::{
     Secret, SecretsError, WriteOp, is_reserved_scope, validate_name, validate_scope, validate_value,
 };
 use zlayer_secrets_credentials::Operation;
+use zlayer_secrets_formats::{Format, Place, dotenv};
 
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -349,6 +350,9 @@ pub(crate) async fn reveal_all(
     }))
 }
 
+/// An entry of an import: key, value, where it was found.
+type Entry = (String, Secret, Place);
+
 /// The most entries one import may hold.
 const MAX_IMPORT_ENTRIES: usize = 10_000;
 
@@ -365,32 +369,65 @@ pub(crate) async fn bulk_import(
     let Ok(text) = std::str::from_utf8(&body) else {
         return Err(ApiError::bad_request("the body is not UTF-8 text"));
     };
-    let format = zlayer_secrets_formats::Format::detect(text);
-    let read = match zlayer_secrets_formats::read(text, format, MAX_IMPORT_ENTRIES) {
-        Ok(read) => read,
-        Err(problems) => {
-            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Ok(import_refused(&problems));
+    // Every bad line at once: the lines that do not parse, and the good lines whose name
+    // or value the store would refuse, in the order of the file.
+    let (pairs, mut problems): (Vec<Entry>, Vec<(usize, String)>) = match Format::detect(text) {
+        Format::Env => {
+            let (parsed, errors) = dotenv::parse_all(text, MAX_IMPORT_ENTRIES);
+            let pairs = parsed
+                .entries
+                .into_iter()
+                .map(|e| (e.key, e.value, Place::Line(e.line)))
+                .collect();
+            let errors = errors
+                .iter()
+                .map(|e| (e.line().unwrap_or(0), e.to_string()))
+                .collect();
+            (pairs, errors)
+        }
+        Format::Json => {
+            match zlayer_secrets_formats::read(text, Format::Json, MAX_IMPORT_ENTRIES) {
+                Ok(read) => (
+                    read.pairs
+                        .into_iter()
+                        .map(|p| (p.key, p.value, p.place))
+                        .collect(),
+                    Vec::new(),
+                ),
+                Err(errors) => (
+                    Vec::new(),
+                    errors.iter().map(|e| (0, e.to_string())).collect(),
+                ),
+            }
         }
     };
-    let mut problems = Vec::new();
     let mut entries: BTreeMap<String, (Secret, String)> = BTreeMap::new();
-    for pair in read.pairs {
-        let place = pair.place.to_string();
-        if let Err(e) = validate_name(&pair.key) {
-            problems.push(format!("{place}: {e}"));
-        } else if let Err(e) = validate_value(&scope, &pair.key, &pair.value) {
-            problems.push(format!("{place}: {e}"));
-        } else if let Some((_, first)) = entries.get(&pair.key) {
-            problems.push(format!(
+    for (key, value, place) in pairs {
+        let line = match place {
+            Place::Line(line) => line,
+            Place::Key(_) => 0,
+        };
+        let place = place.to_string();
+        let problem = if let Err(e) = validate_name(&key) {
+            Some(format!("{place}: {e}"))
+        } else if let Err(e) = validate_value(&scope, &key, &value) {
+            Some(format!("{place}: {e}"))
+        } else if let Some((_, first)) = entries.get(&key) {
+            Some(format!(
                 "{place}: \"{}\" is defined again (first at {first})",
-                pair.key.escape_debug()
-            ));
+                key.escape_debug()
+            ))
         } else {
-            entries.insert(pair.key, (pair.value, place));
+            entries.insert(key, (value, place));
+            None
+        };
+        if let Some(problem) = problem {
+            problems.push((line, problem));
         }
     }
     if !problems.is_empty() {
+        problems.sort_by_key(|(line, _)| *line);
+        let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
         return Ok(import_refused(&problems));
     }
     let store = &state.stores.store;
