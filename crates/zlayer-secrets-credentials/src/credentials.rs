@@ -160,7 +160,16 @@ fn not_found(api_key: &str) -> SecretsError {
 
 /// Checks a key's subject (a user name, by the rule of grant subjects).
 fn check_subject(subject: &str) -> Result<()> {
-    crate::grants::Subject::user(subject).validate()
+    crate::grants::Subject::user(subject).validate()?;
+    if subject.contains(':') {
+        // `group:ops` or `user:bob` would read as a kind and an id wherever subjects are
+        // written out.
+        return Err(SecretsError::InvalidInput {
+            what: format!("user \"{}\"", subject.escape_debug()),
+            reason: "a key's user name may not contain `:`".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks groups (by the rule of grant subjects) and returns them in order, without

@@ -271,7 +271,12 @@ async fn user_keys_carry_subject_roles_and_groups() {
     let all = creds.list_identities().await.unwrap();
     assert_eq!(all.len(), 2);
 
-    for (subject, groups) in [("", &[][..]), ("a\nb", &[][..]), ("bob", &[" ops"][..])] {
+    for (subject, groups) in [
+        ("", &[][..]),
+        ("a\nb", &[][..]),
+        ("group:ops", &[][..]),
+        ("bob", &[" ops"][..]),
+    ] {
         assert!(
             creds
                 .create_user_api_key(subject, &[], groups)

@@ -74,6 +74,12 @@ pub(crate) fn router(state: Arc<AppState>, request_timeout: Duration) -> Router 
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(log_request))
+        // Marked sensitive, the bearer token is left out of any `Debug` of the request.
+        .layer(
+            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                axum::http::header::AUTHORIZATION,
+            ]),
+        )
         .layer(axum::middleware::from_fn(move |req, next| {
             within(request_timeout, req, next)
         }))
