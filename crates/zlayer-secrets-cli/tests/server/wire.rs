@@ -257,7 +257,7 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
     let before = dir.rows();
     let refused = api
         .send(
-            &import("A=new-a\nnot a line\nE=5\nB=new-b\n'unterminated=\nF=6\nE=again\n").bearer(t),
+            &import("A=new-a\nnot a line\nE=5\nB=new-b\n'unterminated=\nF=6\nE=e-twice\n").bearer(t),
         )
         .await;
     let body = refused.expect(400);
@@ -283,8 +283,12 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
         errors.iter().any(|e| e.contains('5')),
         "line 5 named: {errors:?}"
     );
+    assert!(
+        errors.iter().any(|e| e.starts_with("line 7")),
+        "the repeated key of line 7 named: {errors:?}"
+    );
     for e in &errors {
-        for value in ["new-a", "new-b", "again"] {
+        for value in ["new-a", "new-b", "e-twice"] {
             assert!(!e.contains(value), "an error holds a value: {e}");
         }
     }
