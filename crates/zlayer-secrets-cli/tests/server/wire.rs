@@ -257,7 +257,8 @@ async fn bulk_import_counts_and_is_all_or_nothing() {
     let before = dir.rows();
     let refused = api
         .send(
-            &import("A=new-a\nnot a line\nE=5\nB=new-b\n'unterminated=\nF=6\nE=e-twice\n").bearer(t),
+            &import("A=new-a\nnot a line\nE=5\nB=new-b\n'unterminated=\nF=6\nE=e-twice\n")
+                .bearer(t),
         )
         .await;
     let body = refused.expect(400);
