@@ -25,11 +25,15 @@
 //!   values; [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the
 //!   plain local mapping).
 //! - [`MemoryStore`] implements every store trait in memory, with real versions.
+//! - [`audit`] is the audit log's vocabulary (who did what to which secret, with what
+//!   outcome) and the [`AuditLog`](audit::AuditLog) trait; with the `audit-context` feature,
+//!   `audit::scope` says who is acting for the stores a task calls.
 //! - With the `blocking` feature, `blocking::run_blocking` runs blocking work (SQLite,
 //!   Argon2id) off the async worker threads.
 //! - With the `testkit` feature, `testkit` holds the conformance suite that every backend
 //!   runs (`conformance_suite!`).
 
+pub mod audit;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod error;
@@ -56,7 +60,8 @@ pub use limits::{MAX_VALUE_LEN, validate_value};
 pub use memory::MemoryStore;
 pub use metadata::{RotationResult, SecretMetadata, unix_now};
 pub use names::{
-    MAX_NAME_LEN, MAX_SCOPE_LEN, RESERVED_SCOPE_PREFIX, is_reserved_scope, label, validate_name,
+    API_KEYS_SCOPE, GIT_CREDENTIALS_SCOPE, GRANTS_SCOPE, MAX_NAME_LEN, MAX_SCOPE_LEN,
+    REGISTRY_CREDENTIALS_SCOPE, RESERVED_SCOPE_PREFIX, is_reserved_scope, label, validate_name,
     validate_scope, validate_scope_part,
 };
 pub use provider::{SecretsProvider, SecretsStore};

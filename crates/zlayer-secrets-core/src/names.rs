@@ -36,6 +36,18 @@ pub const MAX_SCOPE_LEN: usize = 512;
 /// The first scope segment of every reserved scope: zlayer-secrets' own records.
 pub const RESERVED_SCOPE_PREFIX: &str = "_zlayer";
 
+/// The reserved scope of API keys: one record per key, named by the key.
+pub const API_KEYS_SCOPE: &str = "_zlayer/api_keys";
+
+/// The reserved scope of registry credentials: one record per credential, named by its id.
+pub const REGISTRY_CREDENTIALS_SCOPE: &str = "_zlayer/registry_credentials";
+
+/// The reserved scope of Git credentials: one record per credential, named by its id.
+pub const GIT_CREDENTIALS_SCOPE: &str = "_zlayer/git_credentials";
+
+/// The reserved scope of grants: one record per environment, named by the environment.
+pub const GRANTS_SCOPE: &str = "_zlayer/grants";
+
 /// Whether `scope` belongs to zlayer-secrets itself: its first segment is exactly
 /// [`RESERVED_SCOPE_PREFIX`] (`_zlayer`, `_zlayer/api_keys`; not `_zlayerx` or
 /// `app/_zlayer`). The resolver refuses to read such scopes, and user-facing tools refuse

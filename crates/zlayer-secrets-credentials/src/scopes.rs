@@ -8,22 +8,17 @@
 
 pub use zlayer_secrets_core::{RESERVED_SCOPE_PREFIX, is_reserved_scope};
 
-/// API keys of [`CredentialStore`](crate::credentials::CredentialStore): one record per key,
-/// named by the key.
-pub const API_KEYS_SCOPE: &str = "_zlayer/api_keys";
-
-/// Registry credentials of
-/// [`RegistryCredentialStore`](crate::registry_credentials::RegistryCredentialStore): one
-/// record per credential, named by its id.
-pub const REGISTRY_CREDENTIALS_SCOPE: &str = "_zlayer/registry_credentials";
-
-/// Git credentials of [`GitCredentialStore`](crate::git_credentials::GitCredentialStore): one
-/// record per credential, named by its id.
-pub const GIT_CREDENTIALS_SCOPE: &str = "_zlayer/git_credentials";
-
-/// Grants of [`GrantStore`](crate::grants::GrantStore): one record per environment, named by
-/// the environment.
-pub const GRANTS_SCOPE: &str = "_zlayer/grants";
+/// The scopes themselves are defined in `zlayer-secrets-core`, so that the stores know them
+/// too (the audit log names what is done in them): [`API_KEYS_SCOPE`] holds the API keys of
+/// [`CredentialStore`](crate::credentials::CredentialStore),
+/// [`REGISTRY_CREDENTIALS_SCOPE`] the credentials of
+/// [`RegistryCredentialStore`](crate::registry_credentials::RegistryCredentialStore),
+/// [`GIT_CREDENTIALS_SCOPE`] those of
+/// [`GitCredentialStore`](crate::git_credentials::GitCredentialStore) and [`GRANTS_SCOPE`]
+/// the grants of [`GrantStore`](crate::grants::GrantStore).
+pub use zlayer_secrets_core::{
+    API_KEYS_SCOPE, GIT_CREDENTIALS_SCOPE, GRANTS_SCOPE, REGISTRY_CREDENTIALS_SCOPE,
+};
 
 /// Every reserved scope, in the order listed above.
 pub const RESERVED_SCOPES: [&str; 4] = [

@@ -174,6 +174,22 @@ impl Keys {
         &self.dek
     }
 
+    /// The store's random identifier.
+    pub(crate) fn store_id(&self) -> &[u8] {
+        &self.store_id
+    }
+
+    /// The same keys with a fresh data key (for tests of what a re-encryption does).
+    #[cfg(test)]
+    pub(crate) fn with_new_data_key_for_tests(&self) -> Self {
+        Self {
+            kek: self.kek.clone(),
+            dek: EncryptionKey::generate(),
+            generation: self.generation + 1,
+            store_id: self.store_id.clone(),
+        }
+    }
+
     /// The authenticator of a secret's current version: a sealed box of nothing under the
     /// data key whose associated data says that `version` is the current version of
     /// `scope`/`name` in this store. Kept beside the pointer (`secrets.version_mac`), so that

@@ -101,6 +101,7 @@
 //! [`BatchSecretsStore::apply_batch`]: zlayer_secrets_core::BatchSecretsStore::apply_batch
 
 mod aad;
+mod audit;
 mod error;
 mod fs;
 mod info;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use zlayer_secrets_core::audit::Actor;
+
 /// Versions kept per secret unless [`StoreOptions::retention`] says otherwise.
 pub const DEFAULT_RETENTION: u32 = 10;
 
@@ -82,6 +84,16 @@ pub struct StoreOptions {
     /// one read at a time opens one. Each costs an open file and SQLite's page cache (up to
     /// 2 MiB) once used.
     pub read_connections: usize,
+    /// Whether this handle records its operations in the store's audit log (on by default).
+    ///
+    /// Off, nothing this handle does is recorded, except the change itself: opening with a
+    /// setting other than the one the store last had records an `audit-disable` (or
+    /// `audit-enable`) entry of [`actor`](Self::actor). Other handles keep their own setting.
+    pub audit: bool,
+    /// Who the handle's operations are recorded as when the calling task names no one
+    /// (with `zlayer_secrets_core::audit::scope`): by default the user running the process,
+    /// through the program's name.
+    pub actor: Actor,
 }
 
 impl Default for StoreOptions {
@@ -91,6 +103,8 @@ impl Default for StoreOptions {
             durability: Durability::default(),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             read_connections: DEFAULT_READ_CONNECTIONS,
+            audit: true,
+            actor: Actor::default(),
         }
     }
 }

@@ -122,8 +122,8 @@ pub(crate) fn decrypt(
     })
 }
 
-/// The current value of `scope`/`name`.
-pub(crate) fn get(tx: &Connection, keys: &Keys, scope: &str, name: &str) -> Result<Secret> {
+/// The current value of `scope`/`name` and its version.
+pub(crate) fn get(tx: &Connection, keys: &Keys, scope: &str, name: &str) -> Result<(Secret, u32)> {
     let row: Option<(u32, Vec<u8>, Option<Vec<u8>>)> = tx
         .prepare_cached(
             "SELECT s.version, s.version_mac, v.ciphertext FROM secrets s
@@ -140,7 +140,7 @@ pub(crate) fn get(tx: &Connection, keys: &Keys, scope: &str, name: &str) -> Resu
     let (version, mac, ciphertext) = row.ok_or_else(|| not_found(scope, name))?;
     keys.check_current(scope, name, version, &mac)?;
     let ciphertext = ciphertext.ok_or_else(|| current_value_missing(scope, name, version))?;
-    decrypt(keys, scope, name, version, &ciphertext)
+    Ok((decrypt(keys, scope, name, version, &ciphertext)?, version))
 }
 
 /// The names of a batch read as the JSON array its query takes, after checking the scope
@@ -158,13 +158,14 @@ pub(crate) fn check_many(scope: &str, names: &[String]) -> Result<String> {
 }
 
 /// The current values of the names in `names_json` (from [`check_many`]) in `scope`, in
-/// one query.
+/// one query; the version of each value found is pushed to `versions`.
 pub(crate) fn get_many(
     tx: &Connection,
     keys: &Keys,
     scope: &str,
     names_json: &str,
     count: usize,
+    versions: &mut Vec<(String, u32)>,
 ) -> Result<HashMap<String, Secret>> {
     let mut stmt = tx
         .prepare_cached(
@@ -189,6 +190,7 @@ pub(crate) fn get_many(
         keys.check_current(scope, &name, version, &mac)?;
         let ciphertext = ciphertext.ok_or_else(|| current_value_missing(scope, &name, version))?;
         let value = decrypt(keys, scope, &name, version, &ciphertext)?;
+        versions.push((name.clone(), version));
         out.insert(name, value);
     }
     Ok(out)

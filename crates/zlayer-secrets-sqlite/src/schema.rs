@@ -19,7 +19,7 @@ use crate::error::database;
 use crate::keys::Keys;
 
 /// The schema version this crate writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The first step ([`upgrade_from`] of this version) that needs the store's keys.
 const FIRST_KEYED_STEP: u32 = 2;
@@ -66,6 +66,10 @@ const V3: &str = "
 ALTER TABLE secrets ADD COLUMN version_mac BLOB NOT NULL DEFAULT x'';
 ";
 
+/// Version 4: the audit log (`audit_log`, `audit_state`; see `audit.rs`), its state row
+/// sealed with the data key by the step itself.
+const V4: &str = crate::audit::SCHEMA;
+
 /// The one step from schema version `from` to `from + 1`. Steps from
 /// [`FIRST_KEYED_STEP`] on need `keys`.
 fn upgrade_from(conn: &Connection, from: u32, keys: Option<&Keys>) -> Result<()> {
@@ -84,6 +88,11 @@ fn upgrade_from(conn: &Connection, from: u32, keys: Option<&Keys>) -> Result<()>
             let secrets = keys.authenticate_all(conn)?;
             tracing::debug!(secrets, "authenticated the current version of every secret");
             Ok(())
+        }
+        3 => {
+            let keys = keys.ok_or_else(|| problem(StoreProblem::UpgradeNeedsKey { to: 4 }))?;
+            conn.execute_batch(V4).map_err(step)?;
+            crate::audit::init(conn, keys)
         }
         _ => Err(problem(StoreProblem::NoUpgrade { from })),
     }

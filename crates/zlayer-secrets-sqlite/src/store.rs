@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use zlayer_secrets_core::audit::{
+    self, Actor, AuditContext, AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditRecord,
+    AuditVerification, PruneReport,
+};
 use zlayer_secrets_core::blocking::run_blocking;
 use zlayer_secrets_core::{
     BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion,
@@ -12,6 +16,7 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
+use crate::audit::read_action;
 use crate::error::in_store;
 use crate::keys::Keys;
 use crate::readers::Readers;
@@ -54,6 +59,10 @@ pub struct PersistentSecretsStore {
     writer: Arc<Mutex<Writer>>,
     readers: Arc<Readers>,
     path: PathBuf,
+    /// Whether this handle records its operations ([`StoreOptions::audit`]).
+    audit: bool,
+    /// Who operations are recorded as outside any `audit::scope` ([`StoreOptions::actor`]).
+    actor: Arc<Actor>,
 }
 
 impl std::fmt::Debug for PersistentSecretsStore {
@@ -96,8 +105,11 @@ impl PersistentSecretsStore {
         options: StoreOptions,
     ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        let audit = options.audit;
+        let actor = Arc::new(options.actor.clone());
+        let opener = audit::current().map_or_else(|| options.actor.clone(), |c| c.actor);
         let (writer, readers) = blocking(move || {
-            let writer = Writer::open(&path, key, &options)?;
+            let writer = Writer::open(&path, key, &options, &opener)?;
             let readers = Readers::new(writer.path(), &options, Arc::clone(writer.keys()));
             Ok((writer, readers))
         })
@@ -107,7 +119,42 @@ impl PersistentSecretsStore {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(readers),
             path,
+            audit,
+            actor,
         })
+    }
+
+    /// Who the running task acts as: the context of `audit::scope` if it runs in one, else
+    /// the handle's [`StoreOptions::actor`].
+    fn context(&self) -> AuditContext {
+        audit::current().unwrap_or_else(|| AuditContext::new(Actor::clone(&self.actor)))
+    }
+
+    /// Runs `work`, a read of values, on a read connection, then records the entries
+    /// `records` makes of its result before returning it: a value whose read cannot be
+    /// recorded is not returned.
+    async fn read_values<T, W, R>(&self, work: W, records: R) -> Result<T>
+    where
+        T: Send + 'static,
+        W: FnOnce(&rusqlite::Connection, &Keys) -> Result<T> + Send + 'static,
+        R: FnOnce(&Result<T>, &AuditContext) -> Vec<AuditRecord> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let recording = self
+            .audit
+            .then(|| (Arc::clone(&self.writer), self.context()));
+        blocking(move || {
+            let result = readers.read(work);
+            if let Some((writer, ctx)) = recording {
+                let records = records(&result, &ctx);
+                if !records.is_empty() {
+                    lock(&writer).record(&ctx.actor, records)?;
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| in_store(&self.path, e))
     }
 
     /// The database file.
@@ -160,7 +207,8 @@ impl PersistentSecretsStore {
     /// This does not help if the old key may have leaked together with a copy of the
     /// database: use [`reencrypt_all`](Self::reencrypt_all) then.
     pub async fn rekey(&self, new_key: EncryptionKey) -> Result<()> {
-        self.write(move |writer| writer.rekey(new_key)).await
+        let ctx = self.context();
+        self.write(move |writer| writer.rekey(&ctx, new_key)).await
     }
 
     /// Generates a new data key, re-encrypts every stored version of every secret with it and
@@ -182,7 +230,8 @@ impl PersistentSecretsStore {
     where
         P: FnMut(u64, u64) + Send + 'static,
     {
-        self.write(move |writer| writer.reencrypt_all(new_key, &mut progress))
+        let ctx = self.context();
+        self.write(move |writer| writer.reencrypt_all(&ctx, new_key, &mut progress))
             .await
     }
 }
@@ -192,8 +241,23 @@ impl SecretsProvider for PersistentSecretsStore {
     async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
         check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.read(move |tx, keys| reads::get(tx, keys, &scope, &name))
-            .await
+        let target = (scope.clone(), name.clone());
+        self.read_values(
+            move |tx, keys| reads::get(tx, keys, &scope, &name),
+            move |result, ctx| {
+                let (scope, name) = target;
+                let Some(action) = read_action(&scope, ctx.purpose) else {
+                    return Vec::new();
+                };
+                vec![match result {
+                    Ok((_, version)) => AuditRecord::new(action, &scope, &name, AuditOutcome::Ok)
+                        .with_version(Some(*version)),
+                    Err(e) => AuditRecord::failed(action, &scope, &name, e),
+                }]
+            },
+        )
+        .await
+        .map(|(secret, _)| secret)
     }
 
     async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
@@ -204,8 +268,44 @@ impl SecretsProvider for PersistentSecretsStore {
         }
         let scope = scope.to_owned();
         let count = names.len();
-        self.read(move |tx, keys| reads::get_many(tx, keys, &scope, &names_json, count))
-            .await
+        let target = scope.clone();
+        self.read_values(
+            move |tx, keys| {
+                let mut versions = Vec::with_capacity(count);
+                let values = reads::get_many(tx, keys, &scope, &names_json, count, &mut versions)?;
+                Ok((values, versions))
+            },
+            move |result, ctx| {
+                let scope = target;
+                let Some(action) = read_action(&scope, ctx.purpose) else {
+                    return Vec::new();
+                };
+                match result {
+                    Ok((_, versions)) => {
+                        let mut records: Vec<AuditRecord> = versions
+                            .iter()
+                            .map(|(name, version)| {
+                                AuditRecord::new(action, &scope, name, AuditOutcome::Ok)
+                                    .with_version(Some(*version))
+                            })
+                            .collect();
+                        let missing = names
+                            .iter()
+                            .filter(|n| !versions.iter().any(|(found, _)| found == *n));
+                        records.extend(missing.map(|name| {
+                            AuditRecord::new(action, &scope, name, AuditOutcome::NotFound)
+                        }));
+                        records
+                    }
+                    Err(e) => names
+                        .iter()
+                        .map(|name| AuditRecord::failed(action, &scope, name, e))
+                        .collect(),
+                }
+            },
+        )
+        .await
+        .map(|(values, _)| values)
     }
 
     async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
@@ -229,20 +329,24 @@ impl SecretsProvider for PersistentSecretsStore {
 impl SecretsStore for PersistentSecretsStore {
     async fn set_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<()> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.write(move |writer| writer.set(&scope, &name, &value).map(drop))
+        let ctx = self.context();
+        self.write(move |writer| writer.set(&ctx, &scope, &name, &value).map(drop))
             .await
     }
 
     async fn delete_secret(&self, scope: &str, name: &str) -> Result<()> {
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.write(move |writer| writer.delete(&scope, &name)).await
+        let ctx = self.context();
+        self.write(move |writer| writer.delete(&ctx, &scope, &name))
+            .await
     }
 
     /// Atomic: the check and the write are one `BEGIN IMMEDIATE` transaction, so of
     /// concurrent creates in any number of threads or processes exactly one succeeds.
     async fn create_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.write(move |writer| writer.create(&scope, &name, &value))
+        let ctx = self.context();
+        self.write(move |writer| writer.create(&ctx, &scope, &name, &value))
             .await
     }
 
@@ -253,7 +357,8 @@ impl SecretsStore for PersistentSecretsStore {
         value: &Secret,
     ) -> Result<RotationResult> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.write(move |writer| writer.rotate(&scope, &name, &value))
+        let ctx = self.context();
+        self.write(move |writer| writer.rotate(&ctx, &scope, &name, &value))
             .await
     }
 }
@@ -270,7 +375,8 @@ impl VersionedSecretsStore for PersistentSecretsStore {
     /// The version comes from the write's own transaction.
     async fn write_secret(&self, scope: &str, name: &str, value: &Secret) -> Result<u32> {
         let (scope, name, value) = (scope.to_owned(), name.to_owned(), value.clone());
-        self.write(move |writer| writer.set(&scope, &name, &value))
+        let ctx = self.context();
+        self.write(move |writer| writer.set(&ctx, &scope, &name, &value))
             .await
     }
 
@@ -284,13 +390,28 @@ impl VersionedSecretsStore for PersistentSecretsStore {
     async fn get_secret_version(&self, scope: &str, name: &str, version: u32) -> Result<Secret> {
         check_target(scope, name)?;
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.read(move |tx, keys| reads::get_version(tx, keys, &scope, &name, version))
-            .await
+        let target = (scope.clone(), name.clone());
+        self.read_values(
+            move |tx, keys| reads::get_version(tx, keys, &scope, &name, version),
+            move |result, ctx| {
+                let (scope, name) = target;
+                let Some(action) = read_action(&scope, ctx.purpose) else {
+                    return Vec::new();
+                };
+                let record = match result {
+                    Ok(_) => AuditRecord::new(action, &scope, &name, AuditOutcome::Ok),
+                    Err(e) => AuditRecord::failed(action, &scope, &name, e),
+                };
+                vec![record.with_version(Some(version))]
+            },
+        )
+        .await
     }
 
     async fn rollback_secret(&self, scope: &str, name: &str, to: u32) -> Result<RotationResult> {
         let (scope, name) = (scope.to_owned(), name.to_owned());
-        self.write(move |writer| writer.rollback(&scope, &name, to))
+        let ctx = self.context();
+        self.write(move |writer| writer.rollback(&ctx, &scope, &name, to))
             .await
     }
 }
@@ -299,10 +420,42 @@ impl VersionedSecretsStore for PersistentSecretsStore {
 impl BatchSecretsStore for PersistentSecretsStore {
     async fn apply_batch(&self, ops: &[WriteOp]) -> Result<()> {
         let ops = ops.to_vec();
-        self.write(move |writer| writer.apply_batch(&ops)).await
+        let ctx = self.context();
+        self.write(move |writer| writer.apply_batch(&ctx, &ops))
+            .await
     }
 
     fn is_atomic(&self) -> bool {
         true
+    }
+}
+
+/// The store's audit log, in its own database. Entries of reads and of failed writes are
+/// committed without waiting for the disk (they survive a crash of the process, and reach
+/// the disk with the next durable commit); entries of writes commit with the write.
+#[async_trait]
+impl AuditLog for PersistentSecretsStore {
+    async fn record(&self, actor: &Actor, records: Vec<AuditRecord>) -> Result<()> {
+        let actor = actor.clone();
+        self.write(move |writer| writer.record(&actor, records))
+            .await
+    }
+
+    async fn entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let filter = filter.clone();
+        let readers = Arc::clone(&self.readers);
+        blocking(move || readers.unkeyed(|conn| crate::audit::entries(conn, &filter)))
+            .await
+            .map_err(|e| in_store(&self.path, e))
+    }
+
+    async fn verify(&self) -> Result<AuditVerification> {
+        self.read(|tx, keys| crate::audit::verify(tx, keys)).await
+    }
+
+    async fn prune(&self, before_ms: i64, actor: &Actor) -> Result<PruneReport> {
+        let actor = actor.clone();
+        self.write(move |writer| writer.prune_audit(before_ms, &actor))
+            .await
     }
 }

@@ -11,7 +11,13 @@ fn pool(max: usize) -> (tempfile::TempDir, Writer, Readers) {
         read_connections: max,
         ..StoreOptions::default()
     };
-    let writer = Writer::open(dir.path(), EncryptionKey::generate(), &options).unwrap();
+    let writer = Writer::open(
+        dir.path(),
+        EncryptionKey::generate(),
+        &options,
+        &options.actor,
+    )
+    .unwrap();
     let readers = Readers::new(writer.path(), &options, Arc::clone(writer.keys()));
     (dir, writer, readers)
 }

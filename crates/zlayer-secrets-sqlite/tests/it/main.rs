@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, helpers included
 
 mod at_rest;
+mod audit;
 mod batch;
 mod conformance;
 mod files;
