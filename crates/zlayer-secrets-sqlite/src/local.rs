@@ -12,7 +12,7 @@ use std::sync::Arc;
 use zlayer_secrets_core::{Result, SecretsError, WrongKeyReason};
 use zlayer_secrets_crypto::{KeyManager, KeySource, ResolvedKey};
 
-use crate::{DB_FILE_NAME, PersistentSecretsStore};
+use crate::{DB_FILE_NAME, PersistentSecretsStore, StoreOptions};
 
 pub use notice::Notice;
 pub use rotate::KeyRotated;
@@ -98,6 +98,7 @@ pub struct LocalStore {
     dir: PathBuf,
     keys: KeyManager,
     notices: NoticeHandler,
+    options: StoreOptions,
 }
 
 impl fmt::Debug for LocalStore {
@@ -141,6 +142,7 @@ impl LocalStore {
             keys: KeyManager::with_base_dir(&dir),
             dir,
             notices: Arc::new(notice::log),
+            options: StoreOptions::default(),
         }
     }
 
@@ -167,6 +169,14 @@ impl LocalStore {
         V: Into<std::ffi::OsString>,
     {
         self.keys = self.keys.with_env_vars(vars);
+        self
+    }
+
+    /// Opens the store with `options` (auditing, the actor its operations are recorded as,
+    /// retention, durability) instead of the defaults.
+    #[must_use]
+    pub fn with_options(mut self, options: StoreOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -250,7 +260,13 @@ impl LocalStore {
         let resolved = self.key_in_use()?;
         let pending_path = self.pending_key_file_path();
         let pending_exists = pending_path.symlink_metadata().is_ok();
-        let why = match PersistentSecretsStore::open(&db, resolved.key.clone()).await {
+        let why = match PersistentSecretsStore::open_with_options(
+            &db,
+            resolved.key.clone(),
+            self.options.clone(),
+        )
+        .await
+        {
             Ok(store) => {
                 if pending_exists && pending == Pending::Refuse {
                     self.notify(&Notice::UnfinishedRotation {
@@ -337,19 +353,23 @@ impl LocalStore {
                     "the pending key file disappeared while opening the store".to_owned(),
                 )
             })?;
-        let store = PersistentSecretsStore::open(db, rotation.new_key().clone())
-            .await
-            .map_err(|e| {
-                SecretsError::during(
-                    format!(
-                        "open the store {} with the key from the {} or with the pending key {}",
-                        db.display(),
-                        resolved.source,
-                        rotation.pending_path().display()
-                    ),
-                    e,
-                )
-            })?;
+        let store = PersistentSecretsStore::open_with_options(
+            db,
+            rotation.new_key().clone(),
+            self.options.clone(),
+        )
+        .await
+        .map_err(|e| {
+            SecretsError::during(
+                format!(
+                    "open the store {} with the key from the {} or with the pending key {}",
+                    db.display(),
+                    resolved.source,
+                    rotation.pending_path().display()
+                ),
+                e,
+            )
+        })?;
         match pending {
             Pending::Refuse => Err(SecretsError::WrongKey {
                 store: Some(db.to_path_buf()),

@@ -140,6 +140,10 @@ pub use zlayer_secrets_core::{
     validate_name, validate_scope, validate_scope_part, validate_value,
 };
 
+/// The audit log's vocabulary and the [`AuditLog`](audit::AuditLog) trait (the
+/// `zlayer_secrets_core::audit` module).
+pub use zlayer_secrets_core::audit;
+
 /// Encryption keys: [`EncryptionKey`], [`KeyManager`] and key files (the
 /// `zlayer-secrets-crypto` crate).
 #[cfg(feature = "persistent")]
