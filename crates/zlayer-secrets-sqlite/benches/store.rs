@@ -312,6 +312,95 @@ fn parallel_reads(c: &mut Criterion) {
     }
 }
 
+/// A [`filled_store`] of 2,000 secrets whose handle records (`audit`) or not.
+fn audited_store(
+    rt: &tokio::runtime::Runtime,
+    audit: bool,
+) -> (tempfile::TempDir, PersistentSecretsStore) {
+    let (dir, store) = filled_store(rt, 2_000);
+    drop(store);
+    let options = StoreOptions {
+        audit,
+        ..StoreOptions::default()
+    };
+    let store = rt
+        .block_on(PersistentSecretsStore::open_with_options(
+            dir.path(),
+            key(),
+            options,
+        ))
+        .unwrap();
+    (dir, store)
+}
+
+/// Rounds of the interleaved pass of the `audit` group, and calls per round.
+const AUDIT_ROUNDS: u32 = 15;
+const AUDIT_READS: u32 = 2_000;
+const AUDIT_WRITES: u32 = 100;
+
+/// The cost of the audit log: `get_secret` and `set_secret` (durable) on a store that
+/// records them and on one that does not. Criterion reports each; then an interleaved pass
+/// runs on and off in turn, [`AUDIT_ROUNDS`] times, and prints the median time of each and
+/// their ratio, so that a change of load on the machine affects both alike.
+fn audit_cost(c: &mut Criterion) {
+    let rt = runtime();
+    let (_on_dir, on) = audited_store(&rt, true);
+    let (_off_dir, off) = audited_store(&rt, false);
+    let value = Secret::new("x".repeat(40));
+    let mut group = c.benchmark_group("audit");
+    let mut ran = 0;
+    for (label, store) in [("on", &on), ("off", &off)] {
+        let (mut reads, mut writes) = (0, 0);
+        group.bench_function(format!("get_secret, auditing {label}"), |b| {
+            reads += 1;
+            b.iter(|| black_box(rt.block_on(store.get_secret("bench", "s0042")).unwrap()));
+        });
+        group.bench_function(format!("set_secret, auditing {label}"), |b| {
+            writes += 1;
+            b.iter(|| {
+                rt.block_on(store.set_secret("bench", "s0001", &value))
+                    .unwrap();
+            });
+        });
+        ran += usize::from(reads > 0 && writes > 0);
+    }
+    group.finish();
+    if ran < 2 {
+        return; // filtered out: nothing to compare
+    }
+    let time = |store: &PersistentSecretsStore, calls: u32, write: bool| {
+        let began = Instant::now();
+        for _ in 0..calls {
+            if write {
+                rt.block_on(store.set_secret("bench", "s0001", &value))
+                    .unwrap();
+            } else {
+                black_box(rt.block_on(store.get_secret("bench", "s0042")).unwrap());
+            }
+        }
+        began.elapsed().as_secs_f64() * 1e6 / f64::from(calls)
+    };
+    for (what, calls, write) in [
+        ("get_secret", AUDIT_READS, false),
+        ("set_secret", AUDIT_WRITES, true),
+    ] {
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        for _ in 0..AUDIT_ROUNDS {
+            with.push(time(&on, calls, write));
+            without.push(time(&off, calls, write));
+        }
+        let (with, without) = (median(with), median(without));
+        #[allow(clippy::print_stdout)]
+        {
+            println!(
+                "audit, interleaved ({AUDIT_ROUNDS} rounds): {what}: {with:.1} us recorded, \
+                 {without:.1} us not recorded, {:.2}x",
+                with / without
+            );
+        }
+    }
+}
+
 fn rekeying(c: &mut Criterion) {
     let rt = runtime();
     let (_dir, store) = filled_store(&rt, 2_000);
@@ -419,6 +508,7 @@ mod groups {
         super::writes_normal_sync,
         super::reads,
         super::parallel_reads,
+        super::audit_cost,
         super::resolving,
         super::open_and_read,
         super::rekeying

@@ -310,20 +310,63 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Appends `records` of `actor` at the end of the chain, inside `tx`, and moves the head.
-/// The caller decides whether auditing is on.
+/// An entry waiting to be appended: when, who, what.
+pub(crate) struct Pending {
+    pub(crate) at_ms: i64,
+    pub(crate) actor: Actor,
+    pub(crate) record: AuditRecord,
+}
+
+/// Appends `records` of `actor`, dated now, at the end of the chain, inside `tx`, and moves
+/// the head. The caller decides whether auditing is on.
 pub(crate) fn append(
     tx: &Connection,
     keys: &Keys,
     actor: &Actor,
     records: Vec<AuditRecord>,
 ) -> Result<()> {
-    if records.is_empty() {
+    let at_ms = now_ms();
+    append_pending(
+        tx,
+        keys,
+        records.into_iter().map(|record| Pending {
+            at_ms,
+            actor: actor.clone(),
+            record,
+        }),
+    )
+}
+
+/// Appends `entries` in their order at the end of the chain, inside `tx`, and moves the head.
+pub(crate) fn append_pending(
+    tx: &Connection,
+    keys: &Keys,
+    entries: impl IntoIterator<Item = Pending>,
+) -> Result<()> {
+    let mut entries = entries.into_iter().peekable();
+    if entries.peek().is_none() {
         return Ok(());
     }
+    append_iter(tx, keys, entries)
+}
+
+/// [`append_pending`] of copies of `entries`, which stay with the caller (to be queued
+/// again if the transaction fails).
+pub(crate) fn append_copies(tx: &Connection, keys: &Keys, entries: &[Pending]) -> Result<()> {
+    append_pending(
+        tx,
+        keys,
+        entries.iter().map(|p| Pending {
+            at_ms: p.at_ms,
+            actor: p.actor.clone(),
+            record: p.record.clone(),
+        }),
+    )
+}
+
+fn append_iter(tx: &Connection, keys: &Keys, entries: impl Iterator<Item = Pending>) -> Result<()> {
     let key = AuditKey::of(keys);
     let state = read_state(tx)?;
-    let at_ms = now_ms();
     let mut seq = state.head_seq;
     let mut prev = state.head_mac;
     let mut insert = tx
@@ -333,27 +376,27 @@ pub(crate) fn append(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .map_err(|e| database("preparing an audit entry", e))?;
-    for record in records {
+    for pending in entries {
         seq += 1;
         let row = Row {
             seq,
             entry: AuditEntry {
                 seq,
-                at_ms,
-                actor: actor.clone(),
-                record,
+                at_ms: pending.at_ms,
+                actor: pending.actor,
+                record: pending.record,
             },
         };
         let mac = key.entry_mac(&prev, &row);
-        let r = &row.entry.record;
+        let (a, r) = (&row.entry.actor, &row.entry.record);
         insert
             .execute(params![
                 seq,
-                at_ms,
-                actor.principal,
-                actor.uid,
-                actor.address,
-                actor.via,
+                row.entry.at_ms,
+                a.principal,
+                a.uid,
+                a.address,
+                a.via,
                 r.action.as_str(),
                 r.scope,
                 r.name,

@@ -110,6 +110,7 @@ mod local;
 mod options;
 mod readers;
 mod reads;
+mod recorder;
 mod schema;
 mod seal;
 mod store;

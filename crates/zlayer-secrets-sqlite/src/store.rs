@@ -16,11 +16,12 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
-use crate::audit::read_action;
+use crate::audit::{Pending, now_ms, read_action};
 use crate::error::in_store;
 use crate::keys::Keys;
 use crate::readers::Readers;
 use crate::reads::{self, check_target};
+use crate::recorder::{Flusher, ReadQueue};
 use crate::writer::Writer;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
 
@@ -34,7 +35,7 @@ where
     run_blocking("the database task", work).await?
 }
 
-fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+pub(crate) fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
     // A panic while the lock was held unwound through the open transaction, whose drop
     // rolled it back: the connection is consistent, so the poison flag can be ignored.
     writer
@@ -63,6 +64,10 @@ pub struct PersistentSecretsStore {
     audit: bool,
     /// Who operations are recorded as outside any `audit::scope` ([`StoreOptions::actor`]).
     actor: Arc<Actor>,
+    /// The entries of reads, committed by the flusher.
+    queue: Arc<ReadQueue>,
+    /// The flusher thread (when auditing), stopped with the last clone.
+    _flusher: Option<Arc<Flusher>>,
 }
 
 impl std::fmt::Debug for PersistentSecretsStore {
@@ -115,12 +120,24 @@ impl PersistentSecretsStore {
         })
         .await?;
         let path = writer.path().to_path_buf();
+        let queue = Arc::clone(writer.queue());
+        let writer = Arc::new(Mutex::new(writer));
+        let flusher = if audit {
+            Some(Arc::new(Flusher::start(
+                Arc::clone(&writer),
+                Arc::clone(&queue),
+            )?))
+        } else {
+            None
+        };
         Ok(Self {
-            writer: Arc::new(Mutex::new(writer)),
+            writer,
             readers: Arc::new(readers),
             path,
             audit,
             actor,
+            queue,
+            _flusher: flusher,
         })
     }
 
@@ -130,9 +147,9 @@ impl PersistentSecretsStore {
         audit::current().unwrap_or_else(|| AuditContext::new(Actor::clone(&self.actor)))
     }
 
-    /// Runs `work`, a read of values, on a read connection, then records the entries
-    /// `records` makes of its result before returning it: a value whose read cannot be
-    /// recorded is not returned.
+    /// Runs `work`, a read of values, on a read connection, then queues the entries
+    /// `records` makes of its result for the flusher (`recorder.rs`). Refused, with the reason,
+    /// while queued entries cannot be committed.
     async fn read_values<T, W, R>(&self, work: W, records: R) -> Result<T>
     where
         T: Send + 'static,
@@ -140,16 +157,26 @@ impl PersistentSecretsStore {
         R: FnOnce(&Result<T>, &AuditContext) -> Vec<AuditRecord> + Send + 'static,
     {
         let readers = Arc::clone(&self.readers);
-        let recording = self
-            .audit
-            .then(|| (Arc::clone(&self.writer), self.context()));
+        let recording = if self.audit {
+            if self.queue.failed() {
+                // Entries of earlier reads could not be committed: try again now, and refuse
+                // with the reason if it still fails.
+                self.write(Writer::flush_reads).await?;
+            }
+            Some((Arc::clone(&self.queue), self.context()))
+        } else {
+            None
+        };
         blocking(move || {
             let result = readers.read(work);
-            if let Some((writer, ctx)) = recording {
-                let records = records(&result, &ctx);
-                if !records.is_empty() {
-                    lock(&writer).record(&ctx.actor, records)?;
-                }
+            if let Some((queue, ctx)) = recording {
+                let at_ms = now_ms();
+                let actor = ctx.actor.clone();
+                queue.push(records(&result, &ctx).into_iter().map(|record| Pending {
+                    at_ms,
+                    actor: actor.clone(),
+                    record,
+                }));
             }
             result
         })
@@ -430,9 +457,11 @@ impl BatchSecretsStore for PersistentSecretsStore {
     }
 }
 
-/// The store's audit log, in its own database. Entries of reads and of failed writes are
-/// committed without waiting for the disk (they survive a crash of the process, and reach
-/// the disk with the next durable commit); entries of writes commit with the write.
+/// The store's audit log, in its own database. Entries of writes commit with the write;
+/// entries of reads are queued and committed in batches by the store's flusher thread (and
+/// before any later write, prune or call of this trait on the same handle). Entries that are
+/// not part of a write are committed without waiting for the disk: they survive a crash of
+/// the process and reach the disk with the next durable commit or checkpoint.
 #[async_trait]
 impl AuditLog for PersistentSecretsStore {
     async fn record(&self, actor: &Actor, records: Vec<AuditRecord>) -> Result<()> {
@@ -442,6 +471,7 @@ impl AuditLog for PersistentSecretsStore {
     }
 
     async fn entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.write(Writer::flush_reads).await?;
         let filter = filter.clone();
         let readers = Arc::clone(&self.readers);
         blocking(move || readers.unkeyed(|conn| crate::audit::entries(conn, &filter)))
@@ -450,6 +480,7 @@ impl AuditLog for PersistentSecretsStore {
     }
 
     async fn verify(&self) -> Result<AuditVerification> {
+        self.write(Writer::flush_reads).await?;
         self.read(|tx, keys| crate::audit::verify(tx, keys)).await
     }
 

@@ -18,6 +18,7 @@ use crate::audit::{self, WriteKind, write_action};
 use crate::error::{database, in_store};
 use crate::keys::{Keys, SharedKeys};
 use crate::reads::{check_target, current, current_unchecked, decrypt, not_found, stored_version};
+use crate::recorder::ReadQueue;
 use crate::{Durability, ReencryptReport, StoreOptions, fs, schema, seal};
 
 /// The longest busy timeout SQLite takes: `i32::MAX` milliseconds.
@@ -39,6 +40,8 @@ pub(crate) struct Writer {
     audit: bool,
     /// Whether commits are flushed to disk (`synchronous = FULL`).
     durable: bool,
+    /// The entries of reads, waiting to be committed ([`flush_reads`](Self::flush_reads)).
+    queue: Arc<ReadQueue>,
 }
 
 /// The entry of a write of `kind` to `scope`/`name` that committed `version`.
@@ -115,6 +118,7 @@ impl Writer {
             path,
             audit: options.audit,
             durable: options.durability == Durability::Full,
+            queue: Arc::default(),
         };
         writer
             .reconcile_audit(actor)
@@ -137,30 +141,62 @@ impl Writer {
         Self::commit(tx)
     }
 
-    /// Appends `records` of `actor` to the audit log in a transaction of their own (the
-    /// entries of reads, and of writes that failed). Such a commit is not flushed to disk
-    /// at once even with [`Durability::Full`]: it survives a crash of the process, and reaches
-    /// the disk with the next durable commit or checkpoint.
+    /// The queue of read entries this writer commits.
+    pub(crate) fn queue(&self) -> &Arc<ReadQueue> {
+        &self.queue
+    }
+
+    /// Appends `records` of `actor` to the audit log (after the entries of reads still
+    /// queued) in a transaction of their own: entries given by a caller, and those of writes
+    /// that failed.
     pub(crate) fn record(&mut self, actor: &Actor, records: Vec<AuditRecord>) -> Result<()> {
         if !self.audit || records.is_empty() {
             return Ok(());
         }
+        self.flush_reads()?;
+        self.light(|tx, keys| audit::append(tx, keys, actor, records))
+    }
+
+    /// Commits the entries of reads queued so far, in one transaction. If that fails they
+    /// stay queued, and reads of values are refused until a commit succeeds.
+    pub(crate) fn flush_reads(&mut self) -> Result<()> {
+        let items = self.queue.take();
+        if items.is_empty() {
+            return Ok(());
+        }
+        match self.light(|tx, keys| audit::append_copies(tx, keys, &items)) {
+            Ok(()) => {
+                self.queue.committed();
+                Ok(())
+            }
+            Err(e) => {
+                self.queue.put_back(items);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `work` in a write transaction of audit entries only, committed without waiting
+    /// for the disk even with [`Durability::Full`]: it survives a crash of the process, and
+    /// reaches the disk with the next durable commit or checkpoint.
+    fn light(&mut self, work: impl FnOnce(&Transaction<'_>, &Keys) -> Result<()>) -> Result<()> {
         let durable = self.durable;
         if durable {
             self.set_synchronous("NORMAL")?;
         }
-        let result = self.append_alone(actor, records);
+        let result = (|| {
+            let (tx, keys) = self.write()?;
+            work(&tx, &keys)?;
+            drop(keys);
+            Self::commit(tx)
+        })();
         if durable {
-            self.set_synchronous("FULL")?;
+            let restored = self.set_synchronous("FULL");
+            result?;
+            restored
+        } else {
+            result
         }
-        result
-    }
-
-    fn append_alone(&mut self, actor: &Actor, records: Vec<AuditRecord>) -> Result<()> {
-        let (tx, keys) = self.write()?;
-        audit::append(&tx, &keys, actor, records)?;
-        drop(keys);
-        Self::commit(tx)
     }
 
     fn set_synchronous(&self, value: &str) -> Result<()> {
@@ -187,6 +223,9 @@ impl Writer {
     ) -> Result<T> {
         let retention = self.retention;
         let audit = self.audit;
+        if audit {
+            self.flush_reads()?;
+        }
         let result = (|| {
             let (tx, keys) = self.write()?;
             let (value, records) = work(&tx, &keys, retention)?;
@@ -207,6 +246,7 @@ impl Writer {
 
     /// Prunes the audit log before `before_ms`, recording the prune as an entry of `actor`.
     pub(crate) fn prune_audit(&mut self, before_ms: i64, actor: &Actor) -> Result<PruneReport> {
+        self.flush_reads()?;
         let (tx, keys) = self.write()?;
         let report = audit::prune(&tx, &keys, before_ms, actor)?;
         drop(keys);
@@ -497,6 +537,9 @@ impl Writer {
     /// replaced by another process unwraps it with the key the store then has.
     pub(crate) fn rekey(&mut self, ctx: &AuditContext, new_kek: EncryptionKey) -> Result<()> {
         let audit = self.audit;
+        if audit {
+            self.flush_reads()?;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -525,6 +568,9 @@ impl Writer {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ReencryptReport> {
         let audit = self.audit;
+        if audit {
+            self.flush_reads()?;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -357,6 +357,8 @@ async fn no_value_reaches_the_audit_table() {
         value(&store, "app", &name).await;
         store.rollback_secret("app", &name, 1).await.unwrap();
     }
+    // Reading the log commits the entries of reads still queued.
+    assert!(store.verify().await.unwrap().is_intact());
     let conn = raw(&path);
     let mut stmt = conn.prepare("SELECT * FROM audit_log").unwrap();
     let columns = stmt.column_count();
@@ -429,4 +431,54 @@ async fn recorded_entries_from_outside_the_store_join_the_chain() {
     let verified = store.verify().await.unwrap();
     assert!(verified.is_intact());
     assert_eq!((verified.first_seq, verified.last_seq), (2, 2));
+}
+
+#[tokio::test]
+async fn reads_are_recorded_once_the_writer_is_free() {
+    let (_dir, path) = temp_db();
+    let store = open_as(&path, "alice").await;
+    put(&store, "app", "k", "v").await;
+    // Another process holds the write lock: the read is not held up, its entry waits.
+    let blocker = raw(&path);
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(value(&store, "app", "k").await, "v");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        lines(&store).await,
+        ["set app/k v1 ok alice", "reveal app/k v1 ok alice"]
+    );
+}
+
+#[tokio::test]
+async fn the_last_reads_are_recorded_when_the_store_is_dropped() {
+    let (_dir, path) = temp_db();
+    let store = open_as(&path, "alice").await;
+    put(&store, "app", "k", "v").await;
+    for _ in 0..50 {
+        value(&store, "app", "k").await;
+    }
+    let clone = store.clone();
+    drop(store);
+    value(&clone, "app", "k").await;
+    drop(clone);
+    let count: i64 = raw(&path)
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'reveal'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(count, 51);
+}
+
+#[tokio::test]
+async fn a_write_commits_the_reads_before_it_first() {
+    let (_dir, path) = temp_db();
+    let store = open_as(&path, "alice").await;
+    put(&store, "app", "k", "v").await;
+    value(&store, "app", "k").await;
+    put(&store, "app", "k", "w").await;
+    let actions: Vec<String> =
+        crate::first_column(&path, "SELECT action FROM audit_log ORDER BY seq");
+    assert_eq!(actions, ["set", "reveal", "set"]);
 }

@@ -178,18 +178,10 @@ async fn readers_in_several_threads_share_one_store() {
 
 /// Reads while this store's re-encryption is held open between its first progress report
 /// and the commit: they are not queued behind it, and they read the old data key's values.
-/// The handle does not audit: a recorded read of a value waits for the writer to write its
-/// entry (see `audit.rs`); reads of metadata are never recorded.
+/// (Their audit entries are queued, and committed after the re-encryption.)
 async fn reads_during_a_reencryption(read_connections: usize) {
     let (_dir, path) = temp_db();
-    let store = open_with(
-        &path,
-        StoreOptions {
-            audit: false,
-            ..options(read_connections)
-        },
-    )
-    .await;
+    let store = open_with(&path, options(read_connections)).await;
     put(&store, "s", "a", "1").await;
     put(&store, "s", "b", "2").await;
 
