@@ -313,7 +313,7 @@ pub(crate) fn now_ms() -> i64 {
 /// An entry waiting to be appended: when, who, what.
 pub(crate) struct Pending {
     pub(crate) at_ms: i64,
-    pub(crate) actor: Actor,
+    pub(crate) actor: std::sync::Arc<Actor>,
     pub(crate) record: AuditRecord,
 }
 
@@ -326,12 +326,13 @@ pub(crate) fn append(
     records: Vec<AuditRecord>,
 ) -> Result<()> {
     let at_ms = now_ms();
+    let actor = std::sync::Arc::new(actor.clone());
     append_pending(
         tx,
         keys,
         records.into_iter().map(|record| Pending {
             at_ms,
-            actor: actor.clone(),
+            actor: std::sync::Arc::clone(&actor),
             record,
         }),
     )
@@ -358,7 +359,7 @@ pub(crate) fn append_copies(tx: &Connection, keys: &Keys, entries: &[Pending]) -
         keys,
         entries.iter().map(|p| Pending {
             at_ms: p.at_ms,
-            actor: p.actor.clone(),
+            actor: std::sync::Arc::clone(&p.actor),
             record: p.record.clone(),
         }),
     )
@@ -383,7 +384,7 @@ fn append_iter(tx: &Connection, keys: &Keys, entries: impl Iterator<Item = Pendi
             entry: AuditEntry {
                 seq,
                 at_ms: pending.at_ms,
-                actor: pending.actor,
+                actor: std::sync::Arc::unwrap_or_clone(pending.actor),
                 record: pending.record,
             },
         };

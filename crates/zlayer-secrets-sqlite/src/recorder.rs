@@ -4,8 +4,8 @@
 //! A read does not wait for its entry to reach the database (that would cost a commit per
 //! read, and put every read behind the write under way); instead:
 //!
-//! - the flusher commits what is queued at once, so entries lag their reads by about one
-//!   commit;
+//! - the flusher commits what is queued 2 ms after the first entry arrives, so entries
+//!   lag their reads by a few milliseconds and a stream of reads costs one commit per 2 ms;
 //! - every write, prune and [`AuditLog`](zlayer_secrets_core::audit::AuditLog) call of the
 //!   handle first commits what is queued, so the log keeps the order of the handle's calls;
 //! - dropping the last clone of the store commits what is left before it returns;
@@ -13,7 +13,7 @@
 //!   first and fails with the reason if it cannot: no value is handed out while the reads
 //!   before it cannot be recorded.
 //!
-//! Only a process killed between a read and the next commit (about a millisecond) loses the
+//! Only a process killed between a read and the next commit (a few milliseconds) loses the
 //! entries of those reads; a write's entry is always in the write's own transaction.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -28,6 +28,10 @@ use crate::writer::Writer;
 /// How long the flusher waits after a failed commit before it tries again.
 const RETRY: Duration = Duration::from_millis(100);
 
+/// How long the flusher lets entries gather after the first one arrives, so that a stream of
+/// reads costs one commit per this interval instead of one per read.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// What is waiting, and whether the flusher is to stop.
 #[derive(Default)]
 struct Queue {
@@ -35,6 +39,8 @@ struct Queue {
     /// The last commit failed; cleared by the next one that succeeds.
     failure: bool,
     closed: bool,
+    /// The flusher is asleep, waiting for an entry (only then does a push wake it).
+    idle: bool,
 }
 
 /// The queue of one store's read entries.
@@ -60,8 +66,11 @@ impl ReadQueue {
     pub(crate) fn push(&self, items: impl IntoIterator<Item = Pending>) {
         let mut queue = self.lock();
         queue.items.extend(items);
+        let wake = std::mem::take(&mut queue.idle) && !queue.items.is_empty();
         drop(queue);
-        self.wake.notify_one();
+        if wake {
+            self.wake.notify_one();
+        }
     }
 
     /// Everything queued, in order (the caller holds the writer).
@@ -83,15 +92,24 @@ impl ReadQueue {
         self.lock().failure = false;
     }
 
-    /// Waits until something is queued or the queue is closed; `false` once it is closed
-    /// and empty.
+    /// Waits until something is queued (then [`GATHER`] more, unless the queue is closed
+    /// meanwhile) or the queue is closed; `false` once it is closed and empty.
     fn wait(&self) -> bool {
         let mut queue = self.lock();
         while queue.items.is_empty() && !queue.closed {
+            queue.idle = true;
             queue = self
                 .wake
                 .wait(queue)
                 .unwrap_or_else(PoisonError::into_inner);
+        }
+        queue.idle = false;
+        if !queue.closed {
+            let (gathered, _) = self
+                .wake
+                .wait_timeout_while(queue, GATHER, |q| !q.closed)
+                .unwrap_or_else(PoisonError::into_inner);
+            queue = gathered;
         }
         !queue.items.is_empty()
     }
@@ -101,7 +119,10 @@ impl ReadQueue {
     }
 
     fn close(&self) {
-        self.lock().closed = true;
+        let mut queue = self.lock();
+        queue.closed = true;
+        queue.idle = false;
+        drop(queue);
         self.wake.notify_all();
     }
 }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use zlayer_secrets_core::audit::{
-    self, Actor, AuditContext, AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditRecord,
-    AuditVerification, PruneReport,
+    self, Actor, AuditAction, AuditContext, AuditEntry, AuditFilter, AuditLog, AuditOutcome,
+    AuditRecord, AuditVerification, PruneReport,
 };
 use zlayer_secrets_core::blocking::run_blocking;
 use zlayer_secrets_core::{
@@ -154,7 +154,7 @@ impl PersistentSecretsStore {
     where
         T: Send + 'static,
         W: FnOnce(&rusqlite::Connection, &Keys) -> Result<T> + Send + 'static,
-        R: FnOnce(&Result<T>, &AuditContext) -> Vec<AuditRecord> + Send + 'static,
+        R: FnOnce(&Result<T>, Option<AuditAction>) -> Vec<AuditRecord> + Send + 'static,
     {
         let readers = Arc::clone(&self.readers);
         let recording = if self.audit {
@@ -163,18 +163,21 @@ impl PersistentSecretsStore {
                 // with the reason if it still fails.
                 self.write(Writer::flush_reads).await?;
             }
-            Some((Arc::clone(&self.queue), self.context()))
+            let (actor, purpose) = match audit::current() {
+                Some(ctx) => (Arc::new(ctx.actor), ctx.purpose),
+                None => (Arc::clone(&self.actor), None),
+            };
+            Some((Arc::clone(&self.queue), actor, purpose))
         } else {
             None
         };
         blocking(move || {
             let result = readers.read(work);
-            if let Some((queue, ctx)) = recording {
+            if let Some((queue, actor, purpose)) = recording {
                 let at_ms = now_ms();
-                let actor = ctx.actor.clone();
-                queue.push(records(&result, &ctx).into_iter().map(|record| Pending {
+                queue.push(records(&result, purpose).into_iter().map(|record| Pending {
                     at_ms,
-                    actor: actor.clone(),
+                    actor: Arc::clone(&actor),
                     record,
                 }));
             }
@@ -271,9 +274,9 @@ impl SecretsProvider for PersistentSecretsStore {
         let target = (scope.clone(), name.clone());
         self.read_values(
             move |tx, keys| reads::get(tx, keys, &scope, &name),
-            move |result, ctx| {
+            move |result, purpose| {
                 let (scope, name) = target;
-                let Some(action) = read_action(&scope, ctx.purpose) else {
+                let Some(action) = read_action(&scope, purpose) else {
                     return Vec::new();
                 };
                 vec![match result {
@@ -302,9 +305,9 @@ impl SecretsProvider for PersistentSecretsStore {
                 let values = reads::get_many(tx, keys, &scope, &names_json, count, &mut versions)?;
                 Ok((values, versions))
             },
-            move |result, ctx| {
+            move |result, purpose| {
                 let scope = target;
-                let Some(action) = read_action(&scope, ctx.purpose) else {
+                let Some(action) = read_action(&scope, purpose) else {
                     return Vec::new();
                 };
                 match result {
@@ -420,9 +423,9 @@ impl VersionedSecretsStore for PersistentSecretsStore {
         let target = (scope.clone(), name.clone());
         self.read_values(
             move |tx, keys| reads::get_version(tx, keys, &scope, &name, version),
-            move |result, ctx| {
+            move |result, purpose| {
                 let (scope, name) = target;
-                let Some(action) = read_action(&scope, ctx.purpose) else {
+                let Some(action) = read_action(&scope, purpose) else {
                     return Vec::new();
                 };
                 let record = match result {
