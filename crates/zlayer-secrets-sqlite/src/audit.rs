@@ -55,8 +55,6 @@ CREATE TABLE audit_log (
     mac       BLOB    NOT NULL
 ) STRICT;
 
-CREATE INDEX audit_log_at ON audit_log (at_ms);
-
 CREATE TABLE audit_state (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     enabled  INTEGER NOT NULL CHECK (enabled IN (0, 1)),
@@ -500,34 +498,37 @@ const COLUMNS: &str =
 
 /// The entries `filter` selects, oldest first (with a limit, the newest that many).
 pub(crate) fn entries(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut cond = |clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-    };
+    use std::fmt::Write as _;
+
     use rusqlite::types::Value;
+
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    let mut and_where = |clause: &str, value: Value| {
+        args.push(value);
+        let _ = write!(sql, " AND {clause} ?{}", args.len());
+    };
     if let Some(t) = filter.since_ms {
-        cond("at_ms >=", Value::Integer(t));
+        and_where("at_ms >=", Value::Integer(t));
     }
     if let Some(t) = filter.until_ms {
-        cond("at_ms <", Value::Integer(t));
+        and_where("at_ms <", Value::Integer(t));
     }
     if let Some(s) = &filter.scope {
-        cond("scope =", Value::Text(s.clone()));
+        and_where("scope =", Value::Text(s.clone()));
     }
     if let Some(n) = &filter.name {
-        cond("name =", Value::Text(n.clone()));
+        and_where("name =", Value::Text(n.clone()));
     }
     if let Some(a) = &filter.actor {
-        cond("principal =", Value::Text(a.clone()));
+        and_where("principal =", Value::Text(a.clone()));
     }
     if let Some(a) = filter.action {
-        cond("action =", Value::Text(a.as_str().to_owned()));
+        and_where("action =", Value::Text(a.as_str().to_owned()));
     }
     sql.push_str(" ORDER BY seq DESC");
     if let Some(limit) = filter.limit {
-        sql.push_str(&format!(" LIMIT {limit}"));
+        let _ = write!(sql, " LIMIT {limit}");
     }
     let mut stmt = conn
         .prepare(&sql)
@@ -582,12 +583,9 @@ fn walk(
         .next()
         .map_err(|e| database("verifying the audit log", e))?
     {
-        let (row, mac) = match entry_from_row(row) {
-            Ok(parsed) => parsed,
-            // A field that does not even parse (an action renamed to nonsense) was altered.
-            Err(_) => {
-                return fail(report, expected, AuditDamage::Altered);
-            }
+        // A field that does not even parse (an action renamed to nonsense) was altered.
+        let Ok((row, mac)) = entry_from_row(row) else {
+            return fail(report, expected, AuditDamage::Altered);
         };
         if row.seq < expected {
             // A row at or below the checkpoint: put back after a prune.
@@ -677,7 +675,7 @@ pub(crate) fn prune(
     );
     let mut outcome = AuditOutcome::Ok;
     if let Some(problem) = found.problem {
-        detail.push_str(&format!("; before pruning, {problem}"));
+        detail = format!("{detail}; before pruning, {problem}");
         outcome = AuditOutcome::Error;
     }
     append(
@@ -720,7 +718,7 @@ pub(crate) fn reseal(tx: &Connection, old: &Keys, fresh: &Keys) -> Result<Option
                 ))
                 .map_err(|e| database("preparing to re-seal the audit log", e))?;
             stmt.query_map(params![after], entry_from_row)
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
                 .map_err(|e| database("reading the audit log to re-seal it", e))?
         };
         let Some((tail, _)) = page.last() else { break };

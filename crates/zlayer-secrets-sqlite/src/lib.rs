@@ -78,6 +78,15 @@
 //!   and a power loss alike. `synchronous = NORMAL` ([`Durability::Normal`]) is faster but
 //!   can lose the last commits on power loss (never on a process crash); it is available for
 //!   bulk work, not the default, because a secret reported as stored may already be in use.
+//! - **Audit log.** Every read of a value and every change is an entry of the store's audit
+//!   log, in the same database ([`AuditLog`](zlayer_secrets_core::audit::AuditLog)): who
+//!   ([`StoreOptions::actor`], or the context of `zlayer_secrets_core::audit::scope`), what,
+//!   which secret and version, and the outcome; never a value. A write and its entry commit
+//!   in one transaction; entries of reads are committed in batches a few milliseconds later
+//!   (before any later write of the handle, and when it is dropped). Each entry carries a MAC
+//!   chained to the one before, under a key derived from the data key, so an edited, removed
+//!   or reordered entry makes [`verify`](zlayer_secrets_core::audit::AuditLog::verify) name
+//!   it. [`StoreOptions::audit`] turns recording off for a handle, which is itself recorded.
 //! - **Files.** [`PersistentSecretsStore::open`] takes a directory (the database is
 //!   [`DB_FILE_NAME`] inside it; a missing path without a `.sqlite`, `.db` or `.sqlite3`
 //!   extension is created as that directory) or a database file. A new database file is
