@@ -20,9 +20,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
-use zlayer_secrets::sqlite::Notice;
+use zlayer_secrets::audit::{self, Actor};
+use zlayer_secrets::sqlite::{Notice, StoreOptions};
 use zlayer_secrets::{
     BatchSecretsStore, LocalStore, MemoryStore, PersistentSecretsStore, SecretsError,
     SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
@@ -238,9 +240,33 @@ impl Backend {
     }
 }
 
-/// The [`LocalStore`] of `data_dir`, printing its notices as `note!` lines.
+/// Whether `--no-audit` (or `ZLAYER_SECRETS_NO_AUDIT`) turned the audit log off for this
+/// process, which runs one verb.
+static NO_AUDIT: AtomicBool = AtomicBool::new(false);
+
+/// Opens every local store of this process with auditing off (`--no-audit`); opening one
+/// records that, as an `audit-disable` entry of the user and verb.
+pub(crate) fn disable_audit() {
+    NO_AUDIT.store(true, Ordering::Relaxed);
+}
+
+/// The options every local store of this process is opened with: auditing on unless
+/// [`disable_audit`] was called, and as the actor outside an audit scope the one of the
+/// running task's scope (the user and the verb).
+fn store_options() -> StoreOptions {
+    StoreOptions {
+        audit: !NO_AUDIT.load(Ordering::Relaxed),
+        actor: audit::current().map_or_else(Actor::default, |context| context.actor),
+        ..StoreOptions::default()
+    }
+}
+
+/// The [`LocalStore`] of `data_dir`, printing its notices as `note!` lines, opened with the
+/// audit setting of this process.
 pub(crate) fn local_store(data_dir: &Path) -> LocalStore {
-    LocalStore::new(data_dir).on_notice(print_notice)
+    LocalStore::new(data_dir)
+        .on_notice(print_notice)
+        .with_options(store_options())
 }
 
 /// Prints a notice of the local store on stderr, as a warning or a note.
