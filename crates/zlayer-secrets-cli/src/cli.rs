@@ -405,10 +405,11 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
 
-    /// List the store's audit log: who revealed, exported, resolved or changed which
-    /// secret, and when (never a value); `audit verify` checks it, `audit prune` trims it.
+    /// List the audit log: who read or changed which secret, and when (never a value).
     ///
-    /// Entries are listed oldest first. TIME is an RFC 3339 time (`2026-12-01T10:00:00Z`),
+    /// Every read of a value and every write is recorded in the store, with the user and
+    /// the verb; `audit verify` checks that no entry was altered, removed or moved, `audit
+    /// prune` removes old entries. Entries are listed oldest first. TIME is an RFC 3339 time (`2026-12-01T10:00:00Z`),
     /// a date (`2026-12-01`, midnight UTC) or an age meaning that long ago (`90s`, `15m`,
     /// `1h`, `7d`).
     #[command(
@@ -639,14 +640,18 @@ pub(crate) enum AuditCommand {
     /// Exits 0 and prints the range of entries and the head's fingerprint when the log is
     /// intact; exits 1 and names the first bad entry otherwise. Note the fingerprint: a later
     /// `verify` printing another one for the same last entry means the file was replaced.
-    #[command(after_help = "Examples:\n  zlayer-secret audit verify\n  zlayer-secret audit verify --output json")]
+    #[command(
+        after_help = "Examples:\n  zlayer-secret audit verify\n  zlayer-secret audit verify --output json"
+    )]
     Verify {
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Remove the entries recorded before a time, leaving a signed checkpoint so that
     /// `audit verify` still passes; the prune itself is recorded.
-    #[command(after_help = "Examples:\n  zlayer-secret audit prune --before 90d\n  zlayer-secret audit prune --before 2026-01-01")]
+    #[command(
+        after_help = "Examples:\n  zlayer-secret audit prune --before 90d\n  zlayer-secret audit prune --before 2026-01-01"
+    )]
     Prune {
         /// Remove the entries recorded before this time (a past TIME: RFC 3339, a date, or an
         /// age such as 90d).
@@ -662,7 +667,8 @@ fn parse_time_arg(text: &str) -> Result<i64, String> {
 
 /// `--action`, by the library's names (its error lists them).
 fn parse_audit_action(text: &str) -> Result<AuditAction, String> {
-    text.parse().map_err(|e: zlayer_secrets::SecretsError| e.to_string())
+    text.parse()
+        .map_err(|e: zlayer_secrets::SecretsError| e.to_string())
 }
 
 /// `audit --scope`: a written scope ([`crate::scope::parse_scope`]), or one of the reserved

@@ -173,7 +173,8 @@ pub(crate) fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
         let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
         return Ok(now_ms.saturating_sub(age_ms));
     }
-    parse_rfc3339(text).ok_or_else(|| format!("`{}` is not a time: {TIME_SYNTAX}", text.escape_debug()))
+    parse_rfc3339(text)
+        .ok_or_else(|| format!("`{}` is not a time: {TIME_SYNTAX}", text.escape_debug()))
 }
 
 /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS[.FRACTION](Z|+HH:MM|-HH:MM)`.
@@ -197,11 +198,14 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
         return days.checked_mul(86_400_000);
     }
     let (&sep, rest) = rest.split_first()?;
-    if !matches!(sep, b'T' | b't' | b' ') || rest.len() < 8 || rest[2] != b':' || rest[5] != b':'
-    {
+    if !matches!(sep, b'T' | b't' | b' ') || rest.len() < 8 || rest[2] != b':' || rest[5] != b':' {
         return None;
     }
-    let (hour, minute, second) = (digits(&rest[0..2])?, digits(&rest[3..5])?, digits(&rest[6..8])?);
+    let (hour, minute, second) = (
+        digits(&rest[0..2])?,
+        digits(&rest[3..5])?,
+        digits(&rest[6..8])?,
+    );
     // 60: a leap second, as RFC 3339 allows.
     if hour > 23 || minute > 59 || second > 60 {
         return None;
@@ -293,7 +297,14 @@ mod tests {
 
     #[test]
     fn dates_agree_with_the_printed_times() {
-        for seconds in [0, 951_782_400, 1_796_000_000, -1, 4_102_444_800, -62_135_596_800] {
+        for seconds in [
+            0,
+            951_782_400,
+            1_796_000_000,
+            -1,
+            4_102_444_800,
+            -62_135_596_800,
+        ] {
             let printed = output::time(seconds);
             assert_eq!(parse_time(&printed, NOW), Ok(seconds * 1000), "{printed}");
         }
@@ -338,7 +349,10 @@ mod tests {
             "2026-12-01T10:00:00Zé",
         ] {
             let err = parse_time(bad, NOW).unwrap_err();
-            assert!(err.contains("RFC 3339") && err.contains("7d"), "{bad}: {err}");
+            assert!(
+                err.contains("RFC 3339") && err.contains("7d"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -107,15 +107,14 @@ fn tampered_logs_fail_verification_at_the_first_bad_entry() {
             format!("audit log damaged: {problem}\n"),
             "{what}"
         );
-        let json = run(zs(&data_dir, &key, &["audit", "verify", "--output", "json"]));
+        let json = run(zs(
+            &data_dir,
+            &key,
+            &["audit", "verify", "--output", "json"],
+        ));
         json.code(1);
         let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
-        let seq: u64 = problem
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
+        let seq: u64 = problem.split_whitespace().nth(1).unwrap().parse().unwrap();
         assert_eq!(doc["problem"]["seq"], seq, "{what}: {doc}");
         // The listing still shows what is there: the log is evidence, not hidden.
         run(zs(&data_dir, &key, &["audit"])).ok();
@@ -158,7 +157,10 @@ fn killed_writers_leave_one_entry_per_version_written() {
         // The shell and the `set` it is running die together.
         killpg(group, Signal::SIGKILL).unwrap();
         let status = child.wait().unwrap();
-        assert!(status.code().is_none(), "round {round}: the loop ended by itself");
+        assert!(
+            status.code().is_none(),
+            "round {round}: the loop ended by itself"
+        );
 
         let history = run(zs(&data_dir, &key, &["history", &name, "--output", "json"]));
         let kept: Vec<u64> = if history.code == Some(0) {
