@@ -13,6 +13,11 @@
 //! `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_MOUNT`, `VAULT_NAMESPACE` and `VAULT_CACERT`; there is
 //! no local key then (Vault manages its own), and batches are not atomic.
 //!
+//! **Auditing.** Every local store this process opens records its operations in the store's
+//! audit log, as done by the actor of the running task's audit scope (the user and the verb,
+//! which `entry.rs` and the docker helper set); after `--no-audit` ([`disable_audit`]) they
+//! are opened with auditing off, which the store records once.
+//!
 //! With `--server URL` ([`Remote`]) they are filled by a [`RemoteStore`] speaking to a
 //! `zlayer-secret serve` with the API key of `ZLAYER_SECRETS_API_KEY` and
 //! `ZLAYER_SECRETS_API_SECRET`; [`Backend::remote`] then also gives the verbs that the

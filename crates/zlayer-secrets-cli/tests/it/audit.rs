@@ -506,3 +506,82 @@ fn bad_filters_are_usage_errors() {
     s.run(&["audit", "--service", "api"]).code(2);
     s.run(&["audit", "prune"]).code(2);
 }
+
+#[test]
+fn credential_helpers_read_as_helper_get_through_their_names() {
+    let s = Store::new();
+    let git = |op: &str, request: &str| {
+        run_as(&s, &["git-credential", op], Some(request.as_bytes())).ok();
+    };
+    git(
+        "store",
+        "protocol=https\nhost=git.example\nusername=u\npassword=git-pass-7f3a\n",
+    );
+    git("get", "protocol=https\nhost=git.example\n");
+    let docker = |action: &str, request: &str, env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_docker-credential-zlayer"));
+        cmd.arg(action)
+            .env("ZLAYER_SECRETS_DIR", s.path())
+            .env("USER", USER)
+            .env_remove("ZLAYER_SECRETS_KEY")
+            .env_remove("ZLAYER_SECRETS_PASSWORD")
+            .env_remove("ZLAYER_SECRETS_NO_AUDIT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        zlayer_secrets_testsupport::process::run_command(cmd, Some(request.as_bytes())).ok();
+    };
+    docker(
+        "store",
+        r#"{"ServerURL":"https://reg.example","Username":"u","Secret":"docker-token-91ce"}"#,
+        &[],
+    );
+    docker("get", "https://reg.example", &[]);
+    docker(
+        "get",
+        "https://reg.example",
+        &[("ZLAYER_SECRETS_NO_AUDIT", "1")],
+    );
+
+    let listed = entries(&s, &[]);
+    let got: Vec<String> = listed
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["action"].as_str().unwrap(),
+                e["scope"].as_str().unwrap_or("-"),
+                e["outcome"].as_str().unwrap(),
+                e["actor"]["via"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let git_scope = "_zlayer/git_credentials";
+    let docker_scope = "_zlayer/registry_credentials";
+    assert_eq!(
+        got,
+        [
+            // A `get` reads the credentials of the scope to find the one that matches, then
+            // reads that one: two reads of values, each recorded.
+            format!("create {git_scope} ok git-credential"),
+            format!("helper-get {git_scope} ok git-credential"),
+            format!("helper-get {git_scope} ok git-credential"),
+            format!("create {docker_scope} ok docker-credential-zlayer"),
+            format!("helper-get {docker_scope} ok docker-credential-zlayer"),
+            format!("helper-get {docker_scope} ok docker-credential-zlayer"),
+            "audit-disable - ok docker-credential-zlayer".to_owned(),
+            // Opened by `audit` itself, which reads the log without recording a read.
+            "audit-enable - ok audit".to_owned(),
+        ],
+        "{listed:#?}"
+    );
+    for entry in &listed {
+        assert_eq!(entry["actor"]["principal"], USER, "{entry}");
+    }
+    let table = run_as(&s, &["audit"], None);
+    for listing in [table.ok().out(), serde_json::to_string(&listed).unwrap()] {
+        for value in ["git-pass-7f3a", "docker-token-91ce"] {
+            assert!(!listing.contains(value), "{listing}");
+        }
+    }
+}
