@@ -100,7 +100,8 @@ pub fn docker_credential_helper(args: &[String]) -> ExitCode {
 }
 
 /// Whether the variable `name` is set to a true value, as clap reads the variable of a
-/// flag: anything but `0`, `false`, `no`, `off` and the empty string (in any case).
+/// flag: anything but `0`, `f`, `false`, `n`, `no`, `off` and the empty string (in any
+/// case).
 fn env_flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| {
         let v = v.to_string_lossy().trim().to_ascii_lowercase();
