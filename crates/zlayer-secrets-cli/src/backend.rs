@@ -13,6 +13,11 @@
 //! `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_MOUNT`, `VAULT_NAMESPACE` and `VAULT_CACERT`; there is
 //! no local key then (Vault manages its own), and batches are not atomic.
 //!
+//! **Auditing.** Every local store this process opens records its operations in the store's
+//! audit log, as done by the actor of the running task's audit scope (the user and the verb,
+//! which `entry.rs` and the docker helper set); after `--no-audit` ([`disable_audit`]) they
+//! are opened with auditing off, which the store records once.
+//!
 //! With `--server URL` ([`Remote`]) they are filled by a [`RemoteStore`] speaking to a
 //! `zlayer-secret serve` with the API key of `ZLAYER_SECRETS_API_KEY` and
 //! `ZLAYER_SECRETS_API_SECRET`; [`Backend::remote`] then also gives the verbs that the
@@ -20,9 +25,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
-use zlayer_secrets::sqlite::Notice;
+use zlayer_secrets::audit::{self, Actor};
+use zlayer_secrets::sqlite::{Notice, StoreOptions};
 use zlayer_secrets::{
     BatchSecretsStore, LocalStore, MemoryStore, PersistentSecretsStore, SecretsError,
     SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
@@ -238,9 +245,33 @@ impl Backend {
     }
 }
 
-/// The [`LocalStore`] of `data_dir`, printing its notices as `note!` lines.
+/// Whether `--no-audit` (or `ZLAYER_SECRETS_NO_AUDIT`) turned the audit log off for this
+/// process, which runs one verb.
+static NO_AUDIT: AtomicBool = AtomicBool::new(false);
+
+/// Opens every local store of this process with auditing off (`--no-audit`); opening one
+/// records that, as an `audit-disable` entry of the user and verb.
+pub(crate) fn disable_audit() {
+    NO_AUDIT.store(true, Ordering::Relaxed);
+}
+
+/// The options every local store of this process is opened with: auditing on unless
+/// [`disable_audit`] was called, and as the actor outside an audit scope the one of the
+/// running task's scope (the user and the verb).
+fn store_options() -> StoreOptions {
+    StoreOptions {
+        audit: !NO_AUDIT.load(Ordering::Relaxed),
+        actor: audit::current().map_or_else(Actor::default, |context| context.actor),
+        ..StoreOptions::default()
+    }
+}
+
+/// The [`LocalStore`] of `data_dir`, printing its notices as `note!` lines, opened with the
+/// audit setting of this process.
 pub(crate) fn local_store(data_dir: &Path) -> LocalStore {
-    LocalStore::new(data_dir).on_notice(print_notice)
+    LocalStore::new(data_dir)
+        .on_notice(print_notice)
+        .with_options(store_options())
 }
 
 /// Prints a notice of the local store on stderr, as a warning or a note.

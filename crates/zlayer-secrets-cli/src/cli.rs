@@ -1,10 +1,14 @@
 //! The command line: every verb, its options and its help text.
 
+mod audit;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use zlayer_secrets::audit::AuditAction;
 
+pub(crate) use self::audit::{AuditArgs, AuditCommand};
 use crate::formats::FormatArg;
 use crate::own_credentials::{CREDENTIAL_VARIABLES, is_credential_variable};
 use crate::scope::ScopeArgs;
@@ -54,6 +58,17 @@ pub struct Cli {
         env = "ZLAYER_SECRETS_SERVER_CA"
     )]
     pub(crate) server_ca: Option<PathBuf>,
+
+    /// Do not record this command's operations in the store's audit log. Turning auditing
+    /// off is itself recorded (an `audit-disable` entry naming you and the verb), and the
+    /// next command without it records `audit-enable`.
+    #[arg(
+        long,
+        global = true,
+        env = "ZLAYER_SECRETS_NO_AUDIT",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub(crate) no_audit: bool,
 
     /// The verb.
     #[command(subcommand)]
@@ -393,6 +408,19 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
 
+    /// List the audit log: who read or changed which secret, and when (never a value).
+    ///
+    /// Every read of a value and every write is recorded in the store, with the user and
+    /// the verb; `audit verify` checks that no entry was altered, removed or moved, `audit
+    /// prune` removes old entries. Entries are listed oldest first. TIME is an RFC 3339 time (`2026-12-01T10:00:00Z`),
+    /// a date (`2026-12-01`, midnight UTC) or an age meaning that long ago (`90s`, `15m`,
+    /// `1h`, `7d`).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  zlayer-secret audit --since 1d\n  zlayer-secret audit --env prod --action reveal --output json\n  zlayer-secret audit verify\n  zlayer-secret audit prune --before 90d"
+    )]
+    Audit(AuditArgs),
+
     /// A git credential helper: keeps git's passwords and tokens in the store.
     ///
     /// git runs it with the operation (`get`, `store` or `erase`) and the request as
@@ -425,6 +453,50 @@ impl Command {
                         CREDENTIAL_VARIABLES.join(", ")
                     )
                 }),
+            Self::Audit(args) => args.usage_error(),
+            _ => None,
+        }
+    }
+
+    /// The verb as typed (`get`, `key rotate`, `api-key create`, ...): what the audit log
+    /// records the command's operations as done through.
+    pub(crate) fn verb(&self) -> &'static str {
+        match self {
+            Self::Ls { .. } => "ls",
+            Self::Create { .. } => "create",
+            Self::Get { .. } => "get",
+            Self::Set { .. } => "set",
+            Self::Rm { .. } => "rm",
+            Self::Unset { .. } => "unset",
+            Self::Rotate { .. } => "rotate",
+            Self::History { .. } => "history",
+            Self::Rollback { .. } => "rollback",
+            Self::Import { .. } => "import",
+            Self::Export { .. } => "export",
+            Self::Grant { .. } => "grant",
+            Self::Revoke { .. } => "revoke",
+            Self::Permissions { .. } => "permissions",
+            Self::Run { .. } => "run",
+            Self::Serve { .. } => "serve",
+            Self::ApiKey(ApiKeyCommand::Create { .. }) => "api-key create",
+            Self::ApiKey(ApiKeyCommand::Ls { .. }) => "api-key ls",
+            Self::ApiKey(ApiKeyCommand::Rm { .. }) => "api-key rm",
+            Self::Key(KeyCommand::Status { .. }) => "key status",
+            Self::Key(KeyCommand::Rotate { .. }) => "key rotate",
+            Self::Audit(args) => args.verb(),
+            Self::GitCredential { .. } => "git-credential",
+        }
+    }
+
+    /// What the command reads values for, as the audit log records it: `export` exports,
+    /// `run` resolves references for a program, `revoke` revokes (its grants write is no
+    /// grant), the git credential helper reads credentials; other reads reveal.
+    pub(crate) fn audit_purpose(&self) -> Option<AuditAction> {
+        match self {
+            Self::Export { .. } => Some(AuditAction::Export),
+            Self::Run { .. } => Some(AuditAction::Resolve),
+            Self::Revoke { .. } => Some(AuditAction::Revoke),
+            Self::GitCredential { .. } => Some(AuditAction::HelperGet),
             _ => None,
         }
     }

@@ -4,9 +4,10 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::CommandFactory as _;
+use zlayer_secrets::audit::{self, Actor, AuditContext};
 
 use crate::backend::{self, Access, Backend};
-use crate::cli::{ApiKeyCommand, BackendKind, Cli, Command, KeyCommand};
+use crate::cli::{ApiKeyCommand, AuditArgs, AuditCommand, BackendKind, Cli, Command, KeyCommand};
 use crate::output::note;
 use crate::{commands, helpers, scope};
 
@@ -26,6 +27,9 @@ pub fn run(cli: Cli) -> ExitCode {
             .exit();
     }
     init_logging();
+    if cli.no_audit {
+        backend::disable_audit();
+    }
     // The server answers many clients: one worker per core. Every other verb is one
     // short sequence of requests.
     let mut builder = if matches!(cli.command, Command::Serve { .. }) {
@@ -40,7 +44,13 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    // Every operation of the verb is recorded in the store's audit log as done by this user
+    // through the verb as typed, for the verb's purpose.
+    let mut context = AuditContext::new(Actor::os_user(cli.command.verb()));
+    if let Some(purpose) = cli.command.audit_purpose() {
+        context = context.with_purpose(purpose);
+    }
+    match runtime.block_on(audit::scope(context, dispatch(cli))) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             note!("error: {e:#}");
@@ -86,6 +96,11 @@ fn local_only(command: &Command) -> Option<(&'static str, &'static str)> {
         Command::GitCredential { .. } => (
             "git-credential",
             "git's credentials are kept in a local store; configure the helper without it",
+        ),
+        Command::Audit(args) => (
+            args.verb(),
+            "the server's audit log is read through its `GET /api/v1/audit` route, which this \
+             command does not call yet; run it on the server's host meanwhile",
         ),
         _ => return None,
     })
@@ -270,6 +285,33 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::GitCredential { operation } => {
             helpers::git_credential(&location, &operation).await?;
         }
+        Command::Audit(args) => return audit_verb(&location, args).await,
     }
     Ok(0)
+}
+
+/// Runs `audit`, `audit verify` or `audit prune`; returns the process exit code.
+async fn audit_verb(location: &backend::Location, args: AuditArgs) -> anyhow::Result<u8> {
+    match args.command {
+        Some(AuditCommand::Verify { output }) => {
+            commands::audit::verify(location, output.output).await
+        }
+        Some(AuditCommand::Prune { before }) => {
+            commands::audit::prune(location, before).await?;
+            Ok(0)
+        }
+        None => {
+            let filter = zlayer_secrets::audit::AuditFilter {
+                since_ms: args.since,
+                until_ms: args.until,
+                scope: args.scope()?,
+                name: args.name.clone(),
+                actor: args.actor.clone(),
+                action: args.action,
+                limit: args.limit,
+            };
+            commands::audit::list(location, &filter, args.output.output).await?;
+            Ok(0)
+        }
+    }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use zeroize::Zeroizing;
 use zlayer_secrets::SecretsStore;
+use zlayer_secrets::audit::{self, Actor, AuditAction, AuditContext};
 use zlayer_secrets_helpers::docker::{self, Action, DockerError, PROGRAM};
 use zlayer_secrets_helpers::{MAX_REQUEST_BYTES, OpenError, StoreAccess, git};
 
@@ -64,14 +65,22 @@ pub(crate) async fn git_credential(location: &Location, operation: &str) -> anyh
 /// the action against the store of `ZLAYER_SECRETS_BACKEND` (default local) and
 /// `ZLAYER_SECRETS_DIR` (else the platform default), and prints the answer, or the error,
 /// on stdout (where docker reads both). Exit code 0 on success, else 1.
+///
+/// The store's audit log records its operations as done by this user through
+/// `docker-credential-zlayer`, reads as `helper-get`; `ZLAYER_SECRETS_NO_AUDIT` (set and
+/// not `0`, `f`, `false`, `n`, `no`, `off` or empty) turns recording off as `--no-audit` does.
 #[must_use]
 pub fn docker_credential_helper(args: &[String]) -> ExitCode {
+    if env_flag("ZLAYER_SECRETS_NO_AUDIT") {
+        backend::disable_audit();
+    }
+    let context = AuditContext::new(Actor::os_user(PROGRAM)).with_purpose(AuditAction::HelperGet);
     let result = match args {
         [action] => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(serve_docker(action))),
+            .and_then(|rt| rt.block_on(audit::scope(context, serve_docker(action)))),
         _ => Err(DockerError::Usage.into()),
     };
     let mut out = std::io::stdout().lock();
@@ -88,6 +97,16 @@ pub fn docker_credential_helper(args: &[String]) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Whether the variable `name` is set to a true value, as clap reads the variable of a
+/// flag: anything but `0`, `f`, `false`, `n`, `no`, `off` and the empty string (in any
+/// case).
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| {
+        let v = v.to_string_lossy().trim().to_ascii_lowercase();
+        !matches!(v.as_str(), "" | "0" | "f" | "false" | "n" | "no" | "off")
+    })
 }
 
 /// Runs `action`; returns what to print on success.

@@ -1,6 +1,7 @@
 //! One module per group of verbs.
 
 pub(crate) mod api_keys;
+pub(crate) mod audit;
 pub(crate) mod grants;
 pub(crate) mod keys;
 pub(crate) mod run;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `zlayer-secret` binary against temporary data directories.
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, also in helpers
 
+mod audit;
 mod docker_credential;
 mod dotenv_interop;
 mod git_credential;

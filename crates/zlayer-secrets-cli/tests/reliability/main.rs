@@ -1,7 +1,8 @@
 //! Reliability and security suite of zlayer-secrets, run as real processes: writers killed at
 //! random points, concurrent writer processes, tampered databases, malformed input to the
-//! `zlayer-secret` binary, a leak scan of everything a session prints and writes, and file
-//! permissions after every verb. `docs/reliability.md` states the figures and how to vary them.
+//! `zlayer-secret` binary, a leak scan of everything a session prints and writes, file
+//! permissions after every verb, and an audit log tampered with or cut short by a kill.
+//! `docs/reliability.md` states the figures and how to vary them.
 #![allow(clippy::unwrap_used)]
 // tests report failure by panicking, also in helpers
 // Each scenario reads best as one function, and test data is built once, not in a hot loop.
@@ -11,6 +12,7 @@
     clippy::too_many_arguments
 )]
 
+mod audit;
 mod bad_input;
 mod child;
 mod concurrency;
