@@ -16,7 +16,7 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
-use crate::audit::read_action;
+use zlayer_secrets_core::audit::read_action;
 use crate::error::in_store;
 use crate::keys::Keys;
 use crate::readers::Readers;
