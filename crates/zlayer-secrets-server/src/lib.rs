@@ -30,6 +30,7 @@ mod access;
 mod error;
 mod extract;
 mod limiter;
+mod recorded;
 mod routes;
 mod state;
 mod tls;
@@ -51,6 +52,7 @@ use tower::ServiceExt as _;
 use zlayer_secrets_core::{Result, SecretsError};
 
 pub use error::ApiError;
+pub use recorded::Recorded;
 pub use state::Stores;
 
 use limiter::FailureLimiter;
