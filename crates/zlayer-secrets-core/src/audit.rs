@@ -565,11 +565,7 @@ pub enum WriteKind {
 /// The action of a write of `kind` to `scope`: the grants and API keys scopes have actions
 /// of their own (a grants write is a revoke when the caller says so), every other scope the
 /// write's own.
-pub fn write_action(
-    kind: WriteKind,
-    scope: &str,
-    purpose: Option<AuditAction>,
-) -> AuditAction {
+pub fn write_action(kind: WriteKind, scope: &str, purpose: Option<AuditAction>) -> AuditAction {
     if scope == GRANTS_SCOPE {
         return if purpose == Some(AuditAction::Revoke) {
             AuditAction::Revoke
@@ -773,10 +769,7 @@ mod tests {
 
     #[test]
     fn actions_of_reads_and_writes() {
-        assert_eq!(
-            read_action("env:prod", None),
-            Some(AuditAction::Reveal)
-        );
+        assert_eq!(read_action("env:prod", None), Some(AuditAction::Reveal));
         assert_eq!(
             read_action("env:prod", Some(AuditAction::Resolve)),
             Some(AuditAction::Resolve)

@@ -101,7 +101,10 @@ pub(crate) async fn attributed(
 
 /// What the reads of values of a request are for, by its route.
 fn purpose_of(parts: &Parts) -> AuditAction {
-    let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     match (route, &parts.method) {
         (Some(routes::RESOLVE), _) => AuditAction::Resolve,
         (Some(routes::REVEAL_ALL), &Method::GET) => AuditAction::Export,

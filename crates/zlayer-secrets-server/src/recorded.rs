@@ -24,8 +24,8 @@ use zlayer_secrets_core::audit::{
     read_action, write_action,
 };
 use zlayer_secrets_core::{
-    BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion,
-    SecretsError, SecretsProvider, SecretsStore, VersionHistory, VersionedSecretsStore, WriteOp,
+    BatchSecretsStore, Result, RotationResult, Secret, SecretMetadata, SecretVersion, SecretsError,
+    SecretsProvider, SecretsStore, VersionHistory, VersionedSecretsStore, WriteOp,
 };
 
 /// A store whose reads of values and writes are recorded in `log` (see the module).
@@ -199,9 +199,7 @@ impl<S: VersionedSecretsStore + BatchSecretsStore + 'static> SecretsStore for Re
 }
 
 #[async_trait]
-impl<S: VersionedSecretsStore + BatchSecretsStore + 'static> VersionedSecretsStore
-    for Recorded<S>
-{
+impl<S: VersionedSecretsStore + BatchSecretsStore + 'static> VersionedSecretsStore for Recorded<S> {
     async fn get_metadata(&self, scope: &str, name: &str) -> Result<SecretMetadata> {
         self.inner.get_metadata(scope, name).await
     }

@@ -16,13 +16,13 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
-use zlayer_secrets_core::audit::read_action;
 use crate::error::in_store;
 use crate::keys::Keys;
 use crate::readers::Readers;
 use crate::reads::{self, check_target};
 use crate::writer::Writer;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
+use zlayer_secrets_core::audit::read_action;
 
 /// Runs blocking database work off the async worker threads (see
 /// [`run_blocking`](zlayer_secrets_core::blocking::run_blocking)).

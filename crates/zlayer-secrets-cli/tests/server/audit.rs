@@ -128,9 +128,11 @@ async fn sequence() -> Fixture {
         ),
         (
             &api,
-            as_admin(Req::new(reqwest::Method::PUT, "/api/v1/grants").json(json!({
-                "subject": "user:other", "environment": "prod", "level": "read"
-            }))),
+            as_admin(
+                Req::new(reqwest::Method::PUT, "/api/v1/grants").json(json!({
+                    "subject": "user:other", "environment": "prod", "level": "read"
+                })),
+            ),
             200,
         ),
         (
@@ -148,7 +150,11 @@ async fn sequence() -> Fixture {
     ];
     for (client, req, status) in &steps {
         let reply = client.send(req).await;
-        assert_eq!(reply.status, *status, "{} {}: {}", req.method, req.path, reply.text);
+        assert_eq!(
+            reply.status, *status,
+            "{} {}: {}",
+            req.method, req.path, reply.text
+        );
         bodies.push(reply.text);
     }
     Fixture {
@@ -189,7 +195,10 @@ async fn each_request_is_one_entry_of_its_subject() {
     let (before, served): (Vec<&Value>, Vec<&Value>) =
         list.iter().partition(|e| e["actor"]["via"] != "server");
     // Before the server: the keys and the grant made with the CLI, by this OS user.
-    let setup: Vec<&str> = before.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let setup: Vec<&str> = before
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(setup, ["api-key-create", "api-key-create", "grant"]);
     let lines: Vec<String> = served.iter().map(|e| line(e)).collect();
     assert_eq!(
@@ -279,13 +288,19 @@ async fn the_log_is_filtered_and_only_admins_read_it() {
     assert_eq!(entries(&named).len(), 1);
     // `since` against the same selection made here.
     let cut = all[all.len() / 2]["at_ms"].as_i64().unwrap();
-    let since = fx.audit(&format!("?since={cut}"), &fx.admin).await.expect(200);
+    let since = fx
+        .audit(&format!("?since={cut}"), &fx.admin)
+        .await
+        .expect(200);
     let expected: Vec<&Value> = all
         .iter()
         .filter(|e| e["at_ms"].as_i64().unwrap() >= cut)
         .collect();
     assert_eq!(entries(&since).iter().collect::<Vec<_>>(), expected);
-    let until = fx.audit(&format!("?until={cut}"), &fx.admin).await.expect(200);
+    let until = fx
+        .audit(&format!("?until={cut}"), &fx.admin)
+        .await
+        .expect(200);
     assert_eq!(
         entries(&until).len() + expected.len(),
         all.len(),
@@ -296,17 +311,17 @@ async fn the_log_is_filtered_and_only_admins_read_it() {
 
     // A reader is refused, and the refusals are entries of their own.
     for path in ["/api/v1/audit", "/api/v1/audit/verify"] {
-        let reply = fx
-            .api
-            .send(&Req::get(path).bearer(Some(&fx.reader)))
-            .await;
+        let reply = fx.api.send(&Req::get(path).bearer(Some(&fx.reader))).await;
         assert_eq!(reply.status, 403, "{path}: {}", reply.text);
         assert!(reply.error_text().contains("admin"), "{}", reply.text);
     }
     let refused = fx.audit("?action=audit-read", &fx.admin).await.expect(200);
     assert_eq!(
         lines(&refused),
-        ["reader audit-read -/- v- denied", "reader audit-read -/- v- denied"]
+        [
+            "reader audit-read -/- v- denied",
+            "reader audit-read -/- v- denied"
+        ]
     );
 
     // Bad values are 400s that name the parameter.
@@ -319,7 +334,11 @@ async fn the_log_is_filtered_and_only_admins_read_it() {
     ] {
         let reply = fx.audit(query, &fx.admin).await;
         assert_eq!(reply.status, 400, "{query}: {}", reply.text);
-        assert!(reply.error_text().contains(names), "{query}: {}", reply.text);
+        assert!(
+            reply.error_text().contains(names),
+            "{query}: {}",
+            reply.text
+        );
     }
     let bad = fx.audit("?action=peek", &fx.admin).await.error_text();
     assert!(bad.contains("helper-get"), "the actions are listed: {bad}");

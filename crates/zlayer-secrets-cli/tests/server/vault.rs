@@ -217,7 +217,10 @@ async fn a_server_over_vault_records_its_subjects_locally() {
     )
     .await
     .expect(403);
-    assert_eq!(bao_kv_fields(&mount, "env:prod/db")["value"], "vault-audit-1");
+    assert_eq!(
+        bao_kv_fields(&mount, "env:prod/db")["value"],
+        "vault-audit-1"
+    );
 
     let doc = api
         .send(&Req::get("/api/v1/audit").bearer(Some(&admin)))
@@ -262,7 +265,9 @@ async fn a_server_over_vault_records_its_subjects_locally() {
     )
     .unwrap();
     let rows: Vec<(String, String, String)> = db
-        .prepare("SELECT principal, action, outcome FROM audit_log WHERE via = 'server' ORDER BY seq")
+        .prepare(
+            "SELECT principal, action, outcome FROM audit_log WHERE via = 'server' ORDER BY seq",
+        )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()

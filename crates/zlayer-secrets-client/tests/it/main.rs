@@ -490,7 +490,10 @@ fn the_audit_log_is_read_through_the_server() {
         )
         .await
         .unwrap();
-        let err = reader.audit_entries(&AuditFilter::default()).await.unwrap_err();
+        let err = reader
+            .audit_entries(&AuditFilter::default())
+            .await
+            .unwrap_err();
         assert!(err.is_access_denied(), "{err}");
         assert!(reader.audit_verify().await.unwrap_err().is_access_denied());
 
@@ -527,8 +530,12 @@ fn the_audit_log_is_read_through_the_server() {
             .await
             .unwrap();
         assert_eq!(refused.len(), 2, "{refused:?}");
-        assert!(refused.iter().all(|e| e.record.action == AuditAction::AuditRead
-            && e.record.outcome == AuditOutcome::Denied));
+        assert!(
+            refused
+                .iter()
+                .all(|e| e.record.action == AuditAction::AuditRead
+                    && e.record.outcome == AuditOutcome::Denied)
+        );
         let newest = remote
             .audit_entries(&AuditFilter {
                 limit: Some(1),

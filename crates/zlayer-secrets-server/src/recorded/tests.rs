@@ -40,7 +40,10 @@ async fn reads_and_writes_are_recorded_as_the_context_says() {
     let alice = AuditContext::new(Actor::subject("alice", Some("127.0.0.1:4000".into())));
     let value = Secret::new("v-1-never-recorded".into());
     audit::scope(alice.clone(), async {
-        assert_eq!(store.create_secret("env:prod", "db", &value).await.unwrap(), 1);
+        assert_eq!(
+            store.create_secret("env:prod", "db", &value).await.unwrap(),
+            1
+        );
         store.write_secret("env:prod", "db", &value).await.unwrap();
         store.get_secret("env:prod", "db").await.unwrap();
         store.get_secret("env:prod", "nope").await.unwrap_err();
@@ -50,9 +53,15 @@ async fn reads_and_writes_are_recorded_as_the_context_says() {
         store.list_secrets("env:prod").await.unwrap();
         store.get_metadata("env:prod", "db").await.unwrap();
         // The lookups every authorisation does are not recorded; their writes are.
-        store.set_secret(API_KEYS_SCOPE, "zk_1", &value).await.unwrap();
+        store
+            .set_secret(API_KEYS_SCOPE, "zk_1", &value)
+            .await
+            .unwrap();
         store.get_secret(API_KEYS_SCOPE, "zk_1").await.unwrap();
-        store.get_secrets(GRANTS_SCOPE, &["env:prod"]).await.unwrap();
+        store
+            .get_secrets(GRANTS_SCOPE, &["env:prod"])
+            .await
+            .unwrap();
         store.delete_secret("env:prod", "db").await.unwrap();
         store.delete_secret("env:prod", "db").await.unwrap_err();
     })
@@ -60,7 +69,10 @@ async fn reads_and_writes_are_recorded_as_the_context_says() {
     let resolving = alice.clone().with_purpose(AuditAction::Resolve);
     store.set_secret("env:prod", "api", &value).await.unwrap();
     audit::scope(resolving, async {
-        store.get_secrets("env:prod", &["api", "gone"]).await.unwrap();
+        store
+            .get_secrets("env:prod", &["api", "gone"])
+            .await
+            .unwrap();
     })
     .await;
     let revoking = alice.with_purpose(AuditAction::Revoke);
@@ -98,7 +110,11 @@ async fn reads_and_writes_are_recorded_as_the_context_says() {
             "alice server revoke _zlayer/grants/env:prod v- ok",
         ]
     );
-    assert!(entries.iter().all(|e| e.actor.address.is_none()
-        || e.actor.address.as_deref() == Some("127.0.0.1:4000")));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.actor.address.is_none()
+                || e.actor.address.as_deref() == Some("127.0.0.1:4000"))
+    );
     assert!(log.verify().await.unwrap().is_intact());
 }

@@ -70,7 +70,11 @@ pub(crate) async fn grant(
         .require_admin(
             &state,
             "change grants",
-            Some(denied(AuditAction::Grant, Some(GRANTS_SCOPE), Some(scope.as_str()))),
+            Some(denied(
+                AuditAction::Grant,
+                Some(GRANTS_SCOPE),
+                Some(scope.as_str()),
+            )),
         )
         .await?;
     let subject: Subject = body.subject.parse()?;
@@ -96,7 +100,11 @@ pub(crate) async fn revoke(
         .require_admin(
             &state,
             "change grants",
-            Some(denied(AuditAction::Revoke, Some(GRANTS_SCOPE), Some(scope.as_str()))),
+            Some(denied(
+                AuditAction::Revoke,
+                Some(GRANTS_SCOPE),
+                Some(scope.as_str()),
+            )),
         )
         .await?;
     let subject: Subject = query.subject.parse()?;
@@ -137,7 +145,11 @@ pub(crate) async fn create_api_key(
         .require_admin(
             &state,
             "create API keys",
-            Some(denied(AuditAction::ApiKeyCreate, Some(API_KEYS_SCOPE), None)),
+            Some(denied(
+                AuditAction::ApiKeyCreate,
+                Some(API_KEYS_SCOPE),
+                None,
+            )),
         )
         .await?;
     let roles: Vec<&str> = body.roles.iter().map(String::as_str).collect();

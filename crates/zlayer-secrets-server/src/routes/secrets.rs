@@ -56,7 +56,9 @@ pub(crate) async fn list(
     Query(query): Query<SecretQuery>,
 ) -> ApiResult<axum::Json<Vec<SecretBody>>> {
     let scope = scope_of(&query)?;
-    caller.require(&state, &scope, None, Operation::List).await?;
+    caller
+        .require(&state, &scope, None, Operation::List)
+        .await?;
     let mut list = state.stores.store.list_secrets(&scope).await?;
     list.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(axum::Json(
@@ -99,11 +101,13 @@ pub(crate) async fn write(
     // name cannot make the answer describe another version.
     let version = if query.exclusive() {
         caller
-            .require(&state, &scope, Some(body.name.as_str()), Operation::Create).await?;
+            .require(&state, &scope, Some(body.name.as_str()), Operation::Create)
+            .await?;
         store.create_secret(&scope, &body.name, &value).await?
     } else {
         caller
-            .require(&state, &scope, Some(body.name.as_str()), Operation::Set).await?;
+            .require(&state, &scope, Some(body.name.as_str()), Operation::Set)
+            .await?;
         store.write_secret(&scope, &body.name, &value).await?
     };
     drop(value);
@@ -184,7 +188,8 @@ pub(crate) async fn get(
         Operation::Metadata
     };
     caller
-        .require(&state, &scope, Some(name.as_str()), operation).await?;
+        .require(&state, &scope, Some(name.as_str()), operation)
+        .await?;
     let store = &state.stores.store;
     let metadata = if reveal {
         metadata_for_reveal(&state, &scope, &name, None).await?
@@ -234,7 +239,8 @@ pub(crate) async fn delete(
     let scope = scope_of(&query)?;
     check_name(&name)?;
     caller
-        .require(&state, &scope, Some(name.as_str()), Operation::Delete).await?;
+        .require(&state, &scope, Some(name.as_str()), Operation::Delete)
+        .await?;
     state.stores.store.delete_secret(&scope, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -277,7 +283,8 @@ pub(crate) async fn rollback(
     let scope = scope_of(&query)?;
     check_name(&name)?;
     caller
-        .require(&state, &scope, Some(name.as_str()), Operation::Rollback).await?;
+        .require(&state, &scope, Some(name.as_str()), Operation::Rollback)
+        .await?;
     let result = state
         .stores
         .store
@@ -300,7 +307,8 @@ pub(crate) async fn versions(
     let scope = scope_of(&query)?;
     check_name(&name)?;
     caller
-        .require(&state, &scope, Some(name.as_str()), Operation::Metadata).await?;
+        .require(&state, &scope, Some(name.as_str()), Operation::Metadata)
+        .await?;
     let history = state.stores.store.version_history(&scope, &name).await?;
     Ok(axum::Json(VersionsResponse {
         name,
@@ -371,7 +379,9 @@ pub(crate) async fn reveal_all(
     Query(query): Query<SecretQuery>,
 ) -> ApiResult<axum::Json<RevealAllResponse>> {
     let scope = scope_of(&query)?;
-    caller.require(&state, &scope, None, Operation::Export).await?;
+    caller
+        .require(&state, &scope, None, Operation::Export)
+        .await?;
     let store = &state.stores.store;
     let names: Vec<String> = store
         .list_secrets(&scope)
@@ -405,7 +415,9 @@ pub(crate) async fn bulk_import(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let scope = scope_of(&query)?;
-    caller.require(&state, &scope, None, Operation::Import).await?;
+    caller
+        .require(&state, &scope, None, Operation::Import)
+        .await?;
     let Ok(text) = std::str::from_utf8(&body) else {
         return Err(ApiError::bad_request("the body is not UTF-8 text"));
     };
@@ -549,7 +561,8 @@ pub(crate) async fn batch(
                 Operation::Delete
             };
             caller
-        .require(&state, &scope, Some(name.as_str()), operation).await?;
+                .require(&state, &scope, Some(name.as_str()), operation)
+                .await?;
         }
         ops.push(match op {
             BatchOp::Set { value, .. } => {
