@@ -478,7 +478,7 @@ fn the_audit_log_is_read_through_the_server() {
         let server = TestServer::start(Options::default()).await;
         let remote = server.admin_client().await;
         remote
-            .set_secret("env:prod", "db", &Secret::new("audit-value-1".into()))
+            .set_secret("env:prod", "db", &Secret::new("audit-value-1"))
             .await
             .unwrap();
         remote.get_secret("env:prod", "db").await.unwrap();

@@ -38,7 +38,7 @@ fn line(entry: &zlayer_secrets_core::audit::AuditEntry) -> String {
 async fn reads_and_writes_are_recorded_as_the_context_says() {
     let (_dir, store, log) = recorded().await;
     let alice = AuditContext::new(Actor::subject("alice", Some("127.0.0.1:4000".into())));
-    let value = Secret::new("v-1-never-recorded".into());
+    let value = Secret::new("v-1-never-recorded");
     audit::scope(alice.clone(), async {
         assert_eq!(
             store.create_secret("env:prod", "db", &value).await.unwrap(),
