@@ -565,6 +565,7 @@ pub enum WriteKind {
 /// The action of a write of `kind` to `scope`: the grants and API keys scopes have actions
 /// of their own (a grants write is a revoke when the caller says so), every other scope the
 /// write's own.
+#[must_use]
 pub fn write_action(kind: WriteKind, scope: &str, purpose: Option<AuditAction>) -> AuditAction {
     if scope == GRANTS_SCOPE {
         return if purpose == Some(AuditAction::Revoke) {
@@ -596,6 +597,7 @@ pub fn write_action(kind: WriteKind, scope: &str, purpose: Option<AuditAction>) 
 /// says, `reveal` by default. Reads whose purpose is [`AuditAction::Import`] are not recorded
 /// either: an import reads the current values only to compare them with the ones it writes,
 /// and its writes are recorded.
+#[must_use]
 pub fn read_action(scope: &str, purpose: Option<AuditAction>) -> Option<AuditAction> {
     if scope == API_KEYS_SCOPE || scope == GRANTS_SCOPE {
         return None;

@@ -10,6 +10,8 @@
 //! write the file but lacks the key can change, remove or reorder entries only by making
 //! [`verify`] fail. The format is in `docs/format.md` ("Audit log").
 
+use std::fmt::Write as _;
+
 use hmac::{Hmac, Mac};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
@@ -390,34 +392,34 @@ const COLUMNS: &str =
 
 /// The entries `filter` selects, oldest first (with a limit, the newest that many).
 pub(crate) fn entries(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut cond = |clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-    };
     use rusqlite::types::Value;
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    let mut condition = |clause: &str, value: Value| {
+        args.push(value);
+        let _ = write!(sql, " AND {clause} ?{}", args.len());
+    };
     if let Some(t) = filter.since_ms {
-        cond("at_ms >=", Value::Integer(t));
+        condition("at_ms >=", Value::Integer(t));
     }
     if let Some(t) = filter.until_ms {
-        cond("at_ms <", Value::Integer(t));
+        condition("at_ms <", Value::Integer(t));
     }
     if let Some(s) = &filter.scope {
-        cond("scope =", Value::Text(s.clone()));
+        condition("scope =", Value::Text(s.clone()));
     }
     if let Some(n) = &filter.name {
-        cond("name =", Value::Text(n.clone()));
+        condition("name =", Value::Text(n.clone()));
     }
     if let Some(a) = &filter.actor {
-        cond("principal =", Value::Text(a.clone()));
+        condition("principal =", Value::Text(a.clone()));
     }
     if let Some(a) = filter.action {
-        cond("action =", Value::Text(a.as_str().to_owned()));
+        condition("action =", Value::Text(a.as_str().to_owned()));
     }
     sql.push_str(" ORDER BY seq DESC");
     if let Some(limit) = filter.limit {
-        sql.push_str(&format!(" LIMIT {limit}"));
+        let _ = write!(sql, " LIMIT {limit}");
     }
     let mut stmt = conn
         .prepare(&sql)
@@ -472,12 +474,9 @@ fn walk(
         .next()
         .map_err(|e| database("verifying the audit log", e))?
     {
-        let (row, mac) = match entry_from_row(row) {
-            Ok(parsed) => parsed,
+        let Ok((row, mac)) = entry_from_row(row) else {
             // A field that does not even parse (an action renamed to nonsense) was altered.
-            Err(_) => {
-                return fail(report, expected, AuditDamage::Altered);
-            }
+            return fail(report, expected, AuditDamage::Altered);
         };
         if row.seq < expected {
             // A row at or below the checkpoint: put back after a prune.
@@ -567,7 +566,7 @@ pub(crate) fn prune(
     );
     let mut outcome = AuditOutcome::Ok;
     if let Some(problem) = found.problem {
-        detail.push_str(&format!("; before pruning, {problem}"));
+        let _ = write!(detail, "; before pruning, {problem}");
         outcome = AuditOutcome::Error;
     }
     append(
@@ -610,7 +609,7 @@ pub(crate) fn reseal(tx: &Connection, old: &Keys, fresh: &Keys) -> Result<Option
                 ))
                 .map_err(|e| database("preparing to re-seal the audit log", e))?;
             stmt.query_map(params![after], entry_from_row)
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
                 .map_err(|e| database("reading the audit log to re-seal it", e))?
         };
         let Some((tail, _)) = page.last() else { break };

@@ -450,7 +450,7 @@ impl AuditLog for PersistentSecretsStore {
     }
 
     async fn verify(&self) -> Result<AuditVerification> {
-        self.read(|tx, keys| crate::audit::verify(tx, keys)).await
+        self.read(crate::audit::verify).await
     }
 
     async fn prune(&self, before_ms: i64, actor: &Actor) -> Result<PruneReport> {

@@ -43,10 +43,9 @@ struct Fixture {
     reader: String,
     reader_ip: std::net::IpAddr,
     keys: [Key; 2],
-    /// Every body the requests got, to look for values and credentials in.
-    bodies: Vec<String>,
 }
 
+#[allow(clippy::too_many_lines)] // one table of steps and its run
 async fn sequence() -> Fixture {
     let dir = DataDir::new();
     let root = dir.api_key("root", &["admin"], &[]);
@@ -61,7 +60,6 @@ async fn sequence() -> Fixture {
     };
     let admin = api.token(&root).await;
     let reader = reader_api.token(&reader_key).await;
-    let mut bodies = Vec::new();
     let as_admin = |req: Req| req.bearer(Some(&admin));
     let steps: Vec<(&Api, Req, u16)> = vec![
         (
@@ -155,7 +153,6 @@ async fn sequence() -> Fixture {
             "{} {}: {}",
             req.method, req.path, reply.text
         );
-        bodies.push(reply.text);
     }
     Fixture {
         _dir: dir,
@@ -165,7 +162,6 @@ async fn sequence() -> Fixture {
         reader,
         reader_ip,
         keys: [root, reader_key],
-        bodies,
     }
 }
 
@@ -241,9 +237,6 @@ async fn each_request_is_one_entry_of_its_subject() {
     assert_eq!(report["entries"].as_u64(), Some(list.len() as u64));
     assert_eq!(report["last_seq"].as_u64(), Some(list.len() as u64));
 
-    for text in fx.bodies.iter().filter(|b| b.contains("\"entries\"")) {
-        panic!("a step's answer looks like the audit log: {text}");
-    }
     for secret in fx.secrets() {
         for body in [&all.text, &check.text] {
             assert!(!body.contains(&secret), "an audit answer holds `{secret}`");

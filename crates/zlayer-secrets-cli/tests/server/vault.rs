@@ -226,7 +226,7 @@ async fn a_server_over_vault_records_its_subjects_locally() {
         .send(&Req::get("/api/v1/audit").bearer(Some(&admin)))
         .await
         .expect(200);
-    let served: Vec<String> = doc["entries"]
+    let recorded: Vec<String> = doc["entries"]
         .as_array()
         .unwrap()
         .iter()
@@ -243,7 +243,7 @@ async fn a_server_over_vault_records_its_subjects_locally() {
         })
         .collect();
     assert_eq!(
-        served,
+        recorded,
         [
             "root set env:prod/db ok",
             "runner reveal env:prod/db ok",

@@ -87,7 +87,10 @@ async fn reads_and_writes_are_recorded_as_the_context_says() {
     })
     .await;
 
-    let entries = log.entries(&Default::default()).await.unwrap();
+    let entries = log
+        .entries(&zlayer_secrets_core::audit::AuditFilter::default())
+        .await
+        .unwrap();
     let lines: Vec<String> = entries.iter().map(line).collect();
     let me = Actor::default();
     let mine = format!("{} {} set env:prod/api v- ok", me.principal, me.via);

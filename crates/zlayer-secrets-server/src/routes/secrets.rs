@@ -1,6 +1,6 @@
 //! The `/api/v1/secrets` routes of the original API, and ours beside them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -482,16 +482,8 @@ pub(crate) async fn bulk_import(
         let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
         return Ok(import_refused(&problems));
     }
-    let store = &state.stores.store;
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
-    // Read to compare, not to reveal: the import's writes are its entries.
-    let current = match audit::current() {
-        Some(context) => {
-            let context = context.with_purpose(AuditAction::Import);
-            audit::scope(context, store.get_secrets(&scope, &names)).await?
-        }
-        None => store.get_secrets(&scope, &names).await?,
-    };
+    let current = values_to_compare(&state, &scope, &names).await?;
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     let mut ops = Vec::new();
     for (name, (value, _)) in entries {
@@ -520,6 +512,20 @@ pub(crate) async fn bulk_import(
         errors: Vec::new(),
     })
     .into_response())
+}
+
+/// The current values of `names`, read by an import to count what it leaves unchanged:
+/// read to compare, not to reveal, so not recorded (the import's writes are its entries).
+async fn values_to_compare(
+    state: &AppState,
+    scope: &str,
+    names: &[&str],
+) -> ApiResult<HashMap<String, Secret>> {
+    let read = state.stores.store.get_secrets(scope, names);
+    Ok(match audit::current() {
+        Some(context) => audit::scope(context.with_purpose(AuditAction::Import), read).await?,
+        None => read.await?,
+    })
 }
 
 /// The 400 of an import with bad lines: `error`, and every problem in `errors`.
