@@ -11,9 +11,11 @@
 //!
 //! Bodies that carry a value or a credential redact it in `Debug` and zeroize it on drop.
 
+mod audit;
 mod bodies;
 mod query;
 pub mod routes;
 
+pub use audit::{AuditQuery, AuditResponse};
 pub use bodies::*;
 pub use query::{DEFAULT_SCOPE, QueryError, SecretQuery, is_environment_scope};

@@ -40,6 +40,11 @@ pub const GRANTS: &str = "/api/v1/grants";
 pub const API_KEYS: &str = "/api/v1/api-keys";
 /// `DELETE` one API key.
 pub const API_KEY: &str = "/api/v1/api-keys/{id}";
+/// `GET` (query [`AuditQuery`](crate::AuditQuery)) → [`AuditResponse`](crate::AuditResponse):
+/// the audit log's entries, oldest first (role admin).
+pub const AUDIT: &str = "/api/v1/audit";
+/// `GET` → the `AuditVerification` of the audit log's chain (role admin).
+pub const AUDIT_VERIFY: &str = "/api/v1/audit/verify";
 
 use std::fmt::Write as _;
 

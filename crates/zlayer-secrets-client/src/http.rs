@@ -168,6 +168,12 @@ fn query_key(key: &str) -> Result<&'static str> {
         "reveal",
         "exclusive",
         "subject",
+        "since",
+        "until",
+        "name",
+        "actor",
+        "action",
+        "limit",
     ];
     KEYS.iter()
         .find(|k| **k == key)

@@ -14,7 +14,8 @@
 //!   `SecretsProvider`, `SecretsStore`, `VersionedSecretsStore` and `BatchSecretsStore`,
 //!   and adds what only a server does in one request ([`RemoteStore::resolve_env`],
 //!   [`RemoteStore::reveal_all`], [`RemoteStore::bulk_import`]) and its administration
-//!   (grants, API keys, [`RemoteStore::whoami`]).
+//!   (grants, API keys, [`RemoteStore::whoami`]), and the server's audit log
+//!   ([`RemoteStore::audit_entries`], [`RemoteStore::audit_verify`]).
 //!
 //! ```no_run
 //! # async fn demo() -> zlayer_secrets_core::Result<()> {
@@ -29,6 +30,7 @@
 //! ```
 
 mod admin;
+mod audit;
 mod bulk;
 mod config;
 mod errors;

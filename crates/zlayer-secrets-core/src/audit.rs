@@ -17,7 +17,10 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, SecretsError};
+use crate::{
+    API_KEYS_SCOPE, GIT_CREDENTIALS_SCOPE, GRANTS_SCOPE, REGISTRY_CREDENTIALS_SCOPE, Result,
+    SecretsError,
+};
 
 /// What was done. Reads of a value are recorded by purpose (reveal, export, resolve, helper
 /// get); reads of names or metadata are not recorded.
@@ -62,11 +65,14 @@ pub enum AuditAction {
     AuditDisable,
     /// Old entries were pruned, leaving a signed checkpoint.
     AuditPrune,
+    /// The audit log was asked for through the server (`GET /api/v1/audit`, `.../verify`);
+    /// recorded when the request was refused.
+    AuditRead,
 }
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 19] = [
         Self::Reveal,
         Self::Export,
         Self::Resolve,
@@ -85,6 +91,7 @@ impl AuditAction {
         Self::AuditEnable,
         Self::AuditDisable,
         Self::AuditPrune,
+        Self::AuditRead,
     ];
 
     /// The action's name as stored and printed: `reveal`, `helper-get`, `api-key-create`, ...
@@ -109,6 +116,7 @@ impl AuditAction {
             Self::AuditEnable => "audit-enable",
             Self::AuditDisable => "audit-disable",
             Self::AuditPrune => "audit-prune",
+            Self::AuditRead => "audit-read",
         }
     }
 
@@ -535,6 +543,78 @@ pub struct PruneReport {
     pub checkpoint_seq: u64,
 }
 
+/// What kind of write an entry records, before the scope and the caller's purpose decide
+/// its action ([`write_action`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteKind {
+    /// A create (version 1, refused if the secret exists).
+    Create,
+    /// A write of a new version.
+    Set,
+    /// A rotation (a new version of an existing secret).
+    Rotate,
+    /// An old version written again.
+    Rollback,
+    /// A delete.
+    Delete,
+    /// A write of a batch (`apply_batch`).
+    BatchSet,
+}
+
+/// The action of a write of `kind` to `scope`: the grants and API keys scopes have actions
+/// of their own (a grants write is a revoke when the caller says so), every other scope the
+/// write's own.
+#[must_use]
+pub fn write_action(kind: WriteKind, scope: &str, purpose: Option<AuditAction>) -> AuditAction {
+    if scope == GRANTS_SCOPE {
+        return if purpose == Some(AuditAction::Revoke) {
+            AuditAction::Revoke
+        } else {
+            AuditAction::Grant
+        };
+    }
+    if scope == API_KEYS_SCOPE {
+        return if kind == WriteKind::Delete {
+            AuditAction::ApiKeyDelete
+        } else {
+            AuditAction::ApiKeyCreate
+        };
+    }
+    match kind {
+        WriteKind::Create => AuditAction::Create,
+        WriteKind::Set => AuditAction::Set,
+        WriteKind::Rotate => AuditAction::Rotate,
+        WriteKind::Rollback => AuditAction::Rollback,
+        WriteKind::Delete => AuditAction::Delete,
+        WriteKind::BatchSet => AuditAction::Import,
+    }
+}
+
+/// The action of a read of a value in `scope`, or `None` for reads that are not recorded:
+/// the lookups of API keys and grants that every authorisation does (they reveal nothing).
+/// Credentials read by a helper are `helper-get`; other reads are what the caller's purpose
+/// says, `reveal` by default. Reads whose purpose is [`AuditAction::Import`] are not recorded
+/// either: an import reads the current values only to compare them with the ones it writes,
+/// and its writes are recorded.
+#[must_use]
+pub fn read_action(scope: &str, purpose: Option<AuditAction>) -> Option<AuditAction> {
+    if scope == API_KEYS_SCOPE || scope == GRANTS_SCOPE {
+        return None;
+    }
+    if scope == REGISTRY_CREDENTIALS_SCOPE || scope == GIT_CREDENTIALS_SCOPE {
+        return Some(AuditAction::HelperGet);
+    }
+    if purpose == Some(AuditAction::Import) {
+        return None;
+    }
+    Some(
+        purpose
+            .filter(|p| p.is_read())
+            .unwrap_or(AuditAction::Reveal),
+    )
+}
+
 /// A store's audit log: entries appended by its operations and by [`record`](Self::record),
 /// read back, verified and pruned.
 #[async_trait]
@@ -687,6 +767,50 @@ mod tests {
         assert_eq!(json["actor"]["principal"], "alice");
         let back: AuditEntry = serde_json::from_value(json).unwrap();
         assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn actions_of_reads_and_writes() {
+        assert_eq!(read_action("env:prod", None), Some(AuditAction::Reveal));
+        assert_eq!(
+            read_action("env:prod", Some(AuditAction::Resolve)),
+            Some(AuditAction::Resolve)
+        );
+        assert_eq!(
+            read_action("env:prod", Some(AuditAction::Set)),
+            Some(AuditAction::Reveal)
+        );
+        assert_eq!(read_action("env:prod", Some(AuditAction::Import)), None);
+        assert_eq!(read_action(API_KEYS_SCOPE, None), None);
+        assert_eq!(read_action(GRANTS_SCOPE, None), None);
+        assert_eq!(
+            read_action(GIT_CREDENTIALS_SCOPE, Some(AuditAction::Resolve)),
+            Some(AuditAction::HelperGet)
+        );
+        assert_eq!(
+            write_action(WriteKind::Rotate, "shop", None),
+            AuditAction::Rotate
+        );
+        assert_eq!(
+            write_action(WriteKind::BatchSet, "shop", None),
+            AuditAction::Import
+        );
+        assert_eq!(
+            write_action(WriteKind::Set, GRANTS_SCOPE, None),
+            AuditAction::Grant
+        );
+        assert_eq!(
+            write_action(WriteKind::Delete, GRANTS_SCOPE, Some(AuditAction::Revoke)),
+            AuditAction::Revoke
+        );
+        assert_eq!(
+            write_action(WriteKind::Delete, API_KEYS_SCOPE, None),
+            AuditAction::ApiKeyDelete
+        );
+        assert_eq!(
+            write_action(WriteKind::Create, API_KEYS_SCOPE, None),
+            AuditAction::ApiKeyCreate
+        );
     }
 
     #[test]

@@ -15,6 +15,11 @@
 //! their subject and groups (`read`: list and metadata; `execute`: also values; `write`:
 //! also changes).
 //!
+//! Every authenticated request runs as its API key's subject in the audit log
+//! ([`Stores::audit`]): the store records what it reads and writes, the server what it
+//! refuses; admins read the log with `GET /api/v1/audit`. A store without a log of its own
+//! (Vault) is wrapped in [`Recorded`] ([`Stores::recorded`]).
+//!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<zlayer_secrets_core::MemoryStore>) -> zlayer_secrets_core::Result<()> {
 //! use zlayer_secrets_server::{Server, ServerConfig, Stores, shutdown_signal};
@@ -30,6 +35,7 @@ mod access;
 mod error;
 mod extract;
 mod limiter;
+mod recorded;
 mod routes;
 mod state;
 mod tls;
@@ -51,6 +57,7 @@ use tower::ServiceExt as _;
 use zlayer_secrets_core::{Result, SecretsError};
 
 pub use error::ApiError;
+pub use recorded::Recorded;
 pub use state::Stores;
 
 use limiter::FailureLimiter;

@@ -4,27 +4,66 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use zlayer_secrets_core::audit::{self, Actor, AuditLog, AuditRecord};
 use zlayer_secrets_core::{BatchSecretsStore, Result, SecretsStore, VersionedSecretsStore};
 use zlayer_secrets_credentials::{CredentialStore, GrantStore};
 
 use crate::limiter::FailureLimiter;
+use crate::recorded::Recorded;
 use crate::token::TokenKey;
 
-/// The store a server serves: versioned reads and writes, and batches.
+/// The store a server serves: versioned reads and writes, and batches; and the audit log
+/// its requests are recorded in.
 #[derive(Clone)]
 pub struct Stores {
     /// Reads, writes and history.
     pub store: Arc<dyn VersionedSecretsStore>,
     /// Multi-secret writes (bulk import, batches).
     pub batch: Arc<dyn BatchSecretsStore>,
+    /// The audit log: where the server records the requests it refuses and from which
+    /// `GET /api/v1/audit` reads. The store records its own operations there, with the
+    /// subject of each request (the handlers run inside `audit::scope`). `None`: nothing is
+    /// recorded and the audit routes answer 501.
+    pub audit: Option<Arc<dyn AuditLog>>,
 }
 
 impl Stores {
-    /// Both roles filled by one store.
+    /// Both roles filled by one store, without an audit log (a `MemoryStore`, a store that
+    /// keeps no log).
     pub fn new<S: VersionedSecretsStore + BatchSecretsStore + 'static>(store: Arc<S>) -> Self {
         Self {
             store: store.clone(),
             batch: store,
+            audit: None,
+        }
+    }
+
+    /// Every role filled by one store that keeps its own audit log and records its own
+    /// operations in it (the data directory's `PersistentSecretsStore`).
+    pub fn audited<S>(store: Arc<S>) -> Self
+    where
+        S: VersionedSecretsStore + BatchSecretsStore + AuditLog + 'static,
+    {
+        Self {
+            store: store.clone(),
+            batch: store.clone(),
+            audit: Some(store),
+        }
+    }
+
+    /// A store that keeps no log of its own (Vault), its reads of values and its writes
+    /// recorded in `log` after each operation, with the actor of the request; see
+    /// [`Recorded`]. Vault's own audit devices see only the server's token, not the
+    /// subjects of the requests.
+    pub fn recorded<S>(store: Arc<S>, log: Arc<dyn AuditLog>) -> Self
+    where
+        S: VersionedSecretsStore + BatchSecretsStore + 'static,
+    {
+        let recorded = Arc::new(Recorded::new(store, log.clone()));
+        Self {
+            store: recorded.clone(),
+            batch: recorded,
+            audit: Some(log),
         }
     }
 }
@@ -33,6 +72,7 @@ impl std::fmt::Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stores")
             .field("atomic_batches", &self.batch.is_atomic())
+            .field("audit", &self.audit.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +113,22 @@ impl AppState {
             ready: AtomicBool::new(false),
             ready_checked_ms: AtomicU64::new(0),
             started: Instant::now(),
+        }
+    }
+
+    /// Records `records` as entries of the request's actor (the current audit context): what
+    /// the store cannot record by itself, the requests the server refuses and the reveals
+    /// that end before a value is read. A failure to record is logged; the answer stands.
+    pub(crate) async fn record(&self, records: Vec<AuditRecord>) {
+        let Some(log) = &self.stores.audit else {
+            return;
+        };
+        if records.is_empty() {
+            return;
+        }
+        let actor = audit::current().map_or_else(|| Actor::subject("unknown", None), |c| c.actor);
+        if let Err(e) = log.record(&actor, records).await {
+            tracing::error!(error = %e, "cannot record a request in the audit log");
         }
     }
 

@@ -18,10 +18,7 @@ use zlayer_secrets_core::audit::{
     Actor, AuditAction, AuditDamage, AuditEntry, AuditFilter, AuditOutcome, AuditProblem,
     AuditRecord, AuditVerification, PruneReport,
 };
-use zlayer_secrets_core::{
-    API_KEYS_SCOPE, GIT_CREDENTIALS_SCOPE, GRANTS_SCOPE, REGISTRY_CREDENTIALS_SCOPE, Result,
-    SecretsError,
-};
+use zlayer_secrets_core::{Result, SecretsError};
 
 use crate::error::database;
 use crate::keys::Keys;
@@ -80,69 +77,6 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only (entries leave it only by pruning)');
 END;
 ";
-
-/// What kind of write an entry records, before the scope and the caller's purpose decide
-/// its action ([`write_action`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteKind {
-    Create,
-    Set,
-    Rotate,
-    Rollback,
-    Delete,
-    /// A write of a batch (`apply_batch`).
-    BatchSet,
-}
-
-/// The action of a write of `kind` to `scope`: the grants and API keys scopes have actions
-/// of their own (a grants write is a revoke when the caller says so), every other scope the
-/// write's own.
-pub(crate) fn write_action(
-    kind: WriteKind,
-    scope: &str,
-    purpose: Option<AuditAction>,
-) -> AuditAction {
-    if scope == GRANTS_SCOPE {
-        return if purpose == Some(AuditAction::Revoke) {
-            AuditAction::Revoke
-        } else {
-            AuditAction::Grant
-        };
-    }
-    if scope == API_KEYS_SCOPE {
-        return if kind == WriteKind::Delete {
-            AuditAction::ApiKeyDelete
-        } else {
-            AuditAction::ApiKeyCreate
-        };
-    }
-    match kind {
-        WriteKind::Create => AuditAction::Create,
-        WriteKind::Set => AuditAction::Set,
-        WriteKind::Rotate => AuditAction::Rotate,
-        WriteKind::Rollback => AuditAction::Rollback,
-        WriteKind::Delete => AuditAction::Delete,
-        WriteKind::BatchSet => AuditAction::Import,
-    }
-}
-
-/// The action of a read of a value in `scope`, or `None` for reads that are not recorded:
-/// the lookups of API keys and grants that every authorisation does (they reveal nothing).
-/// Credentials read by a helper are `helper-get`; other reads are what the caller's purpose
-/// says, `reveal` by default.
-pub(crate) fn read_action(scope: &str, purpose: Option<AuditAction>) -> Option<AuditAction> {
-    if scope == API_KEYS_SCOPE || scope == GRANTS_SCOPE {
-        return None;
-    }
-    if scope == REGISTRY_CREDENTIALS_SCOPE || scope == GIT_CREDENTIALS_SCOPE {
-        return Some(AuditAction::HelperGet);
-    }
-    Some(
-        purpose
-            .filter(|p| p.is_read())
-            .unwrap_or(AuditAction::Reveal),
-    )
-}
 
 /// The key of the log's MACs, derived from the data key and the store id.
 pub(crate) struct AuditKey(Zeroizing<[u8; MAC_LEN]>);

@@ -16,7 +16,7 @@ use zlayer_secrets_core::{
 };
 use zlayer_secrets_crypto::EncryptionKey;
 
-use crate::audit::{Pending, now_ms, read_action};
+use crate::audit::{Pending, now_ms};
 use crate::error::in_store;
 use crate::keys::Keys;
 use crate::readers::Readers;
@@ -24,6 +24,7 @@ use crate::reads::{self, check_target};
 use crate::recorder::{Flusher, ReadQueue};
 use crate::writer::Writer;
 use crate::{KeyInfo, ReencryptReport, StoreOptions};
+use zlayer_secrets_core::audit::read_action;
 
 /// Runs blocking database work off the async worker threads (see
 /// [`run_blocking`](zlayer_secrets_core::blocking::run_blocking)).

@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLockReadGuard};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use zlayer_secrets_core::audit::{
-    Actor, AuditAction, AuditContext, AuditOutcome, AuditRecord, PruneReport,
+    Actor, AuditAction, AuditContext, AuditOutcome, AuditRecord, PruneReport, WriteKind,
+    write_action,
 };
 use zlayer_secrets_core::{
     Result, RotationResult, Secret, SecretsError, WriteOp, label, unix_now, validate_value,
@@ -14,7 +15,7 @@ use zlayer_secrets_core::{
 use zlayer_secrets_crypto::EncryptionKey;
 
 use crate::aad::value_aad;
-use crate::audit::{self, WriteKind, write_action};
+use crate::audit;
 use crate::error::{database, in_store};
 use crate::keys::{Keys, SharedKeys};
 use crate::reads::{check_target, current, current_unchecked, decrypt, not_found, stored_version};

@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use zlayer_secrets_server::{Server, ServerConfig, Stores, TlsFiles, shutdown_signal};
 
-use crate::backend::{Access, Backend, Location};
+use crate::backend::{Location, open_local, vault_provider};
 use crate::output::note;
 
 /// What `serve` was given.
@@ -25,10 +26,17 @@ pub(crate) async fn serve(
     data_dir: PathBuf,
     options: Options,
 ) -> anyhow::Result<()> {
-    let backend = Backend::open_at(location, Access::Write).await?;
-    let stores = Stores {
-        store: backend.store.clone(),
-        batch: backend.batch.clone(),
+    // The local store records every request in its own audit log; in front of Vault, the
+    // data directory's local store is opened for its audit log alone.
+    let stores = match location {
+        Location::Local(dir) => Stores::audited(Arc::new(open_local(dir).await?)),
+        Location::Vault => {
+            let vault = Arc::new(vault_provider()?);
+            let log = open_local(&data_dir)
+                .await
+                .context("cannot open the data directory's store for the audit log")?;
+            Stores::recorded(vault, Arc::new(log))
+        }
     };
     let mut config = ServerConfig::new(options.listen, data_dir);
     config.insecure_http = options.insecure_http;

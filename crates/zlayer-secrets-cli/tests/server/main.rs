@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used)] // tests report failure by panicking, also in helpers
 
 mod access;
+mod audit;
 mod auth;
 mod crash;
 mod input;

@@ -182,3 +182,107 @@ async fn rights_are_enforced_over_vault() {
     let (status, stderr) = server.stop();
     assert!(status.success(), "{status}: {stderr}");
 }
+
+/// A server fronting OpenBao records its subjects' operations in the data directory's own
+/// audit table: OpenBao's audit devices would see only the server's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+async fn a_server_over_vault_records_its_subjects_locally() {
+    let (dir, mount) = vault_dir();
+    let root = dir.api_key("root", &["admin"], &[]);
+    let runner = dir.api_key("runner", &[], &[]);
+    dir.grant("runner", "prod", "execute");
+    let server = dir.serve(&[]);
+    let api = Api::new(&server);
+    let admin = api.token(&root).await;
+    let exec = api.token(&runner).await;
+    api.send(
+        &Req::post(
+            "/api/v1/secrets?environment=prod",
+            json!({"name": "db", "value": "vault-audit-1"}),
+        )
+        .bearer(Some(&admin)),
+    )
+    .await
+    .expect(201);
+    api.send(&Req::get("/api/v1/secrets/db?environment=prod&reveal=true").bearer(Some(&exec)))
+        .await
+        .expect(200);
+    api.send(
+        &Req::post(
+            "/api/v1/secrets?environment=prod",
+            json!({"name": "db", "value": "vault-audit-refused"}),
+        )
+        .bearer(Some(&exec)),
+    )
+    .await
+    .expect(403);
+    assert_eq!(
+        bao_kv_fields(&mount, "env:prod/db")["value"],
+        "vault-audit-1"
+    );
+
+    let doc = api
+        .send(&Req::get("/api/v1/audit").bearer(Some(&admin)))
+        .await
+        .expect(200);
+    let recorded: Vec<String> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"]["via"] == "server")
+        .map(|e| {
+            format!(
+                "{} {} {}/{} {}",
+                e["actor"]["principal"].as_str().unwrap(),
+                e["action"].as_str().unwrap(),
+                e["scope"].as_str().unwrap(),
+                e["name"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            "root set env:prod/db ok",
+            "runner reveal env:prod/db ok",
+            "runner set env:prod/db denied",
+        ]
+    );
+    let verify = api
+        .send(&Req::get("/api/v1/audit/verify").bearer(Some(&admin)))
+        .await
+        .expect(200);
+    assert!(verify.get("problem").is_none(), "{verify}");
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{status}: {stderr}");
+
+    // The entries are in the data directory's own database, not in OpenBao.
+    let db = rusqlite::Connection::open_with_flags(
+        dir.database(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let rows: Vec<(String, String, String)> = db
+        .prepare(
+            "SELECT principal, action, outcome FROM audit_log WHERE via = 'server' ORDER BY seq",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let rows: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(p, a, o)| (p.as_str(), a.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("root", "set", "ok"),
+            ("runner", "reveal", "ok"),
+            ("runner", "set", "denied"),
+        ]
+    );
+}

@@ -468,3 +468,85 @@ fn tls_with_a_private_ca() {
         assert!(err.to_string().contains("cannot reach"), "{err}");
     });
 }
+
+/// The server's audit log through the client: the subject's operations, filtered, and the
+/// chain intact; a key without role admin is refused, and the refusal is an entry.
+#[test]
+fn the_audit_log_is_read_through_the_server() {
+    use zlayer_secrets_core::audit::{AuditAction, AuditFilter, AuditOutcome};
+    block_on(async {
+        let server = TestServer::start(Options::default()).await;
+        let remote = server.admin_client().await;
+        remote
+            .set_secret("env:prod", "db", &Secret::new("audit-value-1"))
+            .await
+            .unwrap();
+        remote.get_secret("env:prod", "db").await.unwrap();
+        remote.get_secret("env:prod", "nope").await.unwrap_err();
+        let reader = RemoteStore::connect(
+            server
+                .user_key("reader", "env:prod", PermissionLevel::Read)
+                .await,
+        )
+        .await
+        .unwrap();
+        let err = reader
+            .audit_entries(&AuditFilter::default())
+            .await
+            .unwrap_err();
+        assert!(err.is_access_denied(), "{err}");
+        assert!(reader.audit_verify().await.unwrap_err().is_access_denied());
+
+        let reveals = remote
+            .audit_entries(&AuditFilter {
+                action: Some(AuditAction::Reveal),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        let seen: Vec<_> = reveals
+            .iter()
+            .map(|e| {
+                (
+                    e.actor.principal.as_str(),
+                    e.actor.via.as_str(),
+                    e.record.name.as_deref(),
+                    e.record.outcome,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("admin", "server", Some("db"), AuditOutcome::Ok),
+                ("admin", "server", Some("nope"), AuditOutcome::NotFound),
+            ]
+        );
+        let refused = remote
+            .audit_entries(&AuditFilter {
+                actor: Some("reader".into()),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(
+            refused
+                .iter()
+                .all(|e| e.record.action == AuditAction::AuditRead
+                    && e.record.outcome == AuditOutcome::Denied)
+        );
+        let newest = remote
+            .audit_entries(&AuditFilter {
+                limit: Some(1),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(newest.len(), 1);
+        assert_eq!(Some(&newest[0]), refused.last());
+        let check = remote.audit_verify().await.unwrap();
+        assert!(check.is_intact(), "{check:?}");
+        assert_eq!(check.last_seq, newest[0].seq);
+    });
+}

@@ -73,7 +73,7 @@ impl TestServer {
             config.token_lifetime = lifetime;
         }
         config.tls = options.tls;
-        let server = Server::bind(config, Stores::new(self.store.clone()))
+        let server = Server::bind(config, Stores::audited(self.store.clone()))
             .await
             .unwrap();
         self.url = server.url();

@@ -9,10 +9,11 @@ use zlayer_secrets_api::{
     ApiKeyInfo, ApiKeyRequest, EnvironmentQuery, GrantEntry, GrantRequest, GrantResponse,
     GrantsResponse, Identity, NewApiKey, RevokeQuery, RevokeResponse,
 };
-use zlayer_secrets_core::{LocalEnvScopes, validate_scope_part};
+use zlayer_secrets_core::audit::AuditAction;
+use zlayer_secrets_core::{API_KEYS_SCOPE, GRANTS_SCOPE, LocalEnvScopes, validate_scope_part};
 use zlayer_secrets_credentials::{ApiKeyIdentity, PermissionLevel, Subject};
 
-use crate::access::Caller;
+use crate::access::{Caller, denied};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -43,7 +44,7 @@ pub(crate) async fn grants(
     caller: Caller,
     Query(query): Query<EnvironmentQuery>,
 ) -> ApiResult<axum::Json<GrantsResponse>> {
-    caller.require_admin("list grants")?;
+    caller.require_admin(&state, "list grants", None).await?;
     let scope = environment(&query.environment, query.project.as_deref())?;
     let list = state.grants.list_for_environment(&scope).await?;
     Ok(axum::Json(GrantsResponse {
@@ -64,8 +65,18 @@ pub(crate) async fn grant(
     caller: Caller,
     Json(body): Json<GrantRequest>,
 ) -> ApiResult<axum::Json<GrantResponse>> {
-    caller.require_admin("change grants")?;
     let scope = environment(&body.environment, body.project.as_deref())?;
+    caller
+        .require_admin(
+            &state,
+            "change grants",
+            Some(denied(
+                AuditAction::Grant,
+                Some(GRANTS_SCOPE),
+                Some(scope.as_str()),
+            )),
+        )
+        .await?;
     let subject: Subject = body.subject.parse()?;
     let level: PermissionLevel = body.level.parse()?;
     let previous = state.grants.grant(&subject, &scope, level).await?;
@@ -84,8 +95,18 @@ pub(crate) async fn revoke(
     caller: Caller,
     Query(query): Query<RevokeQuery>,
 ) -> ApiResult<axum::Json<RevokeResponse>> {
-    caller.require_admin("change grants")?;
     let scope = environment(&query.environment, query.project.as_deref())?;
+    caller
+        .require_admin(
+            &state,
+            "change grants",
+            Some(denied(
+                AuditAction::Revoke,
+                Some(GRANTS_SCOPE),
+                Some(scope.as_str()),
+            )),
+        )
+        .await?;
     let subject: Subject = query.subject.parse()?;
     let revoked = state.grants.revoke(&subject, &scope).await?;
     Ok(axum::Json(RevokeResponse {
@@ -109,7 +130,7 @@ pub(crate) async fn api_keys(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<ApiKeyInfo>>> {
-    caller.require_admin("list API keys")?;
+    caller.require_admin(&state, "list API keys", None).await?;
     let list = state.creds.list_identities().await?;
     Ok(axum::Json(list.into_iter().map(info).collect()))
 }
@@ -120,7 +141,17 @@ pub(crate) async fn create_api_key(
     caller: Caller,
     Json(body): Json<ApiKeyRequest>,
 ) -> ApiResult<Response> {
-    caller.require_admin("create API keys")?;
+    caller
+        .require_admin(
+            &state,
+            "create API keys",
+            Some(denied(
+                AuditAction::ApiKeyCreate,
+                Some(API_KEYS_SCOPE),
+                None,
+            )),
+        )
+        .await?;
     let roles: Vec<&str> = body.roles.iter().map(String::as_str).collect();
     let groups: Vec<&str> = body.groups.iter().map(String::as_str).collect();
     let (identity, secret) = state
@@ -143,7 +174,17 @@ pub(crate) async fn delete_api_key(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin("delete API keys")?;
+    caller
+        .require_admin(
+            &state,
+            "delete API keys",
+            Some(denied(
+                AuditAction::ApiKeyDelete,
+                Some(API_KEYS_SCOPE),
+                Some(id.as_str()),
+            )),
+        )
+        .await?;
     if !state.creds.exists(&id).await.unwrap_or(false) {
         return Err(ApiError::not_found(format!(
             "API key `{}` does not exist",

@@ -1,6 +1,7 @@
 //! The router: every route, the fallbacks, the limits and the request log.
 
 mod admin;
+mod audit;
 mod auth;
 mod resolve;
 mod secrets;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use zlayer_secrets_api::routes;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::extract::body_too_large;
 use crate::state::AppState;
@@ -36,9 +38,7 @@ pub(crate) fn router(state: Arc<AppState>, request_timeout: Duration) -> Router 
         )
         .route(routes::BATCH, post(secrets::batch))
         .layer(DefaultBodyLimit::max(MAX_BULK_BODY));
-    Router::new()
-        .route(routes::HEALTH, get(auth::health))
-        .route(routes::TOKEN, post(auth::token))
+    let authenticated = Router::new()
         .route(routes::WHOAMI, get(admin::whoami))
         .route(routes::SECRETS, get(secrets::list).post(secrets::write))
         .route(
@@ -69,8 +69,20 @@ pub(crate) fn router(state: Arc<AppState>, request_timeout: Duration) -> Router 
             routes::API_KEY,
             axum::routing::delete(admin::delete_api_key),
         )
+        .route(routes::AUDIT, get(audit::entries))
+        .route(routes::AUDIT_VERIFY, get(audit::verify))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(bulk)
+        // Authenticated once, each handler runs as its caller in the audit log.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::attributed,
+        ));
+    Router::new()
+        .route(routes::HEALTH, get(auth::health))
+        .route(routes::TOKEN, post(auth::token))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .merge(authenticated)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(log_request))

@@ -25,9 +25,10 @@ struct Guarded {
 }
 
 impl Guarded {
-    async fn check(&self, scope: &str) -> Result<()> {
+    /// Checks the right to resolve `names` of `scope` (a refusal recorded once per name).
+    async fn check(&self, scope: &str, names: &[&str]) -> Result<()> {
         self.caller
-            .require(&self.state, scope, Operation::Resolve)
+            .require_names(&self.state, scope, names, Operation::Resolve)
             .await
             .map_err(|e| SecretsError::Server {
                 status: e.status.as_u16(),
@@ -39,22 +40,22 @@ impl Guarded {
 #[async_trait]
 impl SecretsProvider for Guarded {
     async fn get_secret(&self, scope: &str, name: &str) -> Result<Secret> {
-        self.check(scope).await?;
+        self.check(scope, &[name]).await?;
         self.state.stores.store.get_secret(scope, name).await
     }
 
     async fn get_secrets(&self, scope: &str, names: &[&str]) -> Result<HashMap<String, Secret>> {
-        self.check(scope).await?;
+        self.check(scope, names).await?;
         self.state.stores.store.get_secrets(scope, names).await
     }
 
     async fn list_secrets(&self, scope: &str) -> Result<Vec<SecretMetadata>> {
-        self.check(scope).await?;
+        self.check(scope, &[]).await?;
         self.state.stores.store.list_secrets(scope).await
     }
 
     async fn exists(&self, scope: &str, name: &str) -> Result<bool> {
-        self.check(scope).await?;
+        self.check(scope, &[name]).await?;
         self.state.stores.store.exists(scope, name).await
     }
 }

@@ -1,6 +1,6 @@
 //! The `/api/v1/secrets` routes of the original API, and ours beside them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -11,8 +11,10 @@ use zlayer_secrets_api::{
     RotateRequest, RotateResponse, SecretBody, SecretQuery, ValuesRequest, ValuesResponse,
     VersionsResponse, WriteRequest,
 };
+use zlayer_secrets_core::audit::{self, AuditAction, AuditRecord, read_action};
 use zlayer_secrets_core::{
-    Secret, SecretsError, WriteOp, is_reserved_scope, validate_name, validate_scope, validate_value,
+    Secret, SecretMetadata, SecretsError, WriteOp, is_reserved_scope, validate_name,
+    validate_scope, validate_value,
 };
 use zlayer_secrets_credentials::Operation;
 use zlayer_secrets_formats::{Format, Place, dotenv};
@@ -54,7 +56,9 @@ pub(crate) async fn list(
     Query(query): Query<SecretQuery>,
 ) -> ApiResult<axum::Json<Vec<SecretBody>>> {
     let scope = scope_of(&query)?;
-    caller.require(&state, &scope, Operation::List).await?;
+    caller
+        .require(&state, &scope, None, Operation::List)
+        .await?;
     let mut list = state.stores.store.list_secrets(&scope).await?;
     list.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(axum::Json(
@@ -96,10 +100,14 @@ pub(crate) async fn write(
     // The version this write made, from the write itself: a concurrent write of the same
     // name cannot make the answer describe another version.
     let version = if query.exclusive() {
-        caller.require(&state, &scope, Operation::Create).await?;
+        caller
+            .require(&state, &scope, Some(body.name.as_str()), Operation::Create)
+            .await?;
         store.create_secret(&scope, &body.name, &value).await?
     } else {
-        caller.require(&state, &scope, Operation::Set).await?;
+        caller
+            .require(&state, &scope, Some(body.name.as_str()), Operation::Set)
+            .await?;
         store.write_secret(&scope, &body.name, &value).await?
     };
     drop(value);
@@ -179,9 +187,15 @@ pub(crate) async fn get(
     } else {
         Operation::Metadata
     };
-    caller.require(&state, &scope, operation).await?;
+    caller
+        .require(&state, &scope, Some(name.as_str()), operation)
+        .await?;
     let store = &state.stores.store;
-    let metadata = store.get_metadata(&scope, &name).await?;
+    let metadata = if reveal {
+        metadata_for_reveal(&state, &scope, &name, None).await?
+    } else {
+        store.get_metadata(&scope, &name).await?
+    };
     let mut body = SecretBody::from_metadata(&metadata);
     if reveal {
         // The value of exactly the version the metadata describes.
@@ -193,6 +207,28 @@ pub(crate) async fn get(
     Ok(axum::Json(body))
 }
 
+/// The metadata a reveal of `scope`/`name` starts from. When it cannot be read (no such
+/// secret) the reveal ends before the store reads a value, so its entry (`reveal`,
+/// `not-found`) is recorded here.
+async fn metadata_for_reveal(
+    state: &AppState,
+    scope: &str,
+    name: &str,
+    version: Option<u32>,
+) -> ApiResult<SecretMetadata> {
+    match state.stores.store.get_metadata(scope, name).await {
+        Ok(metadata) => Ok(metadata),
+        Err(e) => {
+            let purpose = audit::current().and_then(|c| c.purpose);
+            if let Some(action) = read_action(scope, purpose) {
+                let record = AuditRecord::failed(action, scope, name, &e).with_version(version);
+                state.record(vec![record]).await;
+            }
+            Err(e.into())
+        }
+    }
+}
+
 /// `DELETE /api/v1/secrets/{name}`: 204, or 404.
 pub(crate) async fn delete(
     State(state): AppStateRef,
@@ -202,7 +238,9 @@ pub(crate) async fn delete(
 ) -> ApiResult<StatusCode> {
     let scope = scope_of(&query)?;
     check_name(&name)?;
-    caller.require(&state, &scope, Operation::Delete).await?;
+    caller
+        .require(&state, &scope, Some(name.as_str()), Operation::Delete)
+        .await?;
     state.stores.store.delete_secret(&scope, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -219,7 +257,9 @@ pub(crate) async fn rotate(
     check_name(&name)?;
     let value = Secret::new(std::mem::take(&mut body.value));
     validate_value(&scope, &name, &value)?;
-    caller.require(&state, &scope, Operation::Rotate).await?;
+    caller
+        .require(&state, &scope, Some(name.as_str()), Operation::Rotate)
+        .await?;
     let result = state
         .stores
         .store
@@ -242,7 +282,9 @@ pub(crate) async fn rollback(
 ) -> ApiResult<axum::Json<RotateResponse>> {
     let scope = scope_of(&query)?;
     check_name(&name)?;
-    caller.require(&state, &scope, Operation::Rollback).await?;
+    caller
+        .require(&state, &scope, Some(name.as_str()), Operation::Rollback)
+        .await?;
     let result = state
         .stores
         .store
@@ -264,7 +306,9 @@ pub(crate) async fn versions(
 ) -> ApiResult<axum::Json<VersionsResponse>> {
     let scope = scope_of(&query)?;
     check_name(&name)?;
-    caller.require(&state, &scope, Operation::Metadata).await?;
+    caller
+        .require(&state, &scope, Some(name.as_str()), Operation::Metadata)
+        .await?;
     let history = state.stores.store.version_history(&scope, &name).await?;
     Ok(axum::Json(VersionsResponse {
         name,
@@ -283,9 +327,11 @@ pub(crate) async fn version(
 ) -> ApiResult<axum::Json<SecretBody>> {
     let scope = scope_of(&query)?;
     check_name(&name)?;
-    caller.require(&state, &scope, Operation::Reveal).await?;
+    caller
+        .require(&state, &scope, Some(name.as_str()), Operation::Reveal)
+        .await?;
     let store = &state.stores.store;
-    let metadata = store.get_metadata(&scope, &name).await?;
+    let metadata = metadata_for_reveal(&state, &scope, &name, Some(version)).await?;
     let value = store.get_secret_version(&scope, &name, version).await?;
     let written = store
         .list_versions(&scope, &name)
@@ -313,8 +359,10 @@ pub(crate) async fn values(
     for name in &body.names {
         check_name(name)?;
     }
-    caller.require(&state, &scope, Operation::Reveal).await?;
     let names: Vec<&str> = body.names.iter().map(String::as_str).collect();
+    caller
+        .require_names(&state, &scope, &names, Operation::Reveal)
+        .await?;
     let found = state.stores.store.get_secrets(&scope, &names).await?;
     Ok(axum::Json(ValuesResponse {
         secrets: found
@@ -331,7 +379,9 @@ pub(crate) async fn reveal_all(
     Query(query): Query<SecretQuery>,
 ) -> ApiResult<axum::Json<RevealAllResponse>> {
     let scope = scope_of(&query)?;
-    caller.require(&state, &scope, Operation::Export).await?;
+    caller
+        .require(&state, &scope, None, Operation::Export)
+        .await?;
     let store = &state.stores.store;
     let names: Vec<String> = store
         .list_secrets(&scope)
@@ -365,7 +415,9 @@ pub(crate) async fn bulk_import(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let scope = scope_of(&query)?;
-    caller.require(&state, &scope, Operation::Import).await?;
+    caller
+        .require(&state, &scope, None, Operation::Import)
+        .await?;
     let Ok(text) = std::str::from_utf8(&body) else {
         return Err(ApiError::bad_request("the body is not UTF-8 text"));
     };
@@ -430,9 +482,8 @@ pub(crate) async fn bulk_import(
         let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
         return Ok(import_refused(&problems));
     }
-    let store = &state.stores.store;
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
-    let current = store.get_secrets(&scope, &names).await?;
+    let current = values_to_compare(&state, &scope, &names).await?;
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     let mut ops = Vec::new();
     for (name, (value, _)) in entries {
@@ -461,6 +512,20 @@ pub(crate) async fn bulk_import(
         errors: Vec::new(),
     })
     .into_response())
+}
+
+/// The current values of `names`, read by an import to count what it leaves unchanged:
+/// read to compare, not to reveal, so not recorded (the import's writes are its entries).
+async fn values_to_compare(
+    state: &AppState,
+    scope: &str,
+    names: &[&str],
+) -> ApiResult<HashMap<String, Secret>> {
+    let read = state.stores.store.get_secrets(scope, names);
+    Ok(match audit::current() {
+        Some(context) => audit::scope(context.with_purpose(AuditAction::Import), read).await?,
+        None => read.await?,
+    })
 }
 
 /// The 400 of an import with bad lines: `error`, and every problem in `errors`.
@@ -501,7 +566,9 @@ pub(crate) async fn batch(
             } else {
                 Operation::Delete
             };
-            caller.require(&state, &scope, operation).await?;
+            caller
+                .require(&state, &scope, Some(name.as_str()), operation)
+                .await?;
         }
         ops.push(match op {
             BatchOp::Set { value, .. } => {
