@@ -494,6 +494,8 @@ impl Command {
     pub(crate) fn audit_purpose(&self) -> Option<AuditAction> {
         match self {
             Self::Export { .. } => Some(AuditAction::Export),
+            // Its reads only compare values with the file's; its writes are recorded.
+            Self::Import { .. } => Some(AuditAction::Import),
             Self::Run { .. } => Some(AuditAction::Resolve),
             Self::Revoke { .. } => Some(AuditAction::Revoke),
             Self::GitCredential { .. } => Some(AuditAction::HelperGet),

@@ -97,10 +97,10 @@ fn local_only(command: &Command) -> Option<(&'static str, &'static str)> {
             "git-credential",
             "git's credentials are kept in a local store; configure the helper without it",
         ),
-        Command::Audit(args) => (
+        Command::Audit(args) if matches!(args.command, Some(AuditCommand::Prune { .. })) => (
             args.verb(),
-            "the server's audit log is read through its `GET /api/v1/audit` route, which this \
-             command does not call yet; run it on the server's host meanwhile",
+            "the server's log is pruned on the server's host (`zlayer-secret audit prune` \
+             with its data directory)",
         ),
         _ => return None,
     })
@@ -285,16 +285,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::GitCredential { operation } => {
             helpers::git_credential(&location, &operation).await?;
         }
-        Command::Audit(args) => return audit_verb(&location, args).await,
+        Command::Audit(args) => return audit_verb(&location, remote.as_ref(), args).await,
     }
     Ok(0)
 }
 
 /// Runs `audit`, `audit verify` or `audit prune`; returns the process exit code.
-async fn audit_verb(location: &backend::Location, args: AuditArgs) -> anyhow::Result<u8> {
+async fn audit_verb(
+    location: &backend::Location,
+    remote: Option<&backend::Remote>,
+    args: AuditArgs,
+) -> anyhow::Result<u8> {
     match args.command {
         Some(AuditCommand::Verify { output }) => {
-            commands::audit::verify(location, output.output).await
+            commands::audit::verify(location, remote, output.output).await
         }
         Some(AuditCommand::Prune { before }) => {
             commands::audit::prune(location, before).await?;
@@ -310,7 +314,7 @@ async fn audit_verb(location: &backend::Location, args: AuditArgs) -> anyhow::Re
                 action: args.action,
                 limit: args.limit,
             };
-            commands::audit::list(location, &filter, args.output.output).await?;
+            commands::audit::list(location, remote, &filter, args.output.output).await?;
             Ok(0)
         }
     }

@@ -1,5 +1,6 @@
-//! `audit`, `audit verify` and `audit prune`: the audit log of the local store, and the
-//! TIME syntax of their options ([`parse_time`]).
+//! `audit`, `audit verify` and `audit prune`: the audit log of the local store (or, for
+//! `audit` and `audit verify` with `--server`, of the server's store), and the TIME syntax of
+//! their options ([`parse_time`]).
 //!
 //! The log is the store's own (`zlayer-secrets-sqlite`): entries name who did what to which
 //! secret and how it ended, never a value. A data directory without a store lists nothing
@@ -12,7 +13,7 @@ use anyhow::bail;
 use zlayer_secrets::PersistentSecretsStore;
 use zlayer_secrets::audit::{Actor, AuditEntry, AuditFilter, AuditLog as _, AuditVerification};
 
-use crate::backend::{Location, local_error, local_store};
+use crate::backend::{Location, Remote, local_error, local_store};
 use crate::cli::Output;
 use crate::output::{self, note};
 
@@ -28,12 +29,17 @@ const TIME_SYNTAX: &str = "write an RFC 3339 time (2026-12-01T10:00:00Z), a date
 /// `audit`: prints the entries `filter` selects, oldest first.
 pub(crate) async fn list(
     location: &Location,
+    remote: Option<&Remote>,
     filter: &AuditFilter,
     out: Output,
 ) -> anyhow::Result<()> {
-    let entries = match open(location, "audit").await? {
-        Some(store) => store.entries(filter).await.map_err(local_error)?,
-        None => Vec::new(),
+    let entries = if let Some(remote) = remote {
+        remote.connect().await?.audit_entries(filter).await?
+    } else {
+        match open(location, "audit").await? {
+            Some(store) => store.entries(filter).await.map_err(local_error)?,
+            None => Vec::new(),
+        }
     };
     match out {
         Output::Json => output::json(&serde_json::to_value(&entries)?),
@@ -67,10 +73,20 @@ fn row(entry: &AuditEntry) -> Vec<String> {
 
 /// `audit verify`: 0 when the chain is intact, 1 (and the first bad entry on stderr) when
 /// not.
-pub(crate) async fn verify(location: &Location, out: Output) -> anyhow::Result<u8> {
-    let report = match open(location, "audit verify").await? {
-        Some(store) => store.verify().await.map_err(local_error)?,
-        None => AuditVerification {
+pub(crate) async fn verify(
+    location: &Location,
+    remote: Option<&Remote>,
+    out: Output,
+) -> anyhow::Result<u8> {
+    let local = if remote.is_some() {
+        None
+    } else {
+        open(location, "audit verify").await?
+    };
+    let report = match (remote, local) {
+        (Some(remote), _) => remote.connect().await?.audit_verify().await?,
+        (None, Some(store)) => store.verify().await.map_err(local_error)?,
+        (None, None) => AuditVerification {
             entries: 0,
             first_seq: 1,
             last_seq: 0,

@@ -604,3 +604,55 @@ fn short_lived_tokens_do_not_fail_the_verbs() {
         assert_eq!(admin.run(&["get", "s", "--reveal"]).ok().out(), value);
     }
 }
+
+#[test]
+fn audit_and_audit_verify_read_the_servers_log() {
+    let served = Served::start(&[]);
+    let admin = served.client(&served.admin);
+    admin
+        .run_with(
+            &["set", "db", "--from-stdin"],
+            Some(b"remote-audit-value"),
+            &[],
+        )
+        .ok();
+    admin.run(&["get", "db", "--reveal"]).ok();
+    let listed = admin.run(&["audit", "--output", "json"]).ok().out();
+    let entries: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let summary: Vec<String> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["action"].as_str().unwrap(),
+                e["name"].as_str().unwrap_or("-"),
+                e["outcome"].as_str().unwrap(),
+                e["actor"]["principal"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // The server records its own subjects; the API key's own lookup is not an entry.
+    assert!(
+        summary.ends_with(&[
+            "set db ok admin".to_owned(),
+            "reveal db ok admin".to_owned()
+        ]),
+        "{summary:?}"
+    );
+    assert!(!listed.contains("remote-audit-value"));
+    let verify = admin.run(&["audit", "verify"]).ok().out();
+    assert!(
+        verify.starts_with("audit log intact: entries 1.."),
+        "{verify}"
+    );
+    // Pruning is for the server's host.
+    admin
+        .run(&["audit", "prune", "--before", "1d"])
+        .code(1)
+        .err_contains("pruned on the server's host");
+    // A key that is not admin is refused by the server.
+    let bob = served.client(&served.key("bob", &[]));
+    bob.run(&["audit"]).code(1);
+}
