@@ -520,7 +520,11 @@ impl Writer {
                 Ok(((), records))
             },
             |e| {
-                let detail = format!("a batch of {} writes: {}", ops.len(), audit_kind(e));
+                let detail = format!(
+                    "a batch of {} writes: {}",
+                    ops.len(),
+                    zlayer_secrets_core::audit::error_kind(e)
+                );
                 Some(AuditRecord {
                     action: AuditAction::Import,
                     scope: None,
@@ -636,9 +640,4 @@ fn key_rotation(
         outcome,
         detail: Some(detail),
     }
-}
-
-/// The kind of `error`, for an entry.
-fn audit_kind(error: &SecretsError) -> &'static str {
-    zlayer_secrets_core::audit::error_kind(error)
 }
