@@ -22,8 +22,9 @@
 //!   ([`validate_value`]); scopes starting with `_zlayer` are zlayer-secrets' own
 //!   ([`is_reserved_scope`]); messages name a secret with [`label`].
 //! - [`SecretsResolver`] turns references ([`SecretRef`], grammar in [`reference`](mod@reference)) into
-//!   values; [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the
-//!   plain local mapping).
+//!   values, also inside strings (`postgres://app:{{ $S:pw }}@db`: a [`Template`]);
+//!   [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the plain
+//!   local mapping).
 //! - [`MemoryStore`] implements every store trait in memory, with real versions.
 //! - [`audit`] is the audit log's vocabulary (who did what to which secret, with what
 //!   outcome) and the [`AuditLog`](audit::AuditLog) trait; with the `audit-context` feature,
@@ -46,6 +47,7 @@ mod provider;
 mod resolver;
 mod scope;
 mod secret;
+mod template;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -68,6 +70,7 @@ pub use provider::{SecretsProvider, SecretsStore};
 pub use resolver::SecretsResolver;
 pub use scope::{EnvScopeProvider, LocalEnvScopes};
 pub use secret::Secret;
+pub use template::{Template, TemplateError};
 pub use zlayer_secrets_ref as reference;
 pub use zlayer_secrets_ref::SecretRef;
 pub use zlayer_secrets_ref::SecretScope;
