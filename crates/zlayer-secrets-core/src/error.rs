@@ -209,6 +209,14 @@ pub enum SecretsError {
         /// Where and why the reference is malformed (it never repeats the input).
         error: ParseError,
     },
+    /// A `{{ }}` placeholder of a value or template holds a malformed reference
+    /// ([`Template`](crate::Template)).
+    InvalidPlaceholder {
+        /// The environment variable holding it, when resolving an environment.
+        variable: Option<String>,
+        /// Where and why (line, column, reason; it never repeats the text).
+        error: crate::TemplateError,
+    },
     /// An environment-scoped reference met a resolver without an
     /// [`EnvScopeProvider`](crate::EnvScopeProvider).
     NoEnvResolver,
@@ -489,6 +497,10 @@ impl fmt::Display for SecretsError {
                  file; to rotate, re-key the data with a new value and change {variable}"
             ),
             Self::InvalidReference { variable, error } => match variable {
+                Some(variable) => write!(f, "environment variable `{variable}`: {error}"),
+                None => write!(f, "{error}"),
+            },
+            Self::InvalidPlaceholder { variable, error } => match variable {
                 Some(variable) => write!(f, "environment variable `{variable}`: {error}"),
                 None => write!(f, "{error}"),
             },

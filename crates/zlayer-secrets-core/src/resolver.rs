@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 use zlayer_secrets_ref::ParseError;
 
 use crate::{
-    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, is_reserved_scope, label,
-    validate_name, validate_scope,
+    EnvScopeProvider, Result, SecretRef, SecretsError, SecretsProvider, Template,
+    is_reserved_scope, label, validate_name, validate_scope,
 };
 
 /// Resolves secret references in configuration values and environment maps.
@@ -35,10 +35,14 @@ use crate::{
 /// [`SecretsError::ReservedScope`] (in an [`Unresolved`](SecretsError::Unresolved); see
 /// [`is_access_denied`](SecretsError::is_access_denied)) before anything is read.
 ///
-/// Values that do not start with `$S:` or `$secret://` pass through unchanged; a value that
-/// starts like a reference but is malformed is an error
-/// ([`SecretsError::InvalidReference`]), never passed through. Errors name the environment
-/// variable and the reference, never a value:
+/// A value that is exactly a reference becomes the secret's value. Inside a longer value,
+/// references go in `{{ }}` placeholders (`postgres://app:{{ $S:pw }}@db`; syntax and the
+/// `\{{` escape in [`Template`]); other values pass through unchanged. A value that starts
+/// like a reference but is malformed is an error ([`SecretsError::InvalidReference`]), as
+/// is a placeholder holding one ([`SecretsError::InvalidPlaceholder`]); neither is passed
+/// through. A value mentioning `$S:` anywhere else passes through with a warning (`tracing`,
+/// naming the variable). Errors name the environment variable and the reference, never a
+/// value:
 ///
 /// - a missing secret or field is [`SecretsError::NotFound`], whose `name` reads
 ///   ``shop/db (`$S:db`, environment variable `DB`)``;
@@ -111,13 +115,22 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         &self.scope
     }
 
-    /// Resolves one value: a reference becomes the secret's value (or field); any other
-    /// value comes back unchanged.
+    /// Resolves one value: a reference becomes the secret's value (or field); `{{ }}`
+    /// placeholders holding references ([`Template`]) are replaced by theirs (read with one
+    /// [`get_secrets`](SecretsProvider::get_secrets) per scope); any other value comes
+    /// back unchanged.
     pub async fn resolve_value(&self, value: &str) -> Result<String> {
-        let Some(reference) = classify(value) else {
-            return Ok(value.to_owned());
+        let reference = match classify(None, value)? {
+            Value::Plain => return Ok(value.to_owned()),
+            Value::Template(_) => {
+                let mut resolved = self.resolve_entries(&[(None, value)]).await?;
+                return Ok(resolved
+                    .pop()
+                    .map(|mut value| std::mem::take(&mut *value))
+                    .unwrap_or_default());
+            }
+            Value::Whole(reference) => reference,
         };
-        let reference = reference.map_err(|e| malformed(None, e))?;
         let site = Site {
             var: None,
             reference: &reference,
@@ -139,30 +152,55 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         Ok(std::mem::take(&mut *render(&secret, &scope, &site)?))
     }
 
-    /// Resolves every value of an environment map (see [`resolve_value`](Self::resolve_value)).
+    /// Resolves every value of an environment map (see [`resolve_value`](Self::resolve_value)):
+    /// whole-value references and references in `{{ }}` placeholders alike.
     ///
     /// References are grouped by scope, and each scope is read once with one
     /// [`get_secrets`](SecretsProvider::get_secrets) call; each distinct environment is
     /// mapped to its scope once. Any malformed reference, missing secret or missing field
     /// fails the whole call; the error names the variable (the first one in name order when
-    /// several are wrong) and its reference.
+    /// several are wrong) and its reference. A value that mentions `$S:` or `$secret://`
+    /// but is neither a reference nor inside `{{ }}` passes through unchanged, with a
+    /// warning (`tracing`) naming the variable.
     pub async fn resolve_env(
         &self,
         env: &HashMap<String, String>,
     ) -> Result<HashMap<String, String>> {
         // Name order, so that the error reported when several values are wrong does not
         // depend on hashing.
-        let mut vars: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut vars: Vec<(Option<&str>, &str)> = env
+            .iter()
+            .map(|(k, v)| (Some(k.as_str()), v.as_str()))
+            .collect();
         vars.sort_unstable_by_key(|(var, _)| *var);
+        let resolved = self.resolve_entries(&vars).await?;
+        Ok(vars
+            .into_iter()
+            .zip(resolved)
+            .map(|((var, _), mut value)| {
+                (
+                    var.unwrap_or_default().to_owned(),
+                    std::mem::take(&mut *value),
+                )
+            })
+            .collect())
+    }
 
-        let mut references: Vec<(&str, SecretRef)> = Vec::new();
-        for (var, value) in &vars {
-            if let Some(reference) = classify(value) {
-                let reference = reference.map_err(|e| malformed(Some(var), e))?;
-                references.push((var, reference));
-            }
+    /// Resolves `entries` (variable, value), in order: one read per scope for all of them.
+    async fn resolve_entries(
+        &self,
+        entries: &[(Option<&str>, &str)],
+    ) -> Result<Vec<Zeroizing<String>>> {
+        let mut values: Vec<Value<'_>> = Vec::with_capacity(entries.len());
+        for (var, value) in entries {
+            values.push(classify(*var, value)?);
         }
+        // Every reference, with the variable it is in: a template may hold several.
+        let references: Vec<(Option<&str>, &SecretRef)> = entries
+            .iter()
+            .zip(&values)
+            .flat_map(|((var, _), value)| value.references().map(move |r| (*var, r)))
+            .collect();
 
         // Each distinct environment once, then each reference's scope.
         let mut env_scopes: BTreeMap<EnvKey<'_>, String> = BTreeMap::new();
@@ -171,36 +209,32 @@ impl<P: SecretsProvider> SecretsResolver<P> {
                 && let btree_map::Entry::Vacant(slot) = env_scopes.entry(key)
             {
                 let site = Site {
-                    var: Some(var),
+                    var: *var,
                     reference,
                 };
                 slot.insert(self.env_scope(&key, &site).await?);
             }
         }
-        let mut wanted: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-        let mut targets: Vec<(&str, &SecretRef, String)> = Vec::with_capacity(references.len());
+        let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut scopes: Vec<String> = Vec::with_capacity(references.len());
         for (var, reference) in &references {
             let site = Site {
-                var: Some(var),
+                var: *var,
                 reference,
             };
-            let scope = match env_key(reference) {
-                Some(key) => env_scopes
-                    .get(&key)
-                    .cloned()
-                    .expect("every environment was resolved above"),
+            let scope = match env_key(reference).and_then(|key| env_scopes.get(&key)) {
+                Some(scope) => scope.clone(),
                 None => self.direct_scope(reference, &site)?,
             };
             check_name(reference, &site)?;
-            wanted
-                .entry(scope.clone())
-                .or_default()
-                .insert(&reference.name);
-            targets.push((var, reference, scope));
+            scopes.push(scope);
+        }
+        for ((_, reference), scope) in references.iter().zip(&scopes) {
+            wanted.entry(scope).or_default().insert(&reference.name);
         }
         tracing::debug!(
-            variables = env.len(),
-            references = targets.len(),
+            variables = entries.len(),
+            references = references.len(),
             scopes = wanted.len(),
             environments = env_scopes.len(),
             "resolving secret references"
@@ -214,43 +248,52 @@ impl<P: SecretsProvider> SecretsResolver<P> {
                 .provider
                 .get_secrets(scope, &names)
                 .await
-                .map_err(|e| SecretsError::ScopeFailed {
-                    scope: scope.clone(),
-                    variables: targets
+                .map_err(|e| {
+                    let mut variables: Vec<String> = references
                         .iter()
-                        .filter(|(_, _, s)| s == scope)
-                        .map(|(var, _, _)| (*var).to_owned())
-                        .collect(),
-                    source: Box::new(e),
+                        .zip(&scopes)
+                        .filter(|(_, s)| s == scope)
+                        .filter_map(|((var, _), _)| var.map(str::to_owned))
+                        .collect();
+                    variables.dedup();
+                    SecretsError::ScopeFailed {
+                        scope: (*scope).to_owned(),
+                        variables,
+                        source: Box::new(e),
+                    }
                 })?;
-            fetched.insert(scope.as_str(), secrets);
+            fetched.insert(*scope, secrets);
         }
 
-        // Values are held in zeroizing buffers until every variable has resolved, so that a
-        // failure part-way leaves no plaintext behind.
-        let mut resolved: Vec<(&str, Zeroizing<String>)> = Vec::with_capacity(vars.len());
-        let mut targets = targets.into_iter().peekable();
-        for (var, value) in vars {
-            match targets.peek() {
-                Some((target_var, ..)) if *target_var == var => {
-                    let (_, reference, scope) = targets.next().expect("peeked just above");
-                    let site = Site {
-                        var: Some(var),
-                        reference,
-                    };
-                    let secret = fetched
-                        .get(scope.as_str())
-                        .and_then(|secrets| secrets.get(&reference.name))
-                        .ok_or_else(|| site.not_found(&label(&scope, &reference.name)))?;
-                    resolved.push((var, render(secret, &scope, &site)?));
-                }
-                _ => resolved.push((var, Zeroizing::new(value.to_owned()))),
-            }
+        // Each reference's value, in order; held in zeroizing buffers until every variable
+        // has resolved, so that a failure part-way leaves no plaintext behind.
+        let mut found: Vec<Zeroizing<String>> = Vec::with_capacity(references.len());
+        for ((var, reference), scope) in references.iter().zip(&scopes) {
+            let site = Site {
+                var: *var,
+                reference,
+            };
+            let secret = fetched
+                .get(scope.as_str())
+                .and_then(|secrets| secrets.get(&reference.name))
+                .ok_or_else(|| site.not_found(&label(scope, &reference.name)))?;
+            found.push(render(secret, scope, &site)?);
         }
-        Ok(resolved
-            .into_iter()
-            .map(|(var, mut value)| (var.to_owned(), std::mem::take(&mut *value)))
-            .collect())
+        let mut found = found.into_iter();
+        let mut resolved = Vec::with_capacity(entries.len());
+        for ((_, text), value) in entries.iter().zip(&values) {
+            resolved.push(match value {
+                Value::Plain => Zeroizing::new((*text).to_owned()),
+                Value::Whole(_) => found.next().unwrap_or_default(),
+                Value::Template(template) => {
+                    let parts: Vec<Zeroizing<String>> =
+                        template.references().map_while(|_| found.next()).collect();
+                    let mut parts = parts.iter();
+                    template.render(|_| parts.next().map_or("", |p| p.as_str()))
+                }
+            });
+        }
+        Ok(resolved)
     }
 
     /// The scope of a deployment- or service-level reference.
@@ -309,9 +352,67 @@ impl<P: SecretsProvider> fmt::Debug for SecretsResolver<P> {
     }
 }
 
-/// `None` for a plain value; otherwise the parsed reference or why it is malformed.
-fn classify(value: &str) -> Option<Result<SecretRef, ParseError>> {
-    SecretRef::looks_like_reference(value).then(|| SecretRef::try_parse(value))
+/// What a value is to the resolver.
+enum Value<'a> {
+    /// No reference: passes through.
+    Plain,
+    /// Exactly one reference.
+    Whole(SecretRef),
+    /// Text with `{{ }}` placeholders or escapes.
+    Template(Template<'a>),
+}
+
+impl Value<'_> {
+    fn references(&self) -> Box<dyn Iterator<Item = &SecretRef> + '_> {
+        match self {
+            Value::Plain => Box::new(std::iter::empty()),
+            Value::Whole(reference) => Box::new(std::iter::once(reference)),
+            Value::Template(template) => Box::new(template.references()),
+        }
+    }
+}
+
+/// Sorts `value` (of variable `var`, if any) into plain, reference or template; a
+/// malformed reference is an error, a stray one a warning naming the variable.
+fn classify<'a>(var: Option<&str>, value: &'a str) -> Result<Value<'a>> {
+    if SecretRef::looks_like_reference(value) {
+        return SecretRef::try_parse(value)
+            .map(Value::Whole)
+            .map_err(|e| malformed(var, e));
+    }
+    let mentions_reference =
+        value.contains(SecretRef::PREFIX) || value.contains(SecretRef::URL_PREFIX);
+    if !value.contains("{{") {
+        if mentions_reference {
+            warn_stray(var);
+        }
+        return Ok(Value::Plain);
+    }
+    let template = Template::parse(value).map_err(|error| SecretsError::InvalidPlaceholder {
+        variable: var.map(str::to_owned),
+        error,
+    })?;
+    if template.stray_reference() {
+        warn_stray(var);
+    }
+    // Even without references: the escape `\{{` still becomes `{{`.
+    Ok(Value::Template(template))
+}
+
+/// A value mentions a reference that will not be replaced: say which variable, never the
+/// value.
+fn warn_stray(var: Option<&str>) {
+    match var {
+        Some(var) => tracing::warn!(
+            variable = var,
+            "the value of `{var}` contains `$S:` or `$secret://` but is neither a whole \
+             reference nor inside `{{{{ }}}}`: it is passed through unchanged"
+        ),
+        None => tracing::warn!(
+            "a value contains `$S:` or `$secret://` but is neither a whole reference nor \
+             inside `{{{{ }}}}`: it is passed through unchanged"
+        ),
+    }
 }
 
 /// An environment as the resolver looks it up: (project, environment).

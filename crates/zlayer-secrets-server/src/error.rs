@@ -55,6 +55,7 @@ fn status_of(err: &SecretsError) -> StatusCode {
         SecretsError::InvalidName { .. }
         | SecretsError::InvalidInput { .. }
         | SecretsError::InvalidReference { .. }
+        | SecretsError::InvalidPlaceholder { .. }
         | SecretsError::ReservedScope { .. }
         | SecretsError::NoEnvResolver
         | SecretsError::FieldUnreadable { .. }

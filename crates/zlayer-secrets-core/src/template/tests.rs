@@ -19,7 +19,10 @@ fn rendered(text: &str) -> String {
 
 #[test]
 fn placeholders_with_and_without_spaces() {
-    assert_eq!(rendered("a{{$S:pw}}b{{ $S:x }}c{{\t$secret://prod/pw\t}}"), "aPbQcP");
+    assert_eq!(
+        rendered("a{{$S:pw}}b{{ $S:x }}c{{\t$secret://prod/pw\t}}"),
+        "aPbQcP"
+    );
     assert_eq!(
         refs("{{ $S:pw }}{{ $secret://prod/KEY }}"),
         ["$S:pw", "$secret://prod/KEY"]
@@ -28,7 +31,16 @@ fn placeholders_with_and_without_spaces() {
 
 #[test]
 fn text_without_placeholders_is_unchanged() {
-    for text in ["", "plain", "{{ .Values.x }}", "{{", "}}", "a }} b {{", "{{ $S:pw", "{{}}"] {
+    for text in [
+        "",
+        "plain",
+        "{{ .Values.x }}",
+        "{{",
+        "}}",
+        "a }} b {{",
+        "{{ $S:pw",
+        "{{}}",
+    ] {
         let t = Template::parse(text).unwrap();
         assert!(!t.has_references(), "{text}");
         assert_eq!(t.render(|_| "X").as_str(), text);
@@ -54,14 +66,21 @@ fn a_malformed_reference_says_where() {
     let err = Template::parse("line one\nx = {{ $S:@api/ }}").unwrap_err();
     assert_eq!((err.line(), err.column()), (2, 16));
     let shown = err.to_string();
-    assert!(shown.starts_with("placeholder at line 2, column 16: "), "{shown}");
+    assert!(
+        shown.starts_with("placeholder at line 2, column 16: "),
+        "{shown}"
+    );
     let err = Template::parse("é{{$S:}}").unwrap_err();
     assert_eq!((err.line(), err.column()), (1, 7));
 }
 
 #[test]
 fn stray_references_are_noticed() {
-    for text in ["postgres://app:$S:pw@db", "x $secret://prod/K", r"\{{ $S:pw }}"] {
+    for text in [
+        "postgres://app:$S:pw@db",
+        "x $secret://prod/K",
+        r"\{{ $S:pw }}",
+    ] {
         assert!(Template::parse(text).unwrap().stray_reference(), "{text}");
     }
     for text in ["{{ $S:pw }}", "plain", "$s:lowercase", "a {{ $S:pw }} b"] {

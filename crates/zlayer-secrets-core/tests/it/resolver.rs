@@ -616,3 +616,139 @@ fn references_never_read_reserved_scopes() {
         assert_eq!(r.resolve_value("$S:n").await.unwrap(), "ordinary");
     });
 }
+
+#[test]
+fn references_inside_strings_are_replaced() {
+    block_on(async {
+        let r = resolver().await;
+        for (value, expected) in [
+            (
+                "postgres://app:{{ $S:db-password }}@db/app",
+                "postgres://app:pw-deploy-4f1a@db/app",
+            ),
+            (
+                "{{$S:db/user}}:{{ $S:db/pass }}@{{\t$secret://prod/cfg/region\t}}",
+                "app:pw-in-json@eu",
+            ),
+            (
+                "{{ $S:@api/token }} and {{ $S:store:prod/API_KEY }} {{ $S::prod/API_KEY }}",
+                "tok-service-77b2 and k-project-0d5f k-prod-9c3e",
+            ),
+            ("twice {{ $S:db/port }}{{ $S:db/port }}", "twice 54325432"),
+            (r"\{{ $S:db-password }}", "{{ $S:db-password }}"),
+            (r"\{{ kept }} {{ $S:db/user }}", "{{ kept }} app"),
+            ("{{ .Values.image }}", "{{ .Values.image }}"),
+            ("{{ unterminated $S:db", "{{ unterminated $S:db"),
+            ("{{ $S:db/user }}}", "app}"),
+        ] {
+            check(&r, value, expected).await;
+        }
+    });
+}
+
+#[test]
+fn inserted_values_come_out_byte_for_byte() {
+    block_on(async {
+        let store = store().await;
+        let tricky = "line one\nline \"two\" 'x' {{ $S:db-password }} }} \\{{ é✓ \u{1f512}\r\n";
+        put(&store, "shop", "tricky", tricky).await;
+        let r = SecretsResolver::new(store, "shop");
+        check(&r, "<{{ $S:tricky }}>", &format!("<{tricky}>")).await;
+        check(&r, "$S:tricky", tricky).await;
+    });
+}
+
+#[test]
+fn placeholders_are_fetched_with_one_batch_per_scope() {
+    block_on(async {
+        let r = SecretsResolver::new(CountingProvider::new().await, "shop")
+            .with_env_resolver(Arc::new(LocalEnvScopes));
+        let vars = env(&[
+            ("URL", "postgres://{{ $S:db/user }}:{{ $S:db-password }}@db"),
+            ("WHOLE", "$S:db-password"),
+            ("MIXED", "{{ $S:@api/token }}/{{ $secret://prod/API_KEY }}"),
+            ("PLAIN", "x"),
+        ]);
+        let resolved = r.resolve_env(&vars).await.unwrap();
+        assert_eq!(resolved["URL"], "postgres://app:pw-deploy-4f1a@db");
+        assert_eq!(resolved["WHOLE"], "pw-deploy-4f1a");
+        assert_eq!(resolved["MIXED"], "tok-service-77b2/k-prod-9c3e");
+        assert_eq!(resolved["PLAIN"], "x");
+        let provider = r.provider();
+        assert_eq!(provider.get_secret_calls.load(Ordering::SeqCst), 0);
+        let calls: BTreeMap<String, Vec<String>> = provider
+            .get_secrets_calls
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect();
+        let expected: BTreeMap<String, Vec<String>> = [
+            ("env:prod", vec!["API_KEY"]),
+            ("shop", vec!["db", "db-password"]),
+            ("shop/api", vec!["token"]),
+        ]
+        .into_iter()
+        .map(|(s, names)| (s.to_owned(), names.into_iter().map(str::to_owned).collect()))
+        .collect();
+        assert_eq!(calls, expected);
+        assert_eq!(provider.get_secrets_calls.lock().unwrap().len(), 3);
+
+        // One value with several placeholders of one scope: one batch too.
+        provider.get_secrets_calls.lock().unwrap().clear();
+        let value = r
+            .resolve_value("{{ $S:db/user }} {{ $S:db-password }} {{ $S:db/port }}")
+            .await
+            .unwrap();
+        assert_eq!(value, "app pw-deploy-4f1a 5432");
+        assert_eq!(provider.get_secret_calls.load(Ordering::SeqCst), 0);
+        assert_eq!(provider.get_secrets_calls.lock().unwrap().len(), 1);
+    });
+}
+
+#[test]
+fn a_malformed_placeholder_names_the_variable_and_position() {
+    block_on(async {
+        let r = resolver().await;
+        let err = env_err(
+            &r,
+            &[("OK", "$S:db-password"), ("BROKEN", "a\nb {{ $S:db x }}")],
+        )
+        .await;
+        assert!(
+            matches!(
+                &err,
+                SecretsError::InvalidPlaceholder { variable: Some(v), error } if v == "BROKEN" && error.line() == 2
+            ),
+            "{err:?}"
+        );
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("environment variable `BROKEN`: placeholder at line 2, column "),
+            "{shown}"
+        );
+        assert_no_value(&shown);
+        let err = r.resolve_value("x {{ $S: }}").await.unwrap_err();
+        assert!(
+            matches!(err, SecretsError::InvalidPlaceholder { variable: None, .. }),
+            "{err:?}"
+        );
+    });
+}
+
+#[test]
+fn a_missing_secret_in_a_placeholder_fails_naming_the_variable() {
+    block_on(async {
+        let r = resolver().await;
+        let err = env_err(
+            &r,
+            &[("URL", "postgres://app:{{ $S:db-password }}@{{ $S:nope }}")],
+        )
+        .await;
+        assert!(matches!(err, SecretsError::NotFound { .. }), "{err:?}");
+        let shown = err.to_string();
+        assert!(shown.contains("`$S:nope`"), "{shown}");
+        assert!(shown.contains("environment variable `URL`"), "{shown}");
+        assert_no_value(&shown);
+    });
+}
