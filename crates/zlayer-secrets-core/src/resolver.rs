@@ -41,7 +41,7 @@ use crate::{
 /// like a reference but is malformed is an error ([`SecretsError::InvalidReference`]), as
 /// is a placeholder holding one ([`SecretsError::InvalidPlaceholder`]); neither is passed
 /// through. A value mentioning `$S:` anywhere else passes through with a warning (`tracing`,
-/// naming the variable). Errors name the environment variable and the reference, never a
+/// target `zlayer_secrets::stray_reference`, naming the variable). Errors name the environment variable and the reference, never a
 /// value:
 ///
 /// - a missing secret or field is [`SecretsError::NotFound`], whose `name` reads
@@ -404,11 +404,13 @@ fn classify<'a>(var: Option<&str>, value: &'a str) -> Result<Value<'a>> {
 fn warn_stray(var: Option<&str>) {
     match var {
         Some(var) => tracing::warn!(
+            target: "zlayer_secrets::stray_reference",
             variable = var,
             "the value of `{var}` contains `$S:` or `$secret://` but is neither a whole \
              reference nor inside `{{{{ }}}}`: it is passed through unchanged"
         ),
         None => tracing::warn!(
+            target: "zlayer_secrets::stray_reference",
             "a value contains `$S:` or `$secret://` but is neither a whole reference nor \
              inside `{{{{ }}}}`: it is passed through unchanged"
         ),

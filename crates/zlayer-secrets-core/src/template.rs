@@ -156,13 +156,12 @@ impl<'a> Template<'a> {
 
     /// Whether the text outside the placeholders mentions `$S:` or `$secret://`: most
     /// likely a reference meant to be replaced that is not, because it is neither the whole
-    /// value nor inside `{{ }}`.
+    /// value nor inside `{{ }}`. A reference between an escaped `\{{` and its `}}` is
+    /// meant to stay and does not count.
     #[must_use]
     pub fn stray_reference(&self) -> bool {
         self.pieces.iter().any(|piece| match piece {
-            Piece::Text(text) => {
-                text.contains(SecretRef::PREFIX) || text.contains(SecretRef::URL_PREFIX)
-            }
+            Piece::Text(text) => has_stray(text),
             Piece::Reference(_) => false,
         })
     }
@@ -221,6 +220,22 @@ impl fmt::Debug for Template<'_> {
             .field("text_bytes", &text)
             .finish()
     }
+}
+
+/// Whether `text` mentions a reference outside any `{{ ... }}` it holds (text only holds
+/// such a span after an escape, or when its content is no reference).
+fn has_stray(text: &str) -> bool {
+    [SecretRef::PREFIX, SecretRef::URL_PREFIX].iter().any(|prefix| {
+        text.match_indices(prefix).any(|(at, _)| {
+            let before = &text[..at];
+            let opened = before.rfind(OPEN);
+            let enclosed = opened.is_some_and(|open| {
+                before.rfind(CLOSE).is_none_or(|close| close < open)
+                    && text[at..].contains(CLOSE)
+            });
+            !enclosed
+        })
+    })
 }
 
 fn push_text<'a>(pieces: &mut Vec<Piece<'a>>, text: &'a str) {

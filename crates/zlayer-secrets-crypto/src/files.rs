@@ -228,6 +228,18 @@ pub(crate) fn replace_atomically(from: &Path, to: &Path, what: &str) -> Result<(
     sync_dir(parent_dir(to))
 }
 
+/// Writes `contents` to `path`, replacing any file there, atomically: a temporary file
+/// beside it (mode 0600 from creation, fsynced) is renamed over it, so `path` only ever
+/// holds the old file or the whole new one, never a partial one.
+pub(crate) fn write_replacing(path: &Path, contents: &[u8], what: &str) -> Result<()> {
+    let temp = TempFile::write(path, contents, what)?;
+    fs::rename(&temp.path, path)
+        .map_err(|e| io_failure(format!("put the new {what} in place at"), path, e))?;
+    // Renamed: nothing is left to remove.
+    temp.placed();
+    sync_dir(parent_dir(path))
+}
+
 /// Removes a file and makes the removal durable. A file that is already gone is fine.
 pub(crate) fn remove_durably(path: &Path, what: &str) -> Result<()> {
     match fs::remove_file(path) {
@@ -277,8 +289,18 @@ impl TempFile {
     }
 }
 
+impl TempFile {
+    /// The file was renamed to its final name: there is nothing to remove.
+    fn placed(mut self) {
+        self.path = PathBuf::new();
+    }
+}
+
 impl Drop for TempFile {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return;
+        }
         if let Err(e) = fs::remove_file(&self.path) {
             tracing::warn!(
                 "cannot remove the temporary file {}: {e}",

@@ -156,6 +156,15 @@ pub fn create_private_file(path: &Path, what: &str) -> Result<File> {
     open_checked(path, what, &mut options)
 }
 
+/// Writes `contents` to the file `path`, created with mode 0600 and replaced atomically: the
+/// whole contents go to a temporary file beside it (0600 from its first byte, fsynced),
+/// which is then renamed over `path`. A reader, or a crash, sees the old file or the new
+/// one, never part of one; a symbolic link at `path` is replaced, never followed. `what`
+/// names it in the errors, e.g. "output file".
+pub fn write_private_file(path: &Path, contents: &[u8], what: &str) -> Result<()> {
+    crate::files::write_replacing(path, contents, what)
+}
+
 /// Opens `path` with `options` (plus mode 0600 for a file it creates, and never following
 /// a symbolic link at `path`), then checks what was opened: a regular file that passes
 /// [`check_file`].

@@ -79,11 +79,19 @@ fn stray_references_are_noticed() {
     for text in [
         "postgres://app:$S:pw@db",
         "x $secret://prod/K",
-        r"\{{ $S:pw }}",
+        r"\{{ $S:pw }} then $S:stray",
+        "{{ a }} $S:b {{ c }}",
     ] {
         assert!(Template::parse(text).unwrap().stray_reference(), "{text}");
     }
-    for text in ["{{ $S:pw }}", "plain", "$s:lowercase", "a {{ $S:pw }} b"] {
+    for text in [
+        "{{ $S:pw }}",
+        "plain",
+        "$s:lowercase",
+        "a {{ $S:pw }} b",
+        r"escaped: \{{ $S:pw }}",
+        r"\{{ $secret://prod/K}} and \{{$S:x}}",
+    ] {
         assert!(!Template::parse(text).unwrap().stray_reference(), "{text}");
     }
 }

@@ -3,6 +3,7 @@
 
 mod key;
 mod manager;
+mod private_file;
 mod props;
 mod race;
 
