@@ -330,7 +330,10 @@ pub(crate) enum Command {
     ///
     /// Every variable whose value is a reference (`$S:name`, `$S:@service/name`,
     /// `$S::env/name`, `$S:project:env/name`, `$secret://env/NAME`, each with an optional
-    /// `/field` of a JSON secret) is replaced by the secret's value. Variables come from this
+    /// `/field` of a JSON secret) is replaced by the secret's value; inside a longer value,
+    /// a reference in `{{ }}` is replaced (`postgres://app:{{ $S:pw }}@db`; `\{{` is a
+    /// literal `{{`). A value that mentions `$S:` anywhere else is passed on unchanged, with
+    /// a warning. Variables come from this
     /// process's environment, without this tool's own credentials (`ZLAYER_SECRETS_KEY`,
     /// `ZLAYER_SECRETS_PASSWORD`, `VAULT_TOKEN`, API keys; see `--keep-env`), and from
     /// `--env-file` (which wins). `$S:name` reads the
@@ -339,17 +342,20 @@ pub(crate) enum Command {
     /// By default the program's stdout and stderr pass through a filter that prints
     /// `<concealed>` in place of any resolved value; `--no-masking` starts the program
     /// directly on this terminal instead. Exits with the program's exit code (128 + signal
-    /// if it was killed); every catchable signal that would end this process (SIGHUP,
+    /// if it was killed; 127 if it does not exist, 126 if it cannot be executed); every
+    /// catchable signal that would end this process (SIGHUP,
     /// SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, ...) is forwarded to it.
     #[command(
-        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all"
+        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  DATABASE_URL='postgres://app:{{ $S:db-password }}@db/app' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all"
     )]
     Run {
         #[command(flatten)]
         scope: ScopeArgs,
         /// A dotenv file of extra variables (references allowed); wins over inherited ones.
-        #[arg(long, value_name = "FILE")]
-        env_file: Option<PathBuf>,
+        /// Repeatable: a later file wins over an earlier one. A key defined twice in one
+        /// file is an error.
+        #[arg(long = "env-file", value_name = "FILE")]
+        env_files: Vec<PathBuf>,
         /// Do not filter the program's output; run it directly.
         #[arg(long)]
         no_masking: bool,
@@ -368,6 +374,49 @@ pub(crate) enum Command {
         /// The program and its arguments, after `--`.
         #[arg(required = true, last = true, value_name = "CMD")]
         command: Vec<OsString>,
+    },
+
+    /// Render a template file with the secrets its `{{ reference }}` placeholders name.
+    ///
+    /// Each placeholder, `{{ $S:name }}` or `{{ $secret://env/NAME }}` (spaces inside the
+    /// braces optional, `/field` allowed), is replaced by the secret's value, byte for byte;
+    /// everything else comes out as it is. `\{{` is a literal `{{`, and `{{ ... }}` holding
+    /// no reference (another template language's) is left alone. Every reference is
+    /// resolved before anything is written: if one fails, the command exits 1 and writes
+    /// nothing. `--out FILE` is created with mode 0600 and replaced atomically (a temporary
+    /// file renamed over it); without it the result goes to stdout.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret inject -i config.tpl.yaml -o config.yaml\n  zlayer-secret inject --env prod -i app.env.tpl > app.env\n  echo 'url: postgres://app:{{ $S:db-password }}@db' | zlayer-secret inject -i -"
+    )]
+    Inject {
+        /// The template (`-` for standard input).
+        #[arg(short = 'i', long = "in-file", value_name = "TEMPLATE")]
+        input: PathBuf,
+        /// Where to write the result (mode 0600, replaced atomically); stdout if absent.
+        #[arg(short = 'o', long = "out-file", value_name = "OUT")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+
+    /// Print the value of one secret reference (a field of it, with `/field`).
+    ///
+    /// The reference is read as `run` and `inject` read it: `$S:name` from the deployment
+    /// scope (or with `--env` that environment), `$S:@service/name`, `$S::env/name`,
+    /// `$S:project:env/name`, `$secret://env/NAME`. The value is followed by a newline
+    /// unless `--no-newline`. Quote the reference in single quotes so the shell leaves `$S`
+    /// alone.
+    #[command(
+        after_help = "Examples:\n  zlayer-secret read '$S:db-password'\n  zlayer-secret read '$secret://prod/db/password' -n > password.txt"
+    )]
+    Read {
+        /// The reference.
+        reference: String,
+        /// Print no newline after the value.
+        #[arg(short = 'n', long)]
+        no_newline: bool,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
 
     /// Serve the store over HTTP to clients with API keys, enforcing their grants.
@@ -477,6 +526,8 @@ impl Command {
             Self::Revoke { .. } => "revoke",
             Self::Permissions { .. } => "permissions",
             Self::Run { .. } => "run",
+            Self::Inject { .. } => "inject",
+            Self::Read { .. } => "read",
             Self::Serve { .. } => "serve",
             Self::ApiKey(ApiKeyCommand::Create { .. }) => "api-key create",
             Self::ApiKey(ApiKeyCommand::Ls { .. }) => "api-key ls",
@@ -489,14 +540,14 @@ impl Command {
     }
 
     /// What the command reads values for, as the audit log records it: `export` exports,
-    /// `run` resolves references for a program, `revoke` revokes (its grants write is no
+    /// `run` and `inject` resolve references for a program or a file, `revoke` revokes (its grants write is no
     /// grant), the git credential helper reads credentials; other reads reveal.
     pub(crate) fn audit_purpose(&self) -> Option<AuditAction> {
         match self {
             Self::Export { .. } => Some(AuditAction::Export),
             // Its reads only compare values with the file's; its writes are recorded.
             Self::Import { .. } => Some(AuditAction::Import),
-            Self::Run { .. } => Some(AuditAction::Resolve),
+            Self::Run { .. } | Self::Inject { .. } => Some(AuditAction::Resolve),
             Self::Revoke { .. } => Some(AuditAction::Revoke),
             Self::GitCredential { .. } => Some(AuditAction::HelperGet),
             _ => None,

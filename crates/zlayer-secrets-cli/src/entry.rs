@@ -214,7 +214,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Run {
             scope,
-            env_file,
+            env_files,
             no_masking,
             mount_dir,
             keep_env,
@@ -226,7 +226,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 backend,
                 scope,
                 &commands::run::Options {
-                    env_file: env_file.as_deref(),
+                    env_files: &env_files,
                     no_masking,
                     mount_dir: mount_dir.as_deref(),
                     keep_env: &keep_env,
@@ -234,6 +234,24 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 &command,
             )
             .await;
+        }
+        Command::Inject {
+            input,
+            output,
+            scope,
+        } => {
+            let scope = scope.scope()?;
+            let backend = open(Access::Read).await?;
+            commands::inject::inject(backend, &scope, &input, output.as_deref()).await?;
+        }
+        Command::Read {
+            reference,
+            no_newline,
+            scope,
+        } => {
+            let scope = scope.scope()?;
+            let backend = open(Access::Read).await?;
+            commands::inject::read(backend, &scope, &reference, no_newline).await?;
         }
         Command::Key(KeyCommand::Status { output }) => {
             commands::keys::status(location.local_only("key status")?, output.output).await?;

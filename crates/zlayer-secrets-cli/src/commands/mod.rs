@@ -3,6 +3,7 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod grants;
+pub(crate) mod inject;
 pub(crate) mod keys;
 pub(crate) mod run;
 pub(crate) mod secrets;

@@ -1,19 +1,20 @@
 //! `run`: start a program with the secret references in its environment resolved, its
 //! output masked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
-use zlayer_secrets::{LocalEnvScopes, Secret, SecretRef, SecretsResolver};
+use zlayer_secrets::{Secret, SecretRef, Template};
 use zlayer_secrets_formats::dotenv;
 use zlayer_secrets_inject::{MIN_MASKED_CHARS, Masker, SecretFiles, SecretFilesError, copy_masked};
 
 use crate::backend::Backend;
+use crate::commands::inject::resolve;
 use crate::commands::transfer::read_text_file;
 use crate::formats::{self, MAX_ENTRIES};
 use crate::output::note;
@@ -21,8 +22,8 @@ use crate::own_credentials::is_credential_variable;
 
 /// How `run` starts the program (its options besides the scope and the command).
 pub(crate) struct Options<'a> {
-    /// `--env-file`.
-    pub(crate) env_file: Option<&'a Path>,
+    /// `--env-file`, in order (a later file wins).
+    pub(crate) env_files: &'a [PathBuf],
     /// `--no-masking`.
     pub(crate) no_masking: bool,
     /// `--mount-dir`.
@@ -30,6 +31,11 @@ pub(crate) struct Options<'a> {
     /// `--keep-env`: credentials of this tool to pass on anyway.
     pub(crate) keep_env: &'a [String],
 }
+
+/// Exit code when the command does not exist, as shells have it.
+const NOT_FOUND: u8 = 127;
+/// Exit code when the command exists but cannot be executed, as shells have it.
+const NOT_EXECUTABLE: u8 = 126;
 
 /// Resolves the environment, starts `command`, and returns its exit code.
 pub(crate) async fn run(
@@ -42,16 +48,16 @@ pub(crate) async fn run(
         bail!("no command given after `--`");
     };
     let Options {
-        env_file,
+        env_files,
         no_masking,
         mount_dir,
         keep_env,
     } = *options;
 
-    // Inherited variables, then the env file's, which win. This tool's own credentials
-    // (the store's key and password, the Vault token, API keys) are not passed on unless
-    // `--keep-env` names them: the program gets its secrets, not the keys to all of them.
-    // Those kept are masked in its output like its secrets.
+    // Inherited variables, then the env files', which win (a later file over an earlier
+    // one). This tool's own credentials (the store's key and password, the Vault token, API
+    // keys) are not passed on unless `--keep-env` names them: the program gets its secrets,
+    // not the keys to all of them. Those kept are masked in its output like its secrets.
     let mut kept: Vec<(String, Zeroizing<String>)> = Vec::new();
     let mut env: BTreeMap<OsString, OsString> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
@@ -65,37 +71,29 @@ pub(crate) async fn run(
         }
         env.insert(key, value);
     }
-    if let Some(path) = env_file {
+    for path in env_files {
         for (key, value) in read_env_file(path)? {
             env.insert(OsString::from(key), OsString::from(value.expose()));
         }
     }
 
-    // The variables whose values are references (only UTF-8 values can be).
-    let references: HashMap<String, String> = env
-        .iter()
-        .filter_map(|(k, v)| {
-            let (k, v) = (k.to_str()?, v.to_str()?);
-            SecretRef::looks_like_reference(v).then(|| (k.to_owned(), v.to_owned()))
-        })
-        .collect();
-    // A server resolves them all in one request, with the caller's rights.
-    let values = match &backend.remote {
-        Some(remote) => remote.resolve_env(&base_scope, &references).await,
-        None => {
-            SecretsResolver::new(backend.provider(), base_scope)
-                .with_env_resolver(Arc::new(LocalEnvScopes))
-                .resolve_env(&references)
-                .await
-        }
-    }
-    .context(
+    let references = references(&env);
+    let values = resolve(&backend, &base_scope, &references).await.context(
         "cannot resolve the secret references of the environment; the command was not started",
     )?;
-    let resolved: Vec<(String, Zeroizing<String>)> = values
+    // The program's variables, and (apart) each secret that a variable's template holds:
+    // masked one by one, since the program may print one without the rest of the value.
+    // A template's whole value is not masked: only its secrets are.
+    let (mut parts, resolved): (Vec<_>, Vec<_>) = values
         .into_iter()
-        .map(|(k, v)| (k, Zeroizing::new(v)))
-        .collect();
+        .partition(|(key, _)| key.contains(PART_SEPARATOR));
+    parts.extend(resolved.iter().filter_map(|(key, value)| {
+        references
+            .get(key)
+            .is_some_and(|v| SecretRef::looks_like_reference(v))
+            .then(|| (key.clone(), value.clone()))
+    }));
+    drop(references);
     for (key, value) in &resolved {
         if value.contains('\0') {
             bail!(
@@ -117,8 +115,8 @@ pub(crate) async fn run(
         if no_masking {
             return exec(cmd, program);
         }
-        let masker = Arc::new(masker(&resolved, &kept));
-        drop((resolved, kept));
+        let masker = Arc::new(masker(&parts, &kept));
+        drop((resolved, parts, kept));
         return run_masked(cmd, program, Some(masker), Signals::new()?).await;
     };
 
@@ -131,13 +129,65 @@ pub(crate) async fn run(
         cmd.env_remove(key);
     }
     cmd.envs(files.variables());
-    let masker = (!no_masking).then(|| Arc::new(masker(&resolved, &kept)));
-    drop((resolved, kept));
+    let masker = (!no_masking).then(|| Arc::new(masker(&parts, &kept)));
+    drop((resolved, parts, kept));
     let code = run_masked(cmd, program, masker, signals).await;
     for problem in files.remove() {
         note!("warning: {:#}", anyhow::Error::new(problem));
     }
     code
+}
+
+/// Between a variable's name and a number, the key of one secret of the variable's
+/// template: `=` cannot be in a variable's name, so no such key is a variable.
+const PART_SEPARATOR: char = '=';
+
+/// The variables to resolve (only UTF-8 values can hold references): those whose value is
+/// a reference or has `{{ }}` placeholders, and for each reference in a placeholder an
+/// entry `VAR=N` of its own (see [`PART_SEPARATOR`]). A value that mentions `$S:` or
+/// `$secret://` anywhere else gets a warning naming the variable.
+fn references(env: &BTreeMap<OsString, OsString>) -> HashMap<String, String> {
+    let mut references = HashMap::new();
+    for (key, value) in env {
+        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+            continue;
+        };
+        if SecretRef::looks_like_reference(value) {
+            references.insert(key.to_owned(), value.to_owned());
+            continue;
+        }
+        let mentions = value.contains(SecretRef::PREFIX) || value.contains(SecretRef::URL_PREFIX);
+        if !value.contains("{{") {
+            if mentions {
+                warn_stray(key);
+            }
+            continue;
+        }
+        // A malformed placeholder is reported by the resolver, naming the variable.
+        if let Ok(template) = Template::parse(value) {
+            if template.stray_reference() {
+                warn_stray(key);
+            }
+            let mut seen = BTreeSet::new();
+            for reference in template.references() {
+                let reference = reference.to_string();
+                if seen.insert(reference.clone()) {
+                    let part = format!("{key}{PART_SEPARATOR}{}", seen.len());
+                    references.insert(part, reference);
+                }
+            }
+        }
+        references.insert(key.to_owned(), value.to_owned());
+    }
+    references
+}
+
+fn warn_stray(var: &str) {
+    note!(
+        "warning: {var} contains `$S:` or `$secret://` but is neither a whole reference nor \
+         inside `{{{{ }}}}`; it is passed on unchanged (write `{var}='{{{{ $S:name }}}}'` to \
+         insert a secret there)"
+    );
 }
 
 /// A problem of the secret files of `--mount-dir DIR`, worded for this option.
@@ -154,18 +204,20 @@ fn mount_dir_error(e: SecretFilesError) -> anyhow::Error {
     }
 }
 
-/// The output filter concealing the resolved secrets and the kept credentials. Values too
-/// short to mask are named (never shown) in one warning.
+/// The output filter concealing the secrets (`parts`: each variable's whole value when it
+/// is a reference, each secret of a template on its own) and the kept credentials. Values too short to mask are named (never shown) in one
+/// warning.
 fn masker(
-    resolved: &[(String, Zeroizing<String>)],
+    parts: &[(String, Zeroizing<String>)],
     kept: &[(String, Zeroizing<String>)],
 ) -> Masker {
-    let all = || resolved.iter().chain(kept);
+    let all = || parts.iter().chain(kept);
     let mut short: Vec<&str> = all()
         .filter(|(_, v)| Masker::too_short_to_mask(v))
-        .map(|(k, _)| k.as_str())
+        .map(|(k, _)| k.split(PART_SEPARATOR).next().unwrap_or(k))
         .collect();
     short.sort_unstable();
+    short.dedup();
     if !short.is_empty() {
         note!(
             "warning: not masking {} in the program's output: shorter than {MIN_MASKED_CHARS} characters (masking would garble the output and show where the value occurs)",
@@ -179,8 +231,8 @@ fn masker(
     Masker::new(all().map(|(_, v)| v.as_str()))
 }
 
-/// Reads `--env-file`: the dotenv dialect, keys that can be variable names, at most
-/// [`MAX_ENTRIES`] of them.
+/// Reads `--env-file`: the dotenv dialect, keys that can be variable names, each defined
+/// once, at most [`MAX_ENTRIES`] of them.
 fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     let shown = path.display().to_string();
     let text = read_text_file(path)?;
@@ -192,8 +244,16 @@ fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
     }
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(parsed.entries.len());
+    // Where each key was first defined: a key defined twice is a mistake, as for `import`.
+    let mut first: HashMap<String, usize> = HashMap::new();
     for entry in parsed.entries {
-        if entry.key.contains(['=', '\0']) {
+        if let Some(line) = first.get(&entry.key) {
+            problems.push(format!(
+                "line {}: \"{}\" is defined again (first at line {line})",
+                entry.line,
+                entry.key.escape_debug()
+            ));
+        } else if entry.key.contains(['=', '\0']) {
             problems.push(format!(
                 "line {}: a variable name cannot contain `=` or NUL",
                 entry.line
@@ -204,6 +264,7 @@ fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
                 entry.line
             ));
         } else {
+            first.insert(entry.key.clone(), entry.line);
             out.push((entry.key, entry.value));
         }
     }
@@ -218,17 +279,45 @@ fn read_env_file(path: &Path) -> anyhow::Result<Vec<(String, Secret)>> {
 fn exec(mut cmd: std::process::Command, program: &OsString) -> anyhow::Result<u8> {
     use std::os::unix::process::CommandExt as _;
     let err = cmd.exec();
-    Err(err).with_context(|| format!("cannot start {}", program.to_string_lossy()))
+    start_failed(&err, program)
 }
 
 /// `--no-masking` where `exec` does not exist: run the command with inherited streams.
 #[cfg(not(unix))]
 fn exec(mut cmd: std::process::Command, program: &OsString) -> anyhow::Result<u8> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
-    Ok(exit_code(status))
+    match cmd.status() {
+        Ok(status) => Ok(exit_code(status)),
+        Err(e) => start_failed(&e, program),
+    }
 }
+
+/// The command could not be started: as shells do, 127 when it does not exist and 126 when
+/// it cannot be executed, with a message; any other failure is an error.
+fn start_failed(err: &std::io::Error, program: &OsString) -> anyhow::Result<u8> {
+    let shown = program.to_string_lossy();
+    let code = match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            note!("error: command not found: {shown}");
+            NOT_FOUND
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            note!("error: cannot execute {shown}: {err}");
+            NOT_EXECUTABLE
+        }
+        _ if err.raw_os_error() == Some(ENOEXEC) => {
+            note!("error: cannot execute {shown}: {err}");
+            NOT_EXECUTABLE
+        }
+        _ => bail!("cannot start {shown}: {err}"),
+    };
+    Ok(code)
+}
+
+/// "Exec format error": the file exists but is no program this system can run.
+#[cfg(unix)]
+const ENOEXEC: i32 = nix::libc::ENOEXEC;
+#[cfg(not(unix))]
+const ENOEXEC: i32 = -1;
 
 /// Runs the command with its stdout and stderr through the masking filter (without one,
 /// on this process's own streams), forwarding termination signals to it.
@@ -247,9 +336,10 @@ async fn run_masked(
         }
     };
     cmd.stdin(Stdio::inherit()).stdout(piped()).stderr(piped());
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return start_failed(&e, program),
+    };
     let mut tasks = Vec::new();
     if let Some(masker) = masker {
         let stdout = child
