@@ -16,9 +16,10 @@ impl RemoteStore {
     /// Resolves the references of an environment map in one request (`POST
     /// /api/v1/resolve`), as [`SecretsResolver::resolve_env`] over a local store does:
     /// `$S:name` reads `scope`, `$S:@service/name` reads `scope/service`, environment
-    /// references the environment's scope (`env:E`, `project:P:env:E`); values that are no
-    /// references come back as they are (and are not sent). Errors are those of the
-    /// resolver, with the server's status.
+    /// references the environment's scope (`env:E`, `project:P:env:E`); references in
+    /// `{{ }}` placeholders of a longer value are replaced by the server; values that hold
+    /// neither come back as they are (and are not sent). Errors are those of the resolver,
+    /// with the server's status.
     ///
     /// [`SecretsResolver::resolve_env`]: zlayer_secrets_core::SecretsResolver::resolve_env
     pub async fn resolve_env(
@@ -28,7 +29,7 @@ impl RemoteStore {
     ) -> Result<HashMap<String, String>> {
         let references: BTreeMap<String, String> = env
             .iter()
-            .filter(|(_, value)| SecretRef::looks_like_reference(value))
+            .filter(|(_, value)| SecretRef::looks_like_reference(value) || value.contains("{{"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut out: HashMap<String, String> = env

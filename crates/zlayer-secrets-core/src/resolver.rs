@@ -162,6 +162,9 @@ impl<P: SecretsProvider> SecretsResolver<P> {
     /// several are wrong) and its reference. A value that mentions `$S:` or `$secret://`
     /// but is neither a reference nor inside `{{ }}` passes through unchanged, with a
     /// warning (`tracing`) naming the variable.
+    ///
+    /// The empty key, which no environment variable can have, stands for a value of no
+    /// variable: its errors name none, as those of [`resolve_value`](Self::resolve_value).
     pub async fn resolve_env(
         &self,
         env: &HashMap<String, String>,
@@ -170,7 +173,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         // depend on hashing.
         let mut vars: Vec<(Option<&str>, &str)> = env
             .iter()
-            .map(|(k, v)| (Some(k.as_str()), v.as_str()))
+            .map(|(k, v)| ((!k.is_empty()).then_some(k.as_str()), v.as_str()))
             .collect();
         vars.sort_unstable_by_key(|(var, _)| *var);
         let resolved = self.resolve_entries(&vars).await?;

@@ -1,8 +1,8 @@
 //! `inject` and `read`: templates rendered with their secrets, one reference's value.
 //!
-//! Both resolve through [`resolve`], which `run` uses too: the local store (or Vault)
-//! through a [`SecretsResolver`], a server in one request. Only references are sent, never
-//! the text of a template.
+//! Both resolve as `run` does: the local store (or Vault) through a [`SecretsResolver`], a
+//! server in one request (which, for `inject`, holds the template's text: the server
+//! renders it).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -40,10 +40,9 @@ pub(crate) async fn resolve(
         .collect())
 }
 
-/// Resolves one value (a reference, or text with placeholders) against `backend`. Locally
-/// through [`SecretsResolver::resolve_value`] (errors name the reference); a server
-/// resolves the references in one request, each under its own text as the variable name:
-/// only the references leave this process, never the text around them.
+/// Resolves one value (a reference, or text with placeholders) against `backend`, as
+/// [`SecretsResolver::resolve_value`] does: locally, or by a server in one request (under
+/// the empty key, which stands for no variable, so that the errors are the same).
 async fn resolve_one(
     backend: &Backend,
     scope: &str,
@@ -54,27 +53,9 @@ async fn resolve_one(
             .with_env_resolver(Arc::new(LocalEnvScopes));
         return Ok(Zeroizing::new(resolver.resolve_value(value).await?));
     };
-    if SecretRef::looks_like_reference(value) {
-        let env = HashMap::from([(value.to_owned(), value.to_owned())]);
-        let mut values = remote.resolve_env(scope, &env).await?;
-        return Ok(Zeroizing::new(values.remove(value).unwrap_or_default()));
-    }
-    let template = Template::parse(value)?;
-    let env: HashMap<String, String> = template
-        .references()
-        .map(|reference| (reference.to_string(), reference.to_string()))
-        .collect();
-    let values: HashMap<String, Zeroizing<String>> = remote
-        .resolve_env(scope, &env)
-        .await?
-        .into_iter()
-        .map(|(k, v)| (k, Zeroizing::new(v)))
-        .collect();
-    Ok(template.render(|reference| {
-        values
-            .get(&reference.to_string())
-            .map_or("", |value| value.as_str())
-    }))
+    let env = HashMap::from([(String::new(), value.to_owned())]);
+    let mut values = remote.resolve_env(scope, &env).await?;
+    Ok(Zeroizing::new(values.remove("").unwrap_or_default()))
 }
 
 /// `inject -i TEMPLATE [-o OUT]`: every placeholder resolved before anything is written;

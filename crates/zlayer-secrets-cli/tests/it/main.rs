@@ -7,6 +7,7 @@ mod dotenv_interop;
 mod git_credential;
 mod git_interop;
 mod grants;
+mod inject;
 mod keys;
 mod leak;
 mod memory;

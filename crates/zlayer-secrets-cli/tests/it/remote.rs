@@ -354,6 +354,26 @@ fn run_steps() -> Vec<Step> {
             &["run", "--", "sh", "-c", "echo never"],
             &[("MALFORMED", "$S:@/x")],
         ),
+        with_env(
+            &["run", "--", "sh", "-c", r#"printf '%s|%s' "$URL" "$STRAY""#],
+            &[
+                ("URL", "postgres://app:{{ $S:db }}@db/{{ $secret://prod/token }}"),
+                ("STRAY", "x $S:db"),
+            ],
+        ),
+        with_env(
+            &["run", "--", "sh", "-c", "echo never"],
+            &[("URL", "postgres://app:{{ $S:does-not-exist }}@db")],
+        ),
+        with_stdin(
+            &["inject", "-i", "-"],
+            "a: {{ $S:db }}\nb: {{$secret://prod/token}}\nc: \\{{ $S:db }}\nd: {{ $S:db }}\n",
+        ),
+        with_stdin(&["inject", "-i", "-"], "a: {{ $S:db }} {{ $S:does-not-exist }}\n"),
+        with_stdin(&["inject", "-i", "-"], "a: {{ $S:@/x }}\n"),
+        step(&["read", "$S:db"]),
+        step(&["read", "$secret://prod/token", "-n"]),
+        step(&["read", "$S:does-not-exist"]),
     ]
 }
 

@@ -123,9 +123,33 @@ fn exit_codes_are_the_childs() {
     s.run(&["run", "--", "sh", "-c", "kill -TERM $$"]).code(143);
     s.run(&["run", "--no-masking", "--", "sh", "-c", "exit 9"])
         .code(9);
-    let r = s.run(&["run", "--", "/nonexistent/program"]);
-    r.code(1).err_contains("/nonexistent/program");
     s.run(&["run"]).code(2);
+}
+
+#[test]
+fn a_command_that_cannot_start_exits_like_a_shell() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let not_executable = dir.path().join("script.sh");
+    std::fs::write(&not_executable, "#!/bin/sh\necho hi\n").unwrap();
+    let not_executable = not_executable.to_str().unwrap();
+    let a_directory = dir.path().to_str().unwrap();
+    for flags in [&[][..], &["--no-masking"][..]] {
+        let run = |program: &str| {
+            let mut args = vec!["run"];
+            args.extend_from_slice(flags);
+            args.extend_from_slice(&["--", program]);
+            s.run(&args)
+        };
+        run("/nonexistent/program")
+            .code(127)
+            .err_contains("command not found: /nonexistent/program");
+        run("no-such-command-zlayer").code(127);
+        run(not_executable)
+            .code(126)
+            .err_contains("cannot execute");
+        run(a_directory).code(126);
+    }
 }
 
 #[test]
@@ -265,4 +289,90 @@ fn a_signal_the_program_handles_leaves_both_running() {
     assert_eq!(lines.next().unwrap().unwrap(), "got-alrm");
     assert!(kill("-TERM", child.id()));
     assert_eq!(child.wait().unwrap().code(), Some(143));
+}
+
+#[test]
+fn references_inside_values_are_replaced_and_each_secret_masked() {
+    let s = setup();
+    let env = [
+        ("DATABASE_URL", "postgres://app:{{ $S:db-password }}@127.0.0.1/db"),
+        ("BOTH", "{{$S:db-password}}+{{ $secret://prod/API_KEY/key }}"),
+        ("LITERAL", r"\{{ $S:db-password }}"),
+    ];
+    let script = r#"printf '%s\n%s\n%s\n%s' "$DATABASE_URL" "$BOTH" "$LITERAL" "$(printf %s "$DATABASE_URL" | cut -d: -f3 | cut -d@ -f1)""#;
+    let direct = s.run_script(&["--no-masking"], script, &env);
+    assert_eq!(
+        direct.ok().out(),
+        "postgres://app:abcdef@127.0.0.1/db\nabcdef+sk-live-123\n{{ $S:db-password }}\nabcdef"
+    );
+    // Masked: each secret on its own, also when printed without the rest of the value.
+    let masked = s.run_script(&[], script, &env);
+    assert_eq!(
+        masked.ok().out(),
+        "postgres://app:<concealed>@127.0.0.1/db\n<concealed>+<concealed>\n{{ $S:db-password }}\n<concealed>"
+    );
+    assert!(!masked.err().contains("warning"), "{}", masked.err());
+}
+
+#[test]
+fn a_stray_reference_is_passed_on_with_a_warning_naming_the_variable() {
+    let s = setup();
+    let r = s.run_script(
+        &["--no-masking"],
+        r#"printf %s "$URL""#,
+        &[("URL", "postgres://app:$S:db-password@db")],
+    );
+    assert_eq!(r.ok().out(), "postgres://app:$S:db-password@db");
+    let err = r.err();
+    assert!(err.contains("warning: URL contains `$S:`"), "{err}");
+    assert!(!err.contains("abcdef") && !err.contains("app:"), "{err}");
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+}
+
+#[test]
+fn a_broken_placeholder_stops_before_the_command() {
+    let s = setup();
+    for (var, value) in [
+        ("MISSING", "x={{ $S:does-not-exist }}"),
+        ("MALFORMED", "x={{ $S:@/x }}"),
+    ] {
+        let r = s.run_script(&[], "echo started", &[(var, value)]);
+        r.code(1);
+        assert!(r.err().contains(var), "{var}: {}", r.err());
+        assert!(!r.out().contains("started"), "{var}: the command ran");
+    }
+}
+
+#[test]
+fn env_files_layer_in_order_and_refuse_a_key_defined_twice() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.env");
+    let second = dir.path().join("second.env");
+    std::fs::write(&first, "A=first\nB=first\nDB='$S:db-password'\n").unwrap();
+    std::fs::write(&second, "B=second\nC=second\n").unwrap();
+    let (first, second) = (first.to_str().unwrap(), second.to_str().unwrap());
+    let r = s.run_script(
+        &["--no-masking", "--env-file", first, "--env-file", second],
+        r#"printf '%s %s %s %s' "$A" "$B" "$C" "$DB""#,
+        &[("A", "inherited"), ("C", "inherited")],
+    );
+    assert_eq!(r.ok().out(), "first second second abcdef");
+    let r = s.run_script(
+        &["--no-masking", "--env-file", second, "--env-file", first],
+        r#"printf %s "$B""#,
+        &[],
+    );
+    assert_eq!(r.ok().out(), "first");
+
+    let twice = dir.path().join("twice.env");
+    std::fs::write(&twice, "A=1\nB=2\nA=3\n").unwrap();
+    let r = s.run_script(
+        &["--env-file", first, "--env-file", twice.to_str().unwrap()],
+        "echo started",
+        &[],
+    );
+    r.code(1)
+        .err_contains("line 3: \"A\" is defined again (first at line 1)");
+    assert!(!r.out().contains("started"));
 }
