@@ -1,0 +1,2 @@
+x: {{ $S:db-password }}
+y: {{ $S:missing }}
