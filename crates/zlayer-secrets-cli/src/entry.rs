@@ -73,8 +73,9 @@ fn remote_usage_error(cli: &Cli) -> Option<String> {
 /// warning about a stray `$S:`, which `run` prints as a note of its own). No secret value
 /// is ever logged.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,zlayer_secrets::stray_reference=off"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,zlayer_secrets::stray_reference=off")
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -225,17 +225,19 @@ impl fmt::Debug for Template<'_> {
 /// Whether `text` mentions a reference outside any `{{ ... }}` it holds (text only holds
 /// such a span after an escape, or when its content is no reference).
 fn has_stray(text: &str) -> bool {
-    [SecretRef::PREFIX, SecretRef::URL_PREFIX].iter().any(|prefix| {
-        text.match_indices(prefix).any(|(at, _)| {
-            let before = &text[..at];
-            let opened = before.rfind(OPEN);
-            let enclosed = opened.is_some_and(|open| {
-                before.rfind(CLOSE).is_none_or(|close| close < open)
-                    && text[at..].contains(CLOSE)
-            });
-            !enclosed
+    [SecretRef::PREFIX, SecretRef::URL_PREFIX]
+        .iter()
+        .any(|prefix| {
+            text.match_indices(prefix).any(|(at, _)| {
+                let before = &text[..at];
+                let opened = before.rfind(OPEN);
+                let enclosed = opened.is_some_and(|open| {
+                    before.rfind(CLOSE).is_none_or(|close| close < open)
+                        && text[at..].contains(CLOSE)
+                });
+                !enclosed
+            })
         })
-    })
 }
 
 fn push_text<'a>(pieces: &mut Vec<Piece<'a>>, text: &'a str) {

@@ -136,9 +136,9 @@ pub use zlayer_secrets_core::{
     MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result, RotationResult,
     Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError, SecretsProvider,
     SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template, TemplateError,
-    VersionHistory, VersionState,
-    VersionedSecretsStore, WriteOp, WrongKeyReason, is_reserved_scope, label, reference, unix_now,
-    validate_name, validate_scope, validate_scope_part, validate_value,
+    VersionHistory, VersionState, VersionedSecretsStore, WriteOp, WrongKeyReason,
+    is_reserved_scope, label, reference, unix_now, validate_name, validate_scope,
+    validate_scope_part, validate_value,
 };
 
 /// The audit log's vocabulary and the [`AuditLog`](audit::AuditLog) trait (the

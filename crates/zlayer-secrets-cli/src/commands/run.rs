@@ -207,10 +207,7 @@ fn mount_dir_error(e: SecretFilesError) -> anyhow::Error {
 /// The output filter concealing the secrets (`parts`: each variable's whole value when it
 /// is a reference, each secret of a template on its own) and the kept credentials. Values too short to mask are named (never shown) in one
 /// warning.
-fn masker(
-    parts: &[(String, Zeroizing<String>)],
-    kept: &[(String, Zeroizing<String>)],
-) -> Masker {
+fn masker(parts: &[(String, Zeroizing<String>)], kept: &[(String, Zeroizing<String>)]) -> Masker {
     let all = || parts.iter().chain(kept);
     let mut short: Vec<&str> = all()
         .filter(|(_, v)| Masker::too_short_to_mask(v))

@@ -56,18 +56,30 @@ fn a_template_renders_byte_for_byte_to_stdout_and_to_a_0600_file() {
     let r = s.run(&["inject", "-i", template, "-o", out.to_str().unwrap()]);
     assert_eq!(r.ok().out(), "");
     assert_eq!(fs::read_to_string(&out).unwrap(), expected());
-    assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // Standard input, and an existing output file replaced (and made private).
     fs::set_permissions(&out, fs::Permissions::from_mode(0o644)).unwrap();
     let r = s.run_with(
-        &["inject", "--in-file", "-", "--out-file", out.to_str().unwrap()],
+        &[
+            "inject",
+            "--in-file",
+            "-",
+            "--out-file",
+            out.to_str().unwrap(),
+        ],
         Some(b"only {{ $S:pw }}"),
         &[],
     );
     r.ok();
     assert_eq!(fs::read_to_string(&out).unwrap(), "only hunter2-pw");
-    assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let mut names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -88,18 +100,29 @@ fn a_failing_reference_writes_nothing() {
         ("a: {{ $S:pw }}\nb: {{ $S:@/x }}\n", "line 2, column"),
         ("a: {{ $S::nowhere/x }}\n", "`$S::nowhere/x`"),
     ] {
-        let r = s.run_with(&["inject", "-i", "-", "-o", out], Some(template.as_bytes()), &[]);
+        let r = s.run_with(
+            &["inject", "-i", "-", "-o", out],
+            Some(template.as_bytes()),
+            &[],
+        );
         r.code(1).err_contains(message);
         assert!(!r.err().contains("hunter2-pw"), "{}", r.err());
-        assert!(!std::path::Path::new(out).exists(), "{template:?} wrote {out}");
+        assert!(
+            !std::path::Path::new(out).exists(),
+            "{template:?} wrote {out}"
+        );
         let r = s.run_with(&["inject", "-i", "-"], Some(template.as_bytes()), &[]);
         r.code(1);
         assert_eq!(r.out(), "", "nothing on stdout either");
     }
     // An existing file is left as it was.
     fs::write(out, "before").unwrap();
-    s.run_with(&["inject", "-i", "-", "-o", out], Some(b"{{ $S:missing }}"), &[])
-        .code(1);
+    s.run_with(
+        &["inject", "-i", "-", "-o", out],
+        Some(b"{{ $S:missing }}"),
+        &[],
+    )
+    .code(1);
     assert_eq!(fs::read_to_string(out).unwrap(), "before");
 }
 
@@ -119,7 +142,10 @@ fn read_prints_one_value_or_field() {
     let s = setup();
     assert_eq!(s.run(&["read", "$S:pw"]).ok().out(), "hunter2-pw\n");
     assert_eq!(s.run(&["read", "$S:pw", "-n"]).ok().out(), "hunter2-pw");
-    assert_eq!(s.run(&["read", "$S:tricky", "--no-newline"]).ok().out(), TRICKY);
+    assert_eq!(
+        s.run(&["read", "$S:tricky", "--no-newline"]).ok().out(),
+        TRICKY
+    );
     assert_eq!(s.run(&["read", "$S:db/user"]).ok().out(), "app\n");
     assert_eq!(
         s.run(&["read", "$secret://prod/API_KEY"]).ok().out(),

@@ -357,7 +357,10 @@ fn run_steps() -> Vec<Step> {
         with_env(
             &["run", "--", "sh", "-c", r#"printf '%s|%s' "$URL" "$STRAY""#],
             &[
-                ("URL", "postgres://app:{{ $S:db }}@db/{{ $secret://prod/token }}"),
+                (
+                    "URL",
+                    "postgres://app:{{ $S:db }}@db/{{ $secret://prod/token }}",
+                ),
                 ("STRAY", "x $S:db"),
             ],
         ),
@@ -369,7 +372,10 @@ fn run_steps() -> Vec<Step> {
             &["inject", "-i", "-"],
             "a: {{ $S:db }}\nb: {{$secret://prod/token}}\nc: \\{{ $S:db }}\nd: {{ $S:db }}\n",
         ),
-        with_stdin(&["inject", "-i", "-"], "a: {{ $S:db }} {{ $S:does-not-exist }}\n"),
+        with_stdin(
+            &["inject", "-i", "-"],
+            "a: {{ $S:db }} {{ $S:does-not-exist }}\n",
+        ),
         with_stdin(&["inject", "-i", "-"], "a: {{ $S:@/x }}\n"),
         step(&["read", "$S:db"]),
         step(&["read", "$secret://prod/token", "-n"]),

@@ -145,9 +145,7 @@ fn a_command_that_cannot_start_exits_like_a_shell() {
             .code(127)
             .err_contains("command not found: /nonexistent/program");
         run("no-such-command-zlayer").code(127);
-        run(not_executable)
-            .code(126)
-            .err_contains("cannot execute");
+        run(not_executable).code(126).err_contains("cannot execute");
         run(a_directory).code(126);
     }
 }
@@ -295,8 +293,14 @@ fn a_signal_the_program_handles_leaves_both_running() {
 fn references_inside_values_are_replaced_and_each_secret_masked() {
     let s = setup();
     let env = [
-        ("DATABASE_URL", "postgres://app:{{ $S:db-password }}@127.0.0.1/db"),
-        ("BOTH", "{{$S:db-password}}+{{ $secret://prod/API_KEY/key }}"),
+        (
+            "DATABASE_URL",
+            "postgres://app:{{ $S:db-password }}@127.0.0.1/db",
+        ),
+        (
+            "BOTH",
+            "{{$S:db-password}}+{{ $secret://prod/API_KEY/key }}",
+        ),
         ("LITERAL", r"\{{ $S:db-password }}"),
     ];
     let script = r#"printf '%s\n%s\n%s\n%s' "$DATABASE_URL" "$BOTH" "$LITERAL" "$(printf %s "$DATABASE_URL" | cut -d: -f3 | cut -d@ -f1)""#;
