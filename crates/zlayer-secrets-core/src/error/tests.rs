@@ -472,3 +472,27 @@ fn the_error_stays_small() {
         std::mem::size_of::<SecretsError>()
     );
 }
+
+#[test]
+fn placeholder_errors_say_where_without_the_text() {
+    let text = format!("user: {VALUE}\npassword: {{{{ $S:@/{VALUE} }}}}");
+    let error = crate::Template::parse(&text).unwrap_err();
+    check(
+        &SecretsError::InvalidPlaceholder {
+            variable: Some("CONFIG".into()),
+            error,
+        },
+        &[
+            "environment variable `CONFIG`: ",
+            "placeholder at line 2, column ",
+            "malformed secret reference",
+        ],
+    );
+    check(
+        &SecretsError::InvalidPlaceholder {
+            variable: None,
+            error,
+        },
+        &["placeholder at line 2, column "],
+    );
+}
