@@ -22,7 +22,8 @@
 //!   ([`validate_value`]); scopes starting with `_zlayer` are zlayer-secrets' own
 //!   ([`is_reserved_scope`]); messages name a secret with [`label`].
 //! - [`SecretsResolver`] turns references ([`SecretRef`], grammar in [`reference`](mod@reference)) into
-//!   values, also inside strings (`postgres://app:{{ $S:pw }}@db`: a [`Template`]);
+//!   values, also inside strings (`postgres://app:{{ $S:pw }}@db`: a [`Template`]), and
+//!   injects whole environments ([`SecretsResolver::plan_all`], layered);
 //!   [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the plain
 //!   local mapping).
 //! - [`MemoryStore`] implements every store trait in memory, with real versions.
@@ -67,7 +68,7 @@ pub use names::{
     validate_scope, validate_scope_part,
 };
 pub use provider::{SecretsProvider, SecretsStore};
-pub use resolver::SecretsResolver;
+pub use resolver::{EnvPlan, SecretsResolver, is_variable_name};
 pub use scope::{EnvScopeProvider, LocalEnvScopes};
 pub use secret::Secret;
 pub use template::{Template, TemplateError};

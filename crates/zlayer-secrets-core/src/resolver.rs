@@ -1,6 +1,9 @@
 //! [`SecretsResolver`]: turns `$S:` and `$secret://` references into secret values.
 
 mod field;
+mod whole;
+
+pub use whole::{EnvPlan, is_variable_name};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
 use std::fmt;

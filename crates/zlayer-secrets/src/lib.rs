@@ -132,7 +132,7 @@
 pub use secrecy;
 
 pub use zlayer_secrets_core::{
-    BatchSecretsStore, BoxedCause, EnvScopeProvider, FileProblem, LocalEnvScopes, MAX_NAME_LEN,
+    BatchSecretsStore, BoxedCause, EnvPlan, EnvScopeProvider, FileProblem, LocalEnvScopes, MAX_NAME_LEN,
     MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result, RotationResult,
     Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError, SecretsProvider,
     SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template, TemplateError,

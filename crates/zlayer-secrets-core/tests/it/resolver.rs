@@ -752,3 +752,117 @@ fn a_missing_secret_in_a_placeholder_fails_naming_the_variable() {
         assert_no_value(&shown);
     });
 }
+
+/// Three layers: `env:base` under `env:staging` under the deployment scope `shop`.
+async fn layered() -> SecretsResolver<CountingProvider> {
+    let provider = CountingProvider::new().await;
+    for (scope, name, value) in [
+        ("env:base", "A", "base-a"),
+        ("env:base", "B", "base-b"),
+        ("env:base", "C", "base-c"),
+        ("env:base", "not-a-variable", "base-x"),
+        ("env:staging", "B", "staging-b"),
+        ("env:staging", "C", "staging-c"),
+        ("env:staging", "D", "staging-d"),
+        ("shop", "C", "shop-c"),
+        ("shop", "E", "shop-e"),
+    ] {
+        put(&provider.inner, scope, name, value).await;
+    }
+    SecretsResolver::new(provider, "shop").with_env_resolver(Arc::new(LocalEnvScopes))
+}
+
+#[test]
+fn a_whole_environment_layers_later_over_earlier_and_the_primary_over_all() {
+    block_on(async {
+        let r = layered().await;
+        let plan = r
+            .plan_all(&[(None, "base"), (None, "staging")], None)
+            .await
+            .unwrap();
+        let entries: Vec<(&str, &str)> = plan.entries().collect();
+        // `shop` itself holds the test store's other secrets too: only the variables here.
+        let wanted: Vec<(&str, &str)> = entries
+            .iter()
+            .copied()
+            .filter(|(n, _)| n.len() == 1)
+            .collect();
+        assert_eq!(
+            wanted,
+            [
+                ("A", "env:base"),
+                ("B", "env:staging"),
+                ("C", "shop"),
+                ("D", "env:staging"),
+                ("E", "shop"),
+            ]
+        );
+        let skipped: Vec<(&str, &str)> = plan.skipped().collect();
+        assert!(skipped.contains(&("not-a-variable", "env:base")), "{skipped:?}");
+        assert!(skipped.contains(&("db-password", "shop")), "{skipped:?}");
+        // Planning reads no value.
+        assert!(r.provider().get_secrets_calls.lock().unwrap().is_empty());
+
+        let values: BTreeMap<String, String> = r
+            .resolve_all(&plan)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .filter(|(k, _)| k.len() == 1)
+            .collect();
+        let expected: BTreeMap<String, String> = [
+            ("A", "base-a"),
+            ("B", "staging-b"),
+            ("C", "shop-c"),
+            ("D", "staging-d"),
+            ("E", "shop-e"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(values, expected);
+        // One batch per scope, each with only the names that scope wins.
+        let calls = r.provider().get_secrets_calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        let base = calls.iter().find(|(s, _)| s == "env:base").unwrap();
+        assert_eq!(base.1, ["A"]);
+
+        // The order of the layers decides.
+        let plan = r
+            .plan_all(&[(None, "staging"), (None, "base")], None)
+            .await
+            .unwrap();
+        let b = plan.entries().find(|(n, _)| *n == "B").unwrap();
+        assert_eq!(b, ("B", "env:base"));
+    });
+}
+
+#[test]
+fn only_limits_a_whole_environment_and_a_missing_name_is_an_error() {
+    block_on(async {
+        let r = layered().await;
+        let only = ["A".to_owned(), "C".to_owned()].into_iter().collect();
+        let plan = r.plan_all(&[(None, "base")], Some(&only)).await.unwrap();
+        assert_eq!(
+            plan.entries().collect::<Vec<_>>(),
+            [("A", "env:base"), ("C", "shop")]
+        );
+        let only = ["A".to_owned(), "NOPE".to_owned()].into_iter().collect();
+        let err = r.plan_all(&[(None, "base")], Some(&only)).await.unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
+        assert!(err.to_string().contains("`NOPE`"), "{err}");
+    });
+}
+
+#[test]
+fn a_whole_environment_never_reads_a_reserved_scope() {
+    block_on(async {
+        let r = SecretsResolver::new(MemoryStore::new(), "_zlayer");
+        let err = r.plan_all(&[], None).await.unwrap_err();
+        assert!(err.is_access_denied(), "{err:?}");
+        let r = SecretsResolver::new(MemoryStore::new(), "shop");
+        let err = r.plan_all(&[(None, "prod")], None).await.unwrap_err();
+        assert!(matches!(err, SecretsError::NoEnvResolver), "{err:?}");
+    });
+}
