@@ -346,7 +346,7 @@ pub(crate) enum Command {
     /// catchable signal that would end this process (SIGHUP,
     /// SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, ...) is forwarded to it.
     #[command(
-        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  DATABASE_URL='postgres://app:{{ $S:db-password }}@db/app' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all"
+        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  DATABASE_URL='postgres://app:{{ $S:db-password }}@db/app' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all\n  zlayer-secret run --all --env prod --merge base -- ./server\n  zlayer-secret run --all --env prod --dry-run"
     )]
     Run {
         #[command(flatten)]
@@ -356,6 +356,27 @@ pub(crate) enum Command {
         /// file is an error.
         #[arg(long = "env-file", value_name = "FILE")]
         env_files: Vec<PathBuf>,
+        /// Also give the program every secret of the scope as a variable of its name
+        /// (names that cannot be variable names are skipped, with a warning). A secret
+        /// wins over an inherited variable of the same name unless `--preserve-env`.
+        #[arg(long)]
+        all: bool,
+        /// With `--all`: layer environment ENV (of `--project`, if given) under the scope
+        /// (repeatable: a later `--merge` wins over an earlier one; the scope wins over all).
+        #[arg(long = "merge", value_name = "ENV", requires = "all")]
+        merge: Vec<String>,
+        /// With `--all`: only these secrets (comma-separated or repeated); a name no layer
+        /// holds is an error.
+        #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "all")]
+        only: Vec<String>,
+        /// With `--all`: an inherited variable of one of these names wins over the secret
+        /// (comma-separated or repeated).
+        #[arg(long = "preserve-env", value_name = "NAMES", value_delimiter = ',', requires = "all")]
+        preserve_env: Vec<String>,
+        /// Print each variable `run` would set from a secret and where it comes from (never
+        /// a value), and start nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Do not filter the program's output; run it directly.
         #[arg(long)]
         no_masking: bool,
@@ -372,7 +393,7 @@ pub(crate) enum Command {
         #[arg(long = "keep-env", value_name = "NAME")]
         keep_env: Vec<String>,
         /// The program and its arguments, after `--`.
-        #[arg(required = true, last = true, value_name = "CMD")]
+        #[arg(required_unless_present = "dry_run", last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },
 

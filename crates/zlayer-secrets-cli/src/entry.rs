@@ -216,11 +216,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Run {
             scope,
             env_files,
+            all,
+            merge,
+            only,
+            preserve_env,
+            dry_run,
             no_masking,
             mount_dir,
             keep_env,
             command,
         } => {
+            let scope_project = scope.project.clone();
             let scope = scope.scope()?;
             let backend = open(Access::Read).await?;
             return commands::run::run(
@@ -231,6 +237,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     no_masking,
                     mount_dir: mount_dir.as_deref(),
                     keep_env: &keep_env,
+                    all: all.then(|| commands::run::WholeEnv {
+                        merge: &merge,
+                        project: scope_project.as_deref(),
+                        only: &only,
+                        preserve: &preserve_env,
+                    }),
+                    dry_run,
                 },
                 &command,
             )

@@ -2,14 +2,16 @@
 //! output masked.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
-use zlayer_secrets::{Secret, SecretRef, Template};
+use zlayer_secrets::{
+    EnvPlan, LocalEnvScopes, Secret, SecretRef, SecretsProvider, SecretsResolver, Template,
+};
 use zlayer_secrets_formats::dotenv;
 use zlayer_secrets_inject::{MIN_MASKED_CHARS, Masker, SecretFiles, SecretFilesError, copy_masked};
 
@@ -19,6 +21,7 @@ use crate::commands::transfer::read_text_file;
 use crate::formats::{self, MAX_ENTRIES};
 use crate::output::note;
 use crate::own_credentials::is_credential_variable;
+use crate::scope::check_part;
 
 /// How `run` starts the program (its options besides the scope and the command).
 pub(crate) struct Options<'a> {
@@ -30,6 +33,22 @@ pub(crate) struct Options<'a> {
     pub(crate) mount_dir: Option<&'a Path>,
     /// `--keep-env`: credentials of this tool to pass on anyway.
     pub(crate) keep_env: &'a [String],
+    /// `--all` and its options.
+    pub(crate) all: Option<WholeEnv<'a>>,
+    /// `--dry-run`.
+    pub(crate) dry_run: bool,
+}
+
+/// `run --all`: every secret of the scope, layered over environments.
+pub(crate) struct WholeEnv<'a> {
+    /// `--merge`, in order (a later one wins).
+    pub(crate) merge: &'a [String],
+    /// `--project`, whose environments `--merge` names.
+    pub(crate) project: Option<&'a str>,
+    /// `--only`; empty for every secret.
+    pub(crate) only: &'a [String],
+    /// `--preserve-env`.
+    pub(crate) preserve: &'a [String],
 }
 
 /// Exit code when the command does not exist, as shells have it.
@@ -44,15 +63,18 @@ pub(crate) async fn run(
     options: &Options<'_>,
     command: &[OsString],
 ) -> anyhow::Result<u8> {
-    let Some((program, args)) = command.split_first() else {
-        bail!("no command given after `--`");
-    };
     let Options {
         env_files,
         no_masking,
         mount_dir,
         keep_env,
+        ref all,
+        dry_run,
     } = *options;
+    let program_and_args = command.split_first();
+    if program_and_args.is_none() && !dry_run {
+        bail!("no command given after `--`");
+    }
 
     // Inherited variables, then the env files', which win (a later file over an earlier
     // one). This tool's own credentials (the store's key and password, the Vault token, API
@@ -77,10 +99,43 @@ pub(crate) async fn run(
         }
     }
 
+    // `--all`: the plan first (names only); a variable it sets is not resolved from the
+    // environment, unless `--preserve-env` keeps the inherited one.
+    let resolver = SecretsResolver::new(backend.provider(), base_scope.clone())
+        .with_env_resolver(Arc::new(LocalEnvScopes));
+    let mut preserved = Vec::new();
+    let plan = match all {
+        Some(whole) => {
+            let mut plan = plan_all(&resolver, whole).await?;
+            for name in whole.preserve {
+                if env.contains_key(OsStr::new(name)) && plan.remove(name).is_some() {
+                    preserved.push(name.as_str());
+                }
+            }
+            for (name, _) in plan.entries() {
+                env.remove(OsStr::new(name));
+            }
+            Some(plan)
+        }
+        None => None,
+    };
+
     let references = references(&env);
-    let values = resolve(&backend, &base_scope, &references).await.context(
+    if dry_run {
+        return dry_run_report(plan.as_ref(), &references, &preserved);
+    }
+    let Some((program, args)) = program_and_args else {
+        bail!("no command given after `--`");
+    };
+    let mut values = resolve(&backend, &base_scope, &references).await.context(
         "cannot resolve the secret references of the environment; the command was not started",
     )?;
+    if let Some(plan) = &plan {
+        values.extend(resolver.resolve_all(plan).await.context(
+            "cannot read the secrets of the scope (--all); the command was not started",
+        )?);
+    }
+    drop(resolver);
     // The program's variables, and (apart) each secret that a variable's template holds:
     // masked one by one, since the program may print one without the rest of the value.
     // A template's whole value is not masked: only its secrets are.
@@ -88,10 +143,12 @@ pub(crate) async fn run(
         .into_iter()
         .partition(|(key, _)| key.contains(PART_SEPARATOR));
     parts.extend(resolved.iter().filter_map(|(key, value)| {
-        references
-            .get(key)
-            .is_some_and(|v| SecretRef::looks_like_reference(v))
-            .then(|| (key.clone(), value.clone()))
+        let whole = match references.get(key) {
+            Some(v) => SecretRef::looks_like_reference(v),
+            // Not from the environment: a secret of `--all`.
+            None => true,
+        };
+        whole.then(|| (key.clone(), value.clone()))
     }));
     drop(references);
     for (key, value) in &resolved {
@@ -136,6 +193,87 @@ pub(crate) async fn run(
         note!("warning: {:#}", anyhow::Error::new(problem));
     }
     code
+}
+
+/// The plan of `--all`: the scope over the `--merge` environments, `--only` applied; the
+/// secrets whose names cannot be variables are named in one warning.
+async fn plan_all(
+    resolver: &SecretsResolver<Arc<dyn SecretsProvider>>,
+    whole: &WholeEnv<'_>,
+) -> anyhow::Result<EnvPlan> {
+    for env in whole.merge {
+        check_part("environment", env).context("--merge")?;
+    }
+    let under: Vec<(Option<&str>, &str)> = whole
+        .merge
+        .iter()
+        .map(|env| (whole.project, env.as_str()))
+        .collect();
+    let only: Option<BTreeSet<String>> =
+        (!whole.only.is_empty()).then(|| whole.only.iter().cloned().collect());
+    let plan = resolver
+        .plan_all(&under, only.as_ref())
+        .await
+        .context("cannot list the secrets of the scope (--all); the command was not started")?;
+    let skipped: Vec<String> = plan
+        .skipped()
+        .map(|(name, scope)| format!("{name} ({scope})"))
+        .collect();
+    if !skipped.is_empty() {
+        let what = match skipped.len() {
+            1 => "a secret whose name cannot be a variable name".to_owned(),
+            n => format!("{n} secrets whose names cannot be variable names"),
+        };
+        note!("warning: --all skips {what}: {}", skipped.join(", "));
+    }
+    Ok(plan)
+}
+
+/// `--dry-run`: each variable that would be set from a secret and where it comes from,
+/// as a table on stdout (never a value).
+fn dry_run_report(
+    plan: Option<&EnvPlan>,
+    references: &HashMap<String, String>,
+    preserved: &[&str],
+) -> anyhow::Result<u8> {
+    let mut rows: BTreeMap<&str, String> = BTreeMap::new();
+    for (key, value) in references {
+        if key.contains(PART_SEPARATOR) {
+            continue;
+        }
+        let from = if SecretRef::looks_like_reference(value) {
+            format!("reference {value}")
+        } else {
+            let mut seen = BTreeSet::new();
+            let refs: Vec<String> = Template::parse(value)
+                .map(|t| {
+                    t.references()
+                        .map(ToString::to_string)
+                        .filter(|r| seen.insert(r.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if refs.is_empty() {
+                continue;
+            }
+            format!("template with {}", refs.join(", "))
+        };
+        rows.insert(key, from);
+    }
+    if let Some(plan) = plan {
+        for (name, scope) in plan.entries() {
+            rows.insert(name, format!("secret of {scope}"));
+        }
+    }
+    for name in preserved {
+        rows.insert(name, "inherited (--preserve-env)".to_owned());
+    }
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(name, from)| vec![name.to_owned(), from])
+        .collect();
+    crate::output::table(&["VARIABLE", "FROM"], &rows)?;
+    Ok(0)
 }
 
 /// Between a variable's name and a number, the key of one secret of the variable's

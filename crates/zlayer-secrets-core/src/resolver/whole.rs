@@ -37,6 +37,12 @@ impl EnvPlan {
         self.entries.is_empty()
     }
 
+    /// Takes `name` out of the plan (its variable is then left as it is); the scope it
+    /// would have been read from.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        self.entries.remove(name)
+    }
+
     /// The secrets left out because their names are not variable names
     /// ([`is_variable_name`]), each with its scope, in name order.
     pub fn skipped(&self) -> impl Iterator<Item = (&str, &str)> {
