@@ -371,7 +371,12 @@ pub(crate) enum Command {
         only: Vec<String>,
         /// With `--all`: an inherited variable of one of these names wins over the secret
         /// (comma-separated or repeated).
-        #[arg(long = "preserve-env", value_name = "NAMES", value_delimiter = ',', requires = "all")]
+        #[arg(
+            long = "preserve-env",
+            value_name = "NAMES",
+            value_delimiter = ',',
+            requires = "all"
+        )]
         preserve_env: Vec<String>,
         /// Print each variable `run` would set from a secret and where it comes from (never
         /// a value), and start nothing.

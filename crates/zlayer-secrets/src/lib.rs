@@ -132,11 +132,11 @@
 pub use secrecy;
 
 pub use zlayer_secrets_core::{
-    BatchSecretsStore, BoxedCause, EnvPlan, EnvScopeProvider, FileProblem, LocalEnvScopes, MAX_NAME_LEN,
-    MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result, RotationResult,
-    Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError, SecretsProvider,
-    SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template, TemplateError,
-    VersionHistory, VersionState, VersionedSecretsStore, WriteOp, WrongKeyReason,
+    BatchSecretsStore, BoxedCause, EnvPlan, EnvScopeProvider, FileProblem, LocalEnvScopes,
+    MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result,
+    RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError,
+    SecretsProvider, SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template,
+    TemplateError, VersionHistory, VersionState, VersionedSecretsStore, WriteOp, WrongKeyReason,
     is_reserved_scope, label, reference, unix_now, validate_name, validate_scope,
     validate_scope_part, validate_value,
 };

@@ -380,6 +380,26 @@ fn run_steps() -> Vec<Step> {
         step(&["read", "$S:db"]),
         step(&["read", "$secret://prod/token", "-n"]),
         step(&["read", "$S:does-not-exist"]),
+        with_env(
+            &[
+                "run",
+                "--all",
+                "--env",
+                "prod",
+                "--merge",
+                "staging",
+                "--no-masking",
+                "--",
+                "sh",
+                "-c",
+                r#"printf '%s|%s' "$SECOND" "${token-unset}""#,
+            ],
+            &[("SECOND", "inherited")],
+        ),
+        step(&["run", "--all", "--env", "prod", "--dry-run"]),
+        step(&[
+            "run", "--all", "--env", "prod", "--only", "NOPE", "--", "true",
+        ]),
     ]
 }
 

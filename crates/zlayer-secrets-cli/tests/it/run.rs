@@ -380,3 +380,166 @@ fn env_files_layer_in_order_and_refuse_a_key_defined_twice() {
         .err_contains("line 3: \"A\" is defined again (first at line 1)");
     assert!(!r.out().contains("started"));
 }
+
+/// Three layers: `env:base` under `env:staging` under `env:prod`, with values no test
+/// output may show in a dry run.
+fn layered() -> Store {
+    let s = Store::new();
+    for (name, value, env) in [
+        ("A", "base-a-value", "base"),
+        ("B", "base-b-value", "base"),
+        ("C", "base-c-value", "base"),
+        ("not-a-variable", "base-x-value", "base"),
+        ("B", "staging-b-value", "staging"),
+        ("C", "staging-c-value", "staging"),
+        ("D", "staging-d-value", "staging"),
+        ("C", "prod-c-value", "prod"),
+        ("E", "prod-e-value", "prod"),
+    ] {
+        s.put(name, value, &["--env", env]);
+    }
+    s
+}
+
+const PRINT_ALL: &str =
+    r#"printf '%s|%s|%s|%s|%s|%s' "$A" "$B" "$C" "$D" "$E" "${not_a_variable-unset}""#;
+
+#[test]
+fn run_all_layers_three_scopes_and_the_primary_wins() {
+    let s = layered();
+    let flags = [
+        "--all",
+        "--env",
+        "prod",
+        "--merge",
+        "base",
+        "--merge",
+        "staging",
+        "--no-masking",
+    ];
+    let r = s.run_script(&flags, PRINT_ALL, &[("C", "inherited"), ("OTHER", "x")]);
+    assert_eq!(
+        r.ok().out(),
+        "base-a-value|staging-b-value|prod-c-value|staging-d-value|prod-e-value|unset"
+    );
+    r.err_contains(
+        "--all skips a secret whose name cannot be a variable name: not-a-variable (env:base)",
+    );
+    // The order of --merge decides between the merged environments.
+    let r = s.run_script(
+        &[
+            "--all",
+            "--env",
+            "prod",
+            "--merge",
+            "staging",
+            "--merge",
+            "base",
+            "--no-masking",
+        ],
+        PRINT_ALL,
+        &[],
+    );
+    assert_eq!(
+        r.ok().out(),
+        "base-a-value|base-b-value|prod-c-value|staging-d-value|prod-e-value|unset"
+    );
+    // Masked like any secret.
+    let masked = s.run_script(&flags[..7], PRINT_ALL, &[]);
+    assert_eq!(
+        masked.ok().out(),
+        "<concealed>|<concealed>|<concealed>|<concealed>|<concealed>|unset"
+    );
+}
+
+#[test]
+fn preserve_env_keeps_the_inherited_value_and_only_limits() {
+    let s = layered();
+    let r = s.run_script(
+        &[
+            "--all",
+            "--env",
+            "prod",
+            "--merge",
+            "base",
+            "--preserve-env",
+            "C,Z",
+            "--no-masking",
+        ],
+        PRINT_ALL,
+        &[("C", "inherited-c"), ("E", "inherited-e")],
+    );
+    assert_eq!(
+        r.ok().out(),
+        "base-a-value|base-b-value|inherited-c||prod-e-value|unset"
+    );
+    let r = s.run_script(
+        &[
+            "--all",
+            "--env",
+            "prod",
+            "--merge",
+            "base",
+            "--only",
+            "A",
+            "--only",
+            "E",
+            "--no-masking",
+        ],
+        PRINT_ALL,
+        &[],
+    );
+    assert_eq!(r.ok().out(), "base-a-value||||prod-e-value|unset");
+    let r = s.run_script(
+        &["--all", "--env", "prod", "--only", "NOPE"],
+        "echo started",
+        &[],
+    );
+    r.code(1).err_contains("`NOPE`");
+    assert!(!r.out().contains("started"));
+    s.run(&["run", "--only", "A", "--", "true"]).code(2);
+    s.run(&["run", "--merge", "base", "--", "true"]).code(2);
+}
+
+#[test]
+fn dry_run_names_the_sources_and_shows_no_value() {
+    let s = layered();
+    let r = s.run_with(
+        &[
+            "run",
+            "--all",
+            "--env",
+            "prod",
+            "--merge",
+            "base",
+            "--merge",
+            "staging",
+            "--preserve-env",
+            "D",
+            "--dry-run",
+        ],
+        None,
+        &[
+            ("D", "inherited-d-value"),
+            ("REF", "$S:E"),
+            ("URL", "postgres://app:{{ $S:C }}@db"),
+        ],
+    );
+    let out = r.ok().out();
+    assert_eq!(
+        out,
+        "VARIABLE  FROM\n\
+         A         secret of env:base\n\
+         B         secret of env:staging\n\
+         C         secret of env:prod\n\
+         D         inherited (--preserve-env)\n\
+         E         secret of env:prod\n\
+         REF       reference $S:E\n\
+         URL       template with $S:C\n"
+    );
+    // No value byte: every stored value ends in `-value`, the inherited one too.
+    for text in [out.as_str(), r.err().as_str()] {
+        assert!(!text.contains("-value"), "{text}");
+        assert!(!text.contains("postgres"), "{text}");
+    }
+}

@@ -135,9 +135,11 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             tracing::debug!(scope = %scope, names = names.len(), "reading one layer");
             let mut secrets = self.provider.get_secrets(scope, names).await?;
             for name in names {
-                let secret = secrets.remove(*name).ok_or_else(|| SecretsError::NotFound {
-                    name: crate::label(scope, name),
-                })?;
+                let secret = secrets
+                    .remove(*name)
+                    .ok_or_else(|| SecretsError::NotFound {
+                        name: crate::label(scope, name),
+                    })?;
                 values.insert(name, Zeroizing::new(secret.expose().to_owned()));
             }
         }

@@ -798,7 +798,10 @@ fn a_whole_environment_layers_later_over_earlier_and_the_primary_over_all() {
             ]
         );
         let skipped: Vec<(&str, &str)> = plan.skipped().collect();
-        assert!(skipped.contains(&("not-a-variable", "env:base")), "{skipped:?}");
+        assert!(
+            skipped.contains(&("not-a-variable", "env:base")),
+            "{skipped:?}"
+        );
         assert!(skipped.contains(&("db-password", "shop")), "{skipped:?}");
         // Planning reads no value.
         assert!(r.provider().get_secrets_calls.lock().unwrap().is_empty());
@@ -849,7 +852,10 @@ fn only_limits_a_whole_environment_and_a_missing_name_is_an_error() {
             [("A", "env:base"), ("C", "shop")]
         );
         let only = ["A".to_owned(), "NOPE".to_owned()].into_iter().collect();
-        let err = r.plan_all(&[(None, "base")], Some(&only)).await.unwrap_err();
+        let err = r
+            .plan_all(&[(None, "base")], Some(&only))
+            .await
+            .unwrap_err();
         assert!(err.is_not_found(), "{err:?}");
         assert!(err.to_string().contains("`NOPE`"), "{err}");
     });
