@@ -23,7 +23,8 @@
 //!   ([`is_reserved_scope`]); messages name a secret with [`label`].
 //! - [`SecretsResolver`] turns references ([`SecretRef`], grammar in [`reference`](mod@reference)) into
 //!   values, also inside strings (`postgres://app:{{ $S:pw }}@db`: a [`Template`]), and
-//!   injects whole environments ([`SecretsResolver::plan_all`], layered);
+//!   injects whole environments ([`SecretsResolver::plan_all`], layered); [`WatchSet`]
+//!   tells when the secrets a process was given change;
 //!   [`EnvScopeProvider`] maps environments to scopes ([`LocalEnvScopes`] is the plain
 //!   local mapping).
 //! - [`MemoryStore`] implements every store trait in memory, with real versions.
@@ -51,6 +52,7 @@ mod secret;
 mod template;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod watch;
 
 pub use error::{
     BoxedCause, FileProblem, Result, SecretsError, StoreProblem, TamperedRecord, WrongKeyReason,
@@ -72,6 +74,7 @@ pub use resolver::{EnvPlan, SecretsResolver, is_variable_name};
 pub use scope::{EnvScopeProvider, LocalEnvScopes};
 pub use secret::Secret;
 pub use template::{Template, TemplateError};
+pub use watch::{Versions, WatchSet};
 pub use zlayer_secrets_ref as reference;
 pub use zlayer_secrets_ref::SecretRef;
 pub use zlayer_secrets_ref::SecretScope;

@@ -208,33 +208,8 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             .flat_map(|((var, _), value)| value.references().map(move |r| (*var, r)))
             .collect();
 
-        // Each distinct environment once, then each reference's scope.
-        let mut env_scopes: BTreeMap<EnvKey<'_>, String> = BTreeMap::new();
-        for (var, reference) in &references {
-            if let Some(key) = env_key(reference)
-                && let btree_map::Entry::Vacant(slot) = env_scopes.entry(key)
-            {
-                let site = Site {
-                    var: *var,
-                    reference,
-                };
-                slot.insert(self.env_scope(&key, &site).await?);
-            }
-        }
+        let (scopes, environments) = self.scopes_of(&references).await?;
         let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        let mut scopes: Vec<String> = Vec::with_capacity(references.len());
-        for (var, reference) in &references {
-            let site = Site {
-                var: *var,
-                reference,
-            };
-            let scope = match env_key(reference).and_then(|key| env_scopes.get(&key)) {
-                Some(scope) => scope.clone(),
-                None => self.direct_scope(reference, &site)?,
-            };
-            check_name(reference, &site)?;
-            scopes.push(scope);
-        }
         for ((_, reference), scope) in references.iter().zip(&scopes) {
             wanted.entry(scope).or_default().insert(&reference.name);
         }
@@ -242,7 +217,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             variables = entries.len(),
             references = references.len(),
             scopes = wanted.len(),
-            environments = env_scopes.len(),
+            environments,
             "resolving secret references"
         );
 
@@ -300,6 +275,66 @@ impl<P: SecretsProvider> SecretsResolver<P> {
             });
         }
         Ok(resolved)
+    }
+
+    /// Where the secrets behind the references of `env` are kept: the scope and name of
+    /// each, as [`resolve_env`](Self::resolve_env) would read them, without reading any
+    /// value (environments are mapped to their scopes). What `zlayer-secret run --watch`
+    /// polls the versions of.
+    pub async fn locate_env(
+        &self,
+        env: &HashMap<String, String>,
+    ) -> Result<BTreeSet<(String, String)>> {
+        let mut vars: Vec<(&String, &String)> = env.iter().collect();
+        vars.sort_unstable();
+        let mut values = Vec::with_capacity(vars.len());
+        for (var, value) in vars {
+            values.push((var.as_str(), classify(Some(var), value)?));
+        }
+        let references: Vec<(Option<&str>, &SecretRef)> = values
+            .iter()
+            .flat_map(|(var, value)| value.references().map(move |r| (Some(*var), r)))
+            .collect();
+        let (scopes, _) = self.scopes_of(&references).await?;
+        Ok(scopes
+            .into_iter()
+            .zip(&references)
+            .map(|(scope, (_, reference))| (scope, reference.name.clone()))
+            .collect())
+    }
+
+    /// The scope of each reference (and how many distinct environments were mapped): each
+    /// environment is mapped once; a reserved scope or an invalid name is an error.
+    async fn scopes_of(
+        &self,
+        references: &[(Option<&str>, &SecretRef)],
+    ) -> Result<(Vec<String>, usize)> {
+        let mut env_scopes: BTreeMap<EnvKey<'_>, String> = BTreeMap::new();
+        for (var, reference) in references {
+            if let Some(key) = env_key(reference)
+                && let btree_map::Entry::Vacant(slot) = env_scopes.entry(key)
+            {
+                let site = Site {
+                    var: *var,
+                    reference,
+                };
+                slot.insert(self.env_scope(&key, &site).await?);
+            }
+        }
+        let mut scopes: Vec<String> = Vec::with_capacity(references.len());
+        for (var, reference) in references {
+            let site = Site {
+                var: *var,
+                reference,
+            };
+            let scope = match env_key(reference).and_then(|key| env_scopes.get(&key)) {
+                Some(scope) => scope.clone(),
+                None => self.direct_scope(reference, &site)?,
+            };
+            check_name(reference, &site)?;
+            scopes.push(scope);
+        }
+        Ok((scopes, env_scopes.len()))
     }
 
     /// The scope of a deployment- or service-level reference.

@@ -17,12 +17,19 @@ pub struct EnvPlan {
     entries: BTreeMap<String, String>,
     /// Secrets whose names cannot be variable names, with their scopes.
     skipped: Vec<(String, String)>,
+    /// The scopes, lowest layer first.
+    layers: Vec<String>,
 }
 
 impl EnvPlan {
     /// Each variable, in name order, with the scope its secret is read from.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(n, s)| (n.as_str(), s.as_str()))
+    }
+
+    /// The scopes listed, lowest layer first (the deployment scope last).
+    pub fn layers(&self) -> impl Iterator<Item = &str> {
+        self.layers.iter().map(String::as_str)
     }
 
     /// How many variables the plan sets.
@@ -119,6 +126,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         Ok(EnvPlan {
             entries,
             skipped: skipped.into_iter().collect(),
+            layers: scopes,
         })
     }
 

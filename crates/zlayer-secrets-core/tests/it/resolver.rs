@@ -872,3 +872,73 @@ fn a_whole_environment_never_reads_a_reserved_scope() {
         assert!(matches!(err, SecretsError::NoEnvResolver), "{err:?}");
     });
 }
+
+#[test]
+fn locate_env_names_every_secret_without_reading_one() {
+    block_on(async {
+        let r = SecretsResolver::new(CountingProvider::new().await, "shop")
+            .with_env_resolver(Arc::new(LocalEnvScopes));
+        let vars = env(&[
+            ("URL", "postgres://{{ $S:db/user }}:{{ $S:db-password }}@db"),
+            ("TOKEN", "$S:@api/token"),
+            ("KEY", "$secret://prod/API_KEY"),
+            ("PLAIN", "x"),
+            ("MISSING", "$S:not-there"),
+        ]);
+        let located: Vec<(String, String)> =
+            r.locate_env(&vars).await.unwrap().into_iter().collect();
+        let expected: Vec<(String, String)> = [
+            ("env:prod", "API_KEY"),
+            ("shop", "db"),
+            ("shop", "db-password"),
+            ("shop", "not-there"),
+            ("shop/api", "token"),
+        ]
+        .into_iter()
+        .map(|(s, n)| (s.to_owned(), n.to_owned()))
+        .collect();
+        assert_eq!(located, expected);
+        let provider = r.provider();
+        assert_eq!(provider.get_secret_calls.load(Ordering::SeqCst), 0);
+        assert!(provider.get_secrets_calls.lock().unwrap().is_empty());
+        let err = r.locate_env(&env(&[("BAD", "$S:@/x")])).await.unwrap_err();
+        assert!(
+            matches!(err, SecretsError::InvalidReference { .. }),
+            "{err:?}"
+        );
+    });
+}
+
+#[test]
+fn a_watch_set_sees_new_versions_deletions_and_additions() {
+    use zlayer_secrets_core::WatchSet;
+    block_on(async {
+        let store = store().await;
+        let mut watched = WatchSet::default();
+        watched.secret("shop", "db-password");
+        watched.secret("shop/api", "token");
+        watched.scope("env:prod");
+        let before = watched.versions(&store).await.unwrap();
+        assert_eq!(before.get("shop", "db-password"), Some(1));
+        assert_eq!(before.get("shop", "db"), None, "not watched");
+        assert_eq!(before.changes(&before.clone()), []);
+
+        // A secret that is not watched changes nothing.
+        put(&store, "shop", "db", "{}").await;
+        assert_eq!(before.changes(&watched.versions(&store).await.unwrap()), []);
+
+        put(&store, "shop", "db-password", "new").await;
+        store.delete_secret("shop/api", "token").await.unwrap();
+        put(&store, "env:prod", "ADDED", "x").await;
+        let after = watched.versions(&store).await.unwrap();
+        let expected: Vec<(String, String)> = [
+            ("env:prod", "ADDED"),
+            ("shop", "db-password"),
+            ("shop/api", "token"),
+        ]
+        .into_iter()
+        .map(|(s, n)| (s.to_owned(), n.to_owned()))
+        .collect();
+        assert_eq!(before.changes(&after), expected);
+    });
+}
