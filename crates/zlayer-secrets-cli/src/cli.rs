@@ -346,7 +346,7 @@ pub(crate) enum Command {
     /// catchable signal that would end this process (SIGHUP,
     /// SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, ...) is forwarded to it.
     #[command(
-        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  DATABASE_URL='postgres://app:{{ $S:db-password }}@db/app' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all\n  zlayer-secret run --all --env prod --merge base -- ./server\n  zlayer-secret run --all --env prod --dry-run"
+        after_help = "Examples:\n  DB_PASSWORD='$S:db-password' zlayer-secret run -- ./server\n  DATABASE_URL='postgres://app:{{ $S:db-password }}@db/app' zlayer-secret run -- ./server\n  zlayer-secret run --env prod --env-file prod.env -- ./migrate --all\n  zlayer-secret run --all --env prod --merge base -- ./server\n  zlayer-secret run --all --env prod --dry-run\n  zlayer-secret run --watch --interval 30s --env prod --all -- ./server"
     )]
     Run {
         #[command(flatten)]
@@ -382,6 +382,17 @@ pub(crate) enum Command {
         /// a value), and start nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Restart the program when a secret it was given changes (a new version, a
+        /// deletion, with `--all` a secret added): SIGTERM, SIGKILL after `--grace`, then
+        /// start it again with the new values. A burst of changes causes one restart.
+        #[arg(long, conflicts_with = "mount_dir")]
+        watch: bool,
+        /// With `--watch`: how often to look for changes.
+        #[arg(long, value_name = "DURATION", default_value = "5s", requires = "watch", value_parser = crate::commands::serve::parse_duration)]
+        interval: std::time::Duration,
+        /// With `--watch`: how long the program may take to end after SIGTERM.
+        #[arg(long, value_name = "DURATION", default_value = "10s", requires = "watch", value_parser = crate::commands::serve::parse_duration)]
+        grace: std::time::Duration,
         /// Do not filter the program's output; run it directly.
         #[arg(long)]
         no_masking: bool,

@@ -221,6 +221,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             only,
             preserve_env,
             dry_run,
+            watch,
+            interval,
+            grace,
             no_masking,
             mount_dir,
             keep_env,
@@ -244,6 +247,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                         preserve: &preserve_env,
                     }),
                     dry_run,
+                    watch: watch.then_some(commands::watch::Watch { interval, grace }),
                 },
                 &command,
             )

@@ -17,7 +17,8 @@
 //! | name, scope and value rules | [`validate_name`], [`validate_scope`], [`validate_scope_part`], [`validate_value`], [`MAX_VALUE_LEN`], [`is_reserved_scope`], [`label`] | always |
 //! | versions and batch writes | [`SecretVersion`], [`VersionHistory`], [`VersionState`], [`WriteOp`] | always |
 //! | the reference grammar | [`SecretRef`], module [`reference`](mod@reference) | always |
-//! | resolving references | [`SecretsResolver`], [`EnvScopeProvider`], [`LocalEnvScopes`] | always |
+//! | resolving references | [`SecretsResolver`], [`EnvScopeProvider`], [`LocalEnvScopes`], [`Template`], [`TemplateError`] | always |
+//! | whole environments, watching for changes | [`EnvPlan`], [`is_variable_name`], [`WatchSet`], [`Versions`] | always |
 //! | an in-memory store | [`MemoryStore`] | always |
 //! | encryption keys | [`EncryptionKey`], [`KeyManager`], module [`crypto`] | `persistent` |
 //! | the SQLite store | [`PersistentSecretsStore`], module [`sqlite`] | `persistent` |
@@ -136,9 +137,9 @@ pub use zlayer_secrets_core::{
     MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result,
     RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError,
     SecretsProvider, SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template,
-    TemplateError, VersionHistory, VersionState, VersionedSecretsStore, WriteOp, WrongKeyReason,
-    is_reserved_scope, label, reference, unix_now, validate_name, validate_scope,
-    validate_scope_part, validate_value,
+    TemplateError, VersionHistory, VersionState, VersionedSecretsStore, Versions, WatchSet,
+    WriteOp, WrongKeyReason, is_reserved_scope, label, reference, unix_now, validate_name,
+    validate_scope, validate_scope_part, validate_value,
 };
 
 /// The audit log's vocabulary and the [`AuditLog`](audit::AuditLog) trait (the

@@ -9,3 +9,4 @@ pub(crate) mod run;
 pub(crate) mod secrets;
 pub(crate) mod serve;
 pub(crate) mod transfer;
+pub(crate) mod watch;

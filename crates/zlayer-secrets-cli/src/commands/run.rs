@@ -37,6 +37,8 @@ pub(crate) struct Options<'a> {
     pub(crate) all: Option<WholeEnv<'a>>,
     /// `--dry-run`.
     pub(crate) dry_run: bool,
+    /// `--watch`: restart the program when its secrets change.
+    pub(crate) watch: Option<super::watch::Watch>,
 }
 
 /// `run --all`: every secret of the scope, layered over environments.
@@ -70,6 +72,7 @@ pub(crate) async fn run(
         keep_env,
         ref all,
         dry_run,
+        watch,
     } = *options;
     let program_and_args = command.split_first();
     if program_and_args.is_none() && !dry_run {
@@ -81,7 +84,7 @@ pub(crate) async fn run(
     // keys) are not passed on unless `--keep-env` names them: the program gets its secrets,
     // not the keys to all of them. Those kept are masked in its output like its secrets.
     let mut kept: Vec<(String, Zeroizing<String>)> = Vec::new();
-    let mut env: BTreeMap<OsString, OsString> = BTreeMap::new();
+    let mut base_env: BTreeMap<OsString, OsString> = BTreeMap::new();
     for (key, value) in std::env::vars_os() {
         if is_credential_variable(&key) {
             if !keep_env.iter().any(|k| key == k.as_str()) {
@@ -91,84 +94,47 @@ pub(crate) async fn run(
                 kept.push((k.to_owned(), Zeroizing::new(v.to_owned())));
             }
         }
-        env.insert(key, value);
+        base_env.insert(key, value);
     }
     for path in env_files {
         for (key, value) in read_env_file(path)? {
-            env.insert(OsString::from(key), OsString::from(value.expose()));
+            base_env.insert(OsString::from(key), OsString::from(value.expose()));
         }
     }
 
-    // `--all`: the plan first (names only); a variable it sets is not resolved from the
-    // environment, unless `--preserve-env` keeps the inherited one.
     let resolver = SecretsResolver::new(backend.provider(), base_scope.clone())
         .with_env_resolver(Arc::new(LocalEnvScopes));
-    let mut preserved = Vec::new();
-    let plan = match all {
-        Some(whole) => {
-            let mut plan = plan_all(&resolver, whole).await?;
-            for name in whole.preserve {
-                if env.contains_key(OsStr::new(name)) && plan.remove(name).is_some() {
-                    preserved.push(name.as_str());
-                }
-            }
-            for (name, _) in plan.entries() {
-                env.remove(OsStr::new(name));
-            }
-            Some(plan)
-        }
-        None => None,
-    };
-
-    let references = references(&env);
+    let prepared = prepare(&resolver, &base_env, all.as_ref()).await?;
     if dry_run {
-        return dry_run_report(plan.as_ref(), &references, &preserved);
+        return dry_run_report(&prepared);
     }
     let Some((program, args)) = program_and_args else {
         bail!("no command given after `--`");
     };
-    let mut values = resolve(&backend, &base_scope, &references).await.context(
-        "cannot resolve the secret references of the environment; the command was not started",
-    )?;
-    if let Some(plan) = &plan {
-        values.extend(resolver.resolve_all(plan).await.context(
-            "cannot read the secrets of the scope (--all); the command was not started",
-        )?);
+    let secrets = fetch(&backend, &resolver, &prepared).await?;
+
+    if let Some(watch) = watch {
+        // The store stays open: it is polled for new versions.
+        let target = super::watch::Target {
+            backend: &backend,
+            resolver: &resolver,
+            base_env: &base_env,
+            all: all.as_ref(),
+            program,
+            args,
+            kept: &kept,
+            no_masking,
+        };
+        return super::watch::run_watched(&target, prepared, secrets, watch).await;
     }
     drop(resolver);
-    // The program's variables, and (apart) each secret that a variable's template holds:
-    // masked one by one, since the program may print one without the rest of the value.
-    // A template's whole value is not masked: only its secrets are.
-    let (mut parts, resolved): (Vec<_>, Vec<_>) = values
-        .into_iter()
-        .partition(|(key, _)| key.contains(PART_SEPARATOR));
-    parts.extend(resolved.iter().filter_map(|(key, value)| {
-        let whole = match references.get(key) {
-            Some(v) => SecretRef::looks_like_reference(v),
-            // Not from the environment: a secret of `--all`.
-            None => true,
-        };
-        whole.then(|| (key.clone(), value.clone()))
-    }));
-    drop(references);
-    for (key, value) in &resolved {
-        if value.contains('\0') {
-            bail!(
-                "the secret behind {key} contains a NUL byte, which an environment variable cannot hold; the command was not started"
-            );
-        }
-    }
-    tracing::debug!(count = resolved.len(), "resolved references");
     // The store is closed before the program starts: it may run for a long time. A
     // server's bearer token goes with it (wiped); it was never in any variable.
     drop(backend);
 
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args).env_clear().envs(&env);
+    let Secrets { resolved, parts } = secrets;
+    let mut cmd = command_for(program, args, &prepared.env, &resolved);
     let Some(dir) = mount_dir else {
-        for (key, value) in &resolved {
-            cmd.env(key, value.as_str());
-        }
         if no_masking {
             return exec(cmd, program);
         }
@@ -193,6 +159,116 @@ pub(crate) async fn run(
         note!("warning: {:#}", anyhow::Error::new(problem));
     }
     code
+}
+
+/// What `run` gives the program before any value is read: the environment without the
+/// variables `--all` sets, the variables to resolve, and the plan of `--all`.
+pub(super) struct Prepared {
+    /// The inherited and env-file variables the program gets as they are.
+    pub(super) env: BTreeMap<OsString, OsString>,
+    /// The variables to resolve (see [`references`]).
+    pub(super) references: HashMap<String, String>,
+    /// `--all`'s plan.
+    pub(super) plan: Option<EnvPlan>,
+    /// The variables `--preserve-env` kept from the environment.
+    pub(super) preserved: Vec<String>,
+}
+
+/// The values `run` gives the program.
+pub(super) struct Secrets {
+    /// Each variable set from a secret, with its value.
+    pub(super) resolved: Vec<(String, Zeroizing<String>)>,
+    /// Each value to mask: a variable's whole value when it is a reference or a secret of
+    /// `--all`, and each secret of a template on its own (a template's whole value is not
+    /// masked, only its secrets).
+    pub(super) parts: Vec<(String, Zeroizing<String>)>,
+}
+
+/// Plans `--all` (names only) over `base_env`; a variable it sets is not resolved from the
+/// environment, unless `--preserve-env` keeps the inherited one.
+pub(super) async fn prepare(
+    resolver: &SecretsResolver<Arc<dyn SecretsProvider>>,
+    base_env: &BTreeMap<OsString, OsString>,
+    all: Option<&WholeEnv<'_>>,
+) -> anyhow::Result<Prepared> {
+    let mut env = base_env.clone();
+    let mut preserved = Vec::new();
+    let plan = match all {
+        Some(whole) => {
+            let mut plan = plan_all(resolver, whole).await?;
+            for name in whole.preserve {
+                if env.contains_key(OsStr::new(name)) && plan.remove(name).is_some() {
+                    preserved.push(name.clone());
+                }
+            }
+            for (name, _) in plan.entries() {
+                env.remove(OsStr::new(name));
+            }
+            Some(plan)
+        }
+        None => None,
+    };
+    let references = references(&env);
+    Ok(Prepared {
+        env,
+        references,
+        plan,
+        preserved,
+    })
+}
+
+/// Reads every value `prepared` needs: the references (by a server in one request) and the
+/// secrets of `--all`.
+pub(super) async fn fetch(
+    backend: &Backend,
+    resolver: &SecretsResolver<Arc<dyn SecretsProvider>>,
+    prepared: &Prepared,
+) -> anyhow::Result<Secrets> {
+    let mut values = resolve(backend, resolver.scope(), &prepared.references)
+        .await
+        .context(
+            "cannot resolve the secret references of the environment; the command was not started",
+        )?;
+    if let Some(plan) = &prepared.plan {
+        values.extend(resolver.resolve_all(plan).await.context(
+            "cannot read the secrets of the scope (--all); the command was not started",
+        )?);
+    }
+    let (mut parts, resolved): (Vec<_>, Vec<_>) = values
+        .into_iter()
+        .partition(|(key, _)| key.contains(PART_SEPARATOR));
+    parts.extend(resolved.iter().filter_map(|(key, value)| {
+        let whole = match prepared.references.get(key) {
+            Some(v) => SecretRef::looks_like_reference(v),
+            // Not from the environment: a secret of `--all`.
+            None => true,
+        };
+        whole.then(|| (key.clone(), value.clone()))
+    }));
+    for (key, value) in &resolved {
+        if value.contains('\0') {
+            bail!(
+                "the secret behind {key} contains a NUL byte, which an environment variable cannot hold; the command was not started"
+            );
+        }
+    }
+    tracing::debug!(count = resolved.len(), "resolved references");
+    Ok(Secrets { resolved, parts })
+}
+
+/// The command `program args` with exactly the environment `env` plus `resolved`.
+pub(super) fn command_for(
+    program: &OsString,
+    args: &[OsString],
+    env: &BTreeMap<OsString, OsString>,
+    resolved: &[(String, Zeroizing<String>)],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args).env_clear().envs(env);
+    for (key, value) in resolved {
+        cmd.env(key, value.as_str());
+    }
+    cmd
 }
 
 /// The plan of `--all`: the scope over the `--merge` environments, `--only` applied; the
@@ -231,11 +307,13 @@ async fn plan_all(
 
 /// `--dry-run`: each variable that would be set from a secret and where it comes from,
 /// as a table on stdout (never a value).
-fn dry_run_report(
-    plan: Option<&EnvPlan>,
-    references: &HashMap<String, String>,
-    preserved: &[&str],
-) -> anyhow::Result<u8> {
+fn dry_run_report(prepared: &Prepared) -> anyhow::Result<u8> {
+    let Prepared {
+        references,
+        plan,
+        preserved,
+        ..
+    } = prepared;
     let mut rows: BTreeMap<&str, String> = BTreeMap::new();
     for (key, value) in references {
         if key.contains(PART_SEPARATOR) {
@@ -266,7 +344,7 @@ fn dry_run_report(
         }
     }
     for name in preserved {
-        rows.insert(name, "inherited (--preserve-env)".to_owned());
+        rows.insert(name.as_str(), "inherited (--preserve-env)".to_owned());
     }
     let rows: Vec<Vec<String>> = rows
         .into_iter()
@@ -345,7 +423,10 @@ fn mount_dir_error(e: SecretFilesError) -> anyhow::Error {
 /// The output filter concealing the secrets (`parts`: each variable's whole value when it
 /// is a reference, each secret of a template on its own) and the kept credentials. Values too short to mask are named (never shown) in one
 /// warning.
-fn masker(parts: &[(String, Zeroizing<String>)], kept: &[(String, Zeroizing<String>)]) -> Masker {
+pub(super) fn masker(
+    parts: &[(String, Zeroizing<String>)],
+    kept: &[(String, Zeroizing<String>)],
+) -> Masker {
     let all = || parts.iter().chain(kept);
     let mut short: Vec<&str> = all()
         .filter(|(_, v)| Masker::too_short_to_mask(v))
@@ -428,7 +509,7 @@ fn exec(mut cmd: std::process::Command, program: &OsString) -> anyhow::Result<u8
 
 /// The command could not be started: as shells do, 127 when it does not exist and 126 when
 /// it cannot be executed, with a message; any other failure is an error.
-fn start_failed(err: &std::io::Error, program: &OsString) -> anyhow::Result<u8> {
+pub(super) fn start_failed(err: &std::io::Error, program: &OsString) -> anyhow::Result<u8> {
     let shown = program.to_string_lossy();
     let code = match err.kind() {
         std::io::ErrorKind::NotFound => {
@@ -456,75 +537,111 @@ const ENOEXEC: i32 = -1;
 
 /// Runs the command with its stdout and stderr through the masking filter (without one,
 /// on this process's own streams), forwarding termination signals to it.
-async fn run_masked(
+pub(super) async fn run_masked(
     cmd: std::process::Command,
     program: &OsString,
     masker: Option<Arc<Masker>>,
     mut signals: Signals,
 ) -> anyhow::Result<u8> {
-    let mut cmd = tokio::process::Command::from(cmd);
-    let piped = || {
-        if masker.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::inherit()
-        }
+    let mut running = match Running::spawn(cmd, program, masker)? {
+        Ok(running) => running,
+        Err(code) => return Ok(code),
     };
-    cmd.stdin(Stdio::inherit()).stdout(piped()).stderr(piped());
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return start_failed(&e, program),
-    };
-    let mut tasks = Vec::new();
-    if let Some(masker) = masker {
-        let stdout = child
-            .stdout
-            .take()
-            .context("the child's stdout is not piped")?;
-        let stderr = child
-            .stderr
-            .take()
-            .context("the child's stderr is not piped")?;
-        let out_masker = Arc::clone(&masker);
-        tasks.push(tokio::spawn(async move {
-            copy_masked(stdout, tokio::io::stdout(), &out_masker).await
-        }));
-        tasks.push(tokio::spawn(async move {
-            copy_masked(stderr, tokio::io::stderr(), &masker).await
-        }));
-    }
-
     let status = loop {
         tokio::select! {
-            status = child.wait() => break status.context("cannot wait for the command")?,
-            Some(signal) = signals.next() => Signals::forward(signal, child.id()),
+            status = running.child.wait() => break status.context("cannot wait for the command")?,
+            Some(signal) = signals.next() => Signals::forward(signal, running.child.id()),
         }
     };
-    // The output pipes stay open while a process the command left behind holds them. A
-    // signal now has no command to go to: it ends the wait (and so this process).
-    let outputs = async {
-        for task in &mut tasks {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
-                Err(e) => tracing::warn!(error = %e, "output task failed"),
-            }
-        }
-    };
-    tokio::select! {
-        () = outputs => {}
-        Some(signal) = signals.next() => {
-            tracing::debug!(?signal, "signal after the command ended: not waiting for its output");
-            for task in &tasks {
-                task.abort();
-            }
-        }
-    }
+    running.drain(&mut signals).await;
     Ok(exit_code(status))
 }
 
+/// A started command and the tasks copying its output through the masking filter.
+pub(super) struct Running {
+    /// The command.
+    pub(super) child: tokio::process::Child,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Starts `cmd` with stdin inherited and, with a `masker`, stdout and stderr piped
+    /// through it (else inherited). `Err(code)` when it cannot start: 127 or 126, as shells
+    /// exit (the message is printed).
+    pub(super) fn spawn(
+        cmd: std::process::Command,
+        program: &OsString,
+        masker: Option<Arc<Masker>>,
+    ) -> anyhow::Result<Result<Self, u8>> {
+        let mut cmd = tokio::process::Command::from(cmd);
+        let piped = || {
+            if masker.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            }
+        };
+        cmd.stdin(Stdio::inherit()).stdout(piped()).stderr(piped());
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => return start_failed(&e, program).map(Err),
+        };
+        let mut tasks = Vec::new();
+        if let Some(masker) = masker {
+            let stdout = child
+                .stdout
+                .take()
+                .context("the child's stdout is not piped")?;
+            let stderr = child
+                .stderr
+                .take()
+                .context("the child's stderr is not piped")?;
+            let out_masker = Arc::clone(&masker);
+            tasks.push(tokio::spawn(async move {
+                copy_masked(stdout, tokio::io::stdout(), &out_masker).await
+            }));
+            tasks.push(tokio::spawn(async move {
+                copy_masked(stderr, tokio::io::stderr(), &masker).await
+            }));
+        }
+        Ok(Ok(Self { child, tasks }))
+    }
+
+    /// Once the command has ended: waits for its output to be copied. The output pipes
+    /// stay open while a process the command left behind holds them; a signal now has no
+    /// command to go to, and ends the wait.
+    pub(super) async fn drain(mut self, signals: &mut Signals) {
+        let tasks = &mut self.tasks;
+        let outputs = async {
+            for task in tasks.iter_mut() {
+                match task.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::debug!(error = %e, "output stream ended early"),
+                    Err(e) => tracing::warn!(error = %e, "output task failed"),
+                }
+            }
+        };
+        tokio::select! {
+            () = outputs => {}
+            Some(signal) = signals.next() => {
+                tracing::debug!(?signal, "signal after the command ended: not waiting for its output");
+                for task in &self.tasks {
+                    task.abort();
+                }
+            }
+        }
+    }
+
+    /// Stops copying output (the command ended, a process it left behind holds the pipes).
+    pub(super) fn abandon_output(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
 /// The command's exit code, or 128 + the signal that killed it.
-fn exit_code(status: std::process::ExitStatus) -> u8 {
+pub(super) fn exit_code(status: std::process::ExitStatus) -> u8 {
     if let Some(code) = status.code() {
         return u8::try_from(code & 0xff).unwrap_or(1);
     }
@@ -586,13 +703,13 @@ const FORWARDED: &[nix::sys::signal::Signal] = {
 /// Catches the [`FORWARDED`] signals, so that they no longer end this process: `run`
 /// forwards each to its child and removes the secret files once the child has ended.
 #[cfg(unix)]
-struct Signals {
+pub(super) struct Signals {
     streams: Vec<(nix::sys::signal::Signal, tokio::signal::unix::Signal)>,
 }
 
 #[cfg(unix)]
 impl Signals {
-    fn new() -> anyhow::Result<Self> {
+    pub(super) fn new() -> anyhow::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut streams = Vec::with_capacity(FORWARDED.len());
         for &sig in FORWARDED {
@@ -604,7 +721,7 @@ impl Signals {
     }
 
     /// The next signal received.
-    async fn next(&mut self) -> Option<nix::sys::signal::Signal> {
+    pub(super) async fn next(&mut self) -> Option<nix::sys::signal::Signal> {
         let waits = self.streams.iter_mut().map(|(sig, stream)| {
             let sig = *sig;
             Box::pin(async move { stream.recv().await.map(|()| sig) })
@@ -612,7 +729,7 @@ impl Signals {
         futures_select_all(waits).await
     }
 
-    fn forward(signal: nix::sys::signal::Signal, pid: Option<u32>) {
+    pub(super) fn forward(signal: nix::sys::signal::Signal, pid: Option<u32>) {
         let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
             return;
         };
@@ -643,17 +760,17 @@ where
 
 /// Signal forwarding is Unix-only; elsewhere the console delivers Ctrl-C to the child too.
 #[cfg(not(unix))]
-struct Signals;
+pub(super) struct Signals;
 
 #[cfg(not(unix))]
 impl Signals {
-    fn new() -> anyhow::Result<Self> {
+    pub(super) fn new() -> anyhow::Result<Self> {
         Ok(Self)
     }
 
-    async fn next(&mut self) -> Option<()> {
+    pub(super) async fn next(&mut self) -> Option<()> {
         std::future::pending().await
     }
 
-    fn forward(_signal: (), _pid: Option<u32>) {}
+    pub(super) fn forward(_signal: (), _pid: Option<u32>) {}
 }
