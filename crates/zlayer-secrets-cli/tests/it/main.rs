@@ -19,6 +19,7 @@ mod run;
 mod secrets;
 mod transfer;
 mod vault;
+mod watch;
 
 use std::cell::RefCell;
 use std::io::{BufRead as _, BufReader, Lines};

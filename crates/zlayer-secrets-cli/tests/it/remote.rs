@@ -146,6 +146,13 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// The command for `args` against the server, not started yet.
+    pub(crate) fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = self.store.command(args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, None, &[])
     }
@@ -701,4 +708,31 @@ fn audit_and_audit_verify_read_the_servers_log() {
     // A key that is not admin is refused by the server.
     let bob = served.client(&served.key("bob", &[]));
     bob.run(&["audit"]).code(1);
+}
+
+/// `run --watch` against a server: the versions are polled there, with the client's key.
+#[test]
+fn run_watch_restarts_on_a_rotation_on_the_server() {
+    let served = Served::start(&[]);
+    let client = served.client(&served.admin);
+    client
+        .run_with(
+            &["set", "watched", "--from-stdin"],
+            Some(b"first-value"),
+            &[],
+        )
+        .ok();
+    crate::watch::rotations_restart_the_program_once(
+        |args| client.command(args),
+        |value| {
+            client
+                .run_with(
+                    &["set", "watched", "--from-stdin"],
+                    Some(value.as_bytes()),
+                    &[],
+                )
+                .ok();
+        },
+        "watched",
+    );
 }

@@ -566,3 +566,22 @@ fn concurrent_creates_of_one_name_have_one_winner_on_vault() {
     assert_eq!(winners.len(), 1, "{winners:?}");
     assert_eq!(v.reveal("same-name", &["--deployment", &dep]), winners[0]);
 }
+
+#[test]
+#[ignore = "needs OpenBao; run by cargo xtask ci"]
+fn run_watch_restarts_on_a_vault_rotation() {
+    let (v, dep) = Vault::with_deployment("cli-watch");
+    let scope = ["--deployment", dep.as_str()];
+    v.put("watched", "first-value", &scope);
+    crate::watch::rotations_restart_the_program_once(
+        |args| {
+            let mut all = args.to_vec();
+            // The scope flags go before `--`.
+            let at = all.iter().position(|a| *a == "--").unwrap();
+            all.splice(at..at, scope);
+            v.command(&all)
+        },
+        |value| v.put("watched", value, &scope),
+        "watched",
+    );
+}
