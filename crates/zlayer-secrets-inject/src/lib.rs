@@ -10,9 +10,14 @@
 //!   asynchronous reader to a writer through them (a child's stdout or stderr to ours).
 //! - [`SecretFiles`] hands values to a program as files (`DIR/NAME`, mode 0400, in a
 //!   private directory) instead of variables, and removes them afterwards.
+//! - [`pty`] (Unix): a pseudo-terminal for a child's output, so that a program whose
+//!   output is masked still writes to a terminal, and the modes of our own terminal, put
+//!   back however the child ends.
 
 mod copy;
 mod mask;
+#[cfg(unix)]
+pub mod pty;
 mod secret_files;
 
 pub use copy::copy_masked;

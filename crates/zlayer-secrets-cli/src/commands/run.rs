@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -562,49 +563,123 @@ pub(super) struct Running {
     /// The command.
     pub(super) child: tokio::process::Child,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// On a terminal: the task that keeps the command's pty sized like our terminal.
+    resizing: Option<tokio::task::JoinHandle<()>>,
+    /// On a terminal: its modes before the command started, put back when this is dropped.
+    #[cfg(unix)]
+    _modes: Option<zlayer_secrets_inject::pty::TerminalModes>,
 }
 
 impl Running {
-    /// Starts `cmd` with stdin inherited and, with a `masker`, stdout and stderr piped
-    /// through it (else inherited). `Err(code)` when it cannot start: 127 or 126, as shells
-    /// exit (the message is printed).
+    /// Starts `cmd` with stdin inherited and, with a `masker`, stdout and stderr through
+    /// it (else inherited): on a pseudo-terminal when ours is a terminal (see
+    /// [`zlayer_secrets_inject::pty`]), else through pipes. `Err(code)` when it cannot
+    /// start: 127 or 126, as shells exit (the message is printed).
     pub(super) fn spawn(
         cmd: std::process::Command,
         program: &OsString,
         masker: Option<Arc<Masker>>,
     ) -> anyhow::Result<Result<Self, u8>> {
         let mut cmd = tokio::process::Command::from(cmd);
-        let piped = || {
-            if masker.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::inherit()
-            }
+        cmd.stdin(Stdio::inherit());
+        let Some(masker) = masker else {
+            cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+            return Ok(match cmd.spawn() {
+                Ok(child) => Ok(Self::bare(child)),
+                Err(e) => Err(start_failed(&e, program)?),
+            });
         };
-        cmd.stdin(Stdio::inherit()).stdout(piped()).stderr(piped());
+        #[cfg(unix)]
+        if std::io::stdout().is_terminal() {
+            return Self::spawn_on_pty(cmd, program, masker);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = match cmd.spawn() {
             Ok(child) => child,
             Err(e) => return start_failed(&e, program).map(Err),
         };
-        let mut tasks = Vec::new();
-        if let Some(masker) = masker {
-            let stdout = child
-                .stdout
-                .take()
-                .context("the child's stdout is not piped")?;
-            let stderr = child
-                .stderr
-                .take()
-                .context("the child's stderr is not piped")?;
-            let out_masker = Arc::clone(&masker);
-            tasks.push(tokio::spawn(async move {
-                copy_masked(stdout, tokio::io::stdout(), &out_masker).await
-            }));
-            tasks.push(tokio::spawn(async move {
+        let stdout = child
+            .stdout
+            .take()
+            .context("the child's stdout is not piped")?;
+        let stderr = child
+            .stderr
+            .take()
+            .context("the child's stderr is not piped")?;
+        let mut running = Self::bare(child);
+        let out_masker = Arc::clone(&masker);
+        running.tasks.push(tokio::spawn(async move {
+            copy_masked(stdout, tokio::io::stdout(), &out_masker).await
+        }));
+        running.tasks.push(tokio::spawn(async move {
+            copy_masked(stderr, tokio::io::stderr(), &masker).await
+        }));
+        Ok(Ok(running))
+    }
+
+    fn bare(child: tokio::process::Child) -> Self {
+        Self {
+            child,
+            tasks: Vec::new(),
+            resizing: None,
+            #[cfg(unix)]
+            _modes: None,
+        }
+    }
+
+    /// Our stdout is a terminal: the command's stdout is a pty sized like it (its stderr
+    /// too when ours is a terminal, else a pipe), read through the masking filter. The
+    /// terminal's modes are saved first and put back when the command is done; SIGWINCH
+    /// resizes the pty and is passed on to the command.
+    #[cfg(unix)]
+    fn spawn_on_pty(
+        mut cmd: tokio::process::Command,
+        program: &OsString,
+        masker: Arc<Masker>,
+    ) -> anyhow::Result<Result<Self, u8>> {
+        use zlayer_secrets_inject::pty::{OutputPty, TerminalModes};
+        let modes = TerminalModes::save(std::io::stdin());
+        let pty = OutputPty::open(std::io::stdout())
+            .context("cannot open a pseudo-terminal for the command's output")?;
+        let stderr_on_pty = std::io::stderr().is_terminal();
+        cmd.stdout(Stdio::from(pty.slave()?));
+        if stderr_on_pty {
+            cmd.stderr(Stdio::from(pty.slave()?));
+        } else {
+            cmd.stderr(Stdio::piped());
+        }
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => return start_failed(&e, program).map(Err),
+        };
+        // The command holds the slave now: ours goes, so that the end of its output shows.
+        drop(cmd);
+        let (reader, resizer) = pty.into_parts()?;
+        let stderr = child.stderr.take();
+        let mut running = Self::bare(child);
+        running._modes = modes;
+        let out_masker = Arc::clone(&masker);
+        running.tasks.push(tokio::spawn(async move {
+            copy_masked(reader, tokio::io::stdout(), &out_masker).await
+        }));
+        if let Some(stderr) = stderr {
+            running.tasks.push(tokio::spawn(async move {
                 copy_masked(stderr, tokio::io::stderr(), &masker).await
             }));
         }
-        Ok(Ok(Self { child, tasks }))
+        let pid = running.child.id();
+        let mut winch =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+                .context("cannot install a handler for SIGWINCH")?;
+        running.resizing = Some(tokio::spawn(async move {
+            while winch.recv().await.is_some() {
+                if let Err(e) = resizer.follow(std::io::stdout()) {
+                    tracing::debug!(error = %e, "could not resize the pty");
+                }
+                Signals::forward(nix::sys::signal::Signal::SIGWINCH, pid);
+            }
+        }));
+        Ok(Ok(running))
     }
 
     /// Once the command has ended: waits for its output to be copied. The output pipes
@@ -636,6 +711,14 @@ impl Running {
     pub(super) fn abandon_output(&self) {
         for task in &self.tasks {
             task.abort();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(resizing) = &self.resizing {
+            resizing.abort();
         }
     }
 }

@@ -12,6 +12,7 @@ mod keys;
 mod leak;
 mod memory;
 mod mount_dir;
+mod pty;
 mod python;
 mod remote;
 mod remote_tls;
