@@ -443,18 +443,19 @@ fn classify<'a>(var: Option<&str>, value: &'a str) -> Result<Value<'a>> {
 /// A value mentions a reference that will not be replaced: say which variable, never the
 /// value.
 fn warn_stray(var: Option<&str>) {
-    match var {
-        Some(var) => tracing::warn!(
+    if let Some(var) = var {
+        tracing::warn!(
             target: "zlayer_secrets::stray_reference",
             variable = var,
             "the value of `{var}` contains `$S:` or `$secret://` but is neither a whole \
              reference nor inside `{{{{ }}}}`: it is passed through unchanged"
-        ),
-        None => tracing::warn!(
+        );
+    } else {
+        tracing::warn!(
             target: "zlayer_secrets::stray_reference",
             "a value contains `$S:` or `$secret://` but is neither a whole reference nor \
              inside `{{{{ }}}}`: it is passed through unchanged"
-        ),
+        );
     }
 }
 

@@ -235,10 +235,10 @@ pub(super) async fn fetch(
             "cannot read the secrets of the scope (--all); the command was not started",
         )?);
     }
-    let (mut parts, resolved): (Vec<_>, Vec<_>) = values
+    let (mut parts, vars): (Vec<_>, Vec<_>) = values
         .into_iter()
         .partition(|(key, _)| key.contains(PART_SEPARATOR));
-    parts.extend(resolved.iter().filter_map(|(key, value)| {
+    parts.extend(vars.iter().filter_map(|(key, value)| {
         let whole = match prepared.references.get(key) {
             Some(v) => SecretRef::looks_like_reference(v),
             // Not from the environment: a secret of `--all`.
@@ -246,15 +246,18 @@ pub(super) async fn fetch(
         };
         whole.then(|| (key.clone(), value.clone()))
     }));
-    for (key, value) in &resolved {
+    for (key, value) in &vars {
         if value.contains('\0') {
             bail!(
                 "the secret behind {key} contains a NUL byte, which an environment variable cannot hold; the command was not started"
             );
         }
     }
-    tracing::debug!(count = resolved.len(), "resolved references");
-    Ok(Secrets { resolved, parts })
+    tracing::debug!(count = vars.len(), "resolved references");
+    Ok(Secrets {
+        resolved: vars,
+        parts,
+    })
 }
 
 /// The command `program args` with exactly the environment `env` plus `resolved`.
@@ -567,7 +570,7 @@ pub(super) struct Running {
     resizing: Option<tokio::task::JoinHandle<()>>,
     /// On a terminal: its modes before the command started, put back when this is dropped.
     #[cfg(unix)]
-    _modes: Option<zlayer_secrets_inject::pty::TerminalModes>,
+    modes: Option<zlayer_secrets_inject::pty::TerminalModes>,
 }
 
 impl Running {
@@ -623,7 +626,7 @@ impl Running {
             tasks: Vec::new(),
             resizing: None,
             #[cfg(unix)]
-            _modes: None,
+            modes: None,
         }
     }
 
@@ -657,7 +660,7 @@ impl Running {
         let (reader, resizer) = pty.into_parts()?;
         let stderr = child.stderr.take();
         let mut running = Self::bare(child);
-        running._modes = modes;
+        running.modes = modes;
         let out_masker = Arc::clone(&masker);
         running.tasks.push(tokio::spawn(async move {
             copy_masked(reader, tokio::io::stdout(), &out_masker).await
@@ -719,6 +722,11 @@ impl Drop for Running {
     fn drop(&mut self) {
         if let Some(resizing) = &self.resizing {
             resizing.abort();
+        }
+        // Dropping them restores them too; now, before anything else writes.
+        #[cfg(unix)]
+        if let Some(modes) = &self.modes {
+            modes.restore();
         }
     }
 }

@@ -157,7 +157,7 @@ fn the_terminal_modes_come_back_however_the_program_left_them() {
             .contains(LocalModes::ECHO)
     );
     // The program turns echo off on the terminal and is killed before it can undo it.
-    let script = r#"stty raw -echo; echo raw; kill -KILL $$"#;
+    let script = "stty raw -echo; echo raw; kill -KILL $$";
     let (mut child, output) = term.start(&s, &[], script, &[("PW", "$S:pw")]);
     let mut seen = Vec::new();
     until(&output, &mut seen, "raw");
