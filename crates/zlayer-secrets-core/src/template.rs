@@ -21,7 +21,16 @@ use zlayer_secrets_ref::ParseError;
 
 use crate::SecretRef;
 
-/// Text with `{{ reference }}` placeholders, parsed (see the [module](self) for the syntax).
+/// Text with `{{ reference }}` placeholders, parsed.
+///
+/// A placeholder is `{{`, a reference (`$S:...` or `$secret://...`), and `}}`, with spaces
+/// or tabs allowed around the reference: `{{ $S:pw }}`, `{{$secret://prod/KEY}}`. Everything
+/// else is text and comes out unchanged: `\{{` is a literal `{{` (the backslash is dropped;
+/// no other backslash means anything); `{{ ... }}` whose content does not start like a
+/// reference is text (other template languages' placeholders pass through); a `{{` without
+/// a `}}` after it is text. A placeholder whose content starts like a reference but is
+/// malformed is an error ([`TemplateError`]). [`stray_reference`](Self::stray_reference)
+/// tells whether the text mentions a reference outside any placeholder.
 ///
 /// ```
 /// use zlayer_secrets_core::{SecretRef, Template};

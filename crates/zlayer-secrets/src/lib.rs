@@ -138,8 +138,8 @@ pub use zlayer_secrets_core::{
     RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError,
     SecretsProvider, SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template,
     TemplateError, VersionHistory, VersionState, VersionedSecretsStore, Versions, WatchSet,
-    WriteOp, WrongKeyReason, is_reserved_scope, label, reference, unix_now, validate_name,
-    validate_scope, validate_scope_part, validate_value,
+    WriteOp, WrongKeyReason, is_reserved_scope, is_variable_name, label, reference, unix_now,
+    validate_name, validate_scope, validate_scope_part, validate_value,
 };
 
 /// The audit log's vocabulary and the [`AuditLog`](audit::AuditLog) trait (the
