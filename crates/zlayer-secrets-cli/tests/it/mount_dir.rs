@@ -81,9 +81,9 @@ fn a_failing_program_still_leaves_nothing() {
     let r = run_mounted(&s, &dir, &["sh", "-c", "test -r \"$DB_FILE\" && exit 7"]);
     r.code(7);
     assert!(!dir.exists());
-    // A program that cannot start: an error, and nothing left either.
+    // A program that cannot start: 127 as in a shell, and nothing left either.
     let r = run_mounted(&s, &dir, &["/nonexistent/program"]);
-    r.code(1);
+    r.code(127).err_contains("command not found");
     assert!(!dir.exists());
 }
 
