@@ -22,7 +22,16 @@ pub fn run(cli: Cli) -> ExitCode {
         .usage_error()
         .or_else(|| remote_usage_error(&cli))
     {
-        Cli::command()
+        // Reported with the verb's own usage line, as clap reports its own mistakes.
+        let mut target = Cli::command();
+        target.build();
+        for word in cli.command.verb().split(' ') {
+            match target.find_subcommand(word) {
+                Some(sub) => target = sub.clone(),
+                None => break,
+            }
+        }
+        target
             .error(clap::error::ErrorKind::ArgumentConflict, problem)
             .exit();
     }

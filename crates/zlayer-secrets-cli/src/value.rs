@@ -29,9 +29,10 @@ pub(crate) struct ValueArgs {
     length: Option<u16>,
 }
 
-/// Exactly one source of the value.
+/// Exactly one source of the value (that there is one is checked in
+/// [`ValueArgs::usage_error`], so that `--length` alone gets its own message).
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
+#[group(required = false, multiple = false)]
 struct ValueSource {
     /// The value itself. Avoid it: other users can read it in the process list; a warning is printed.
     #[arg(long, value_name = "VALUE")]
@@ -48,11 +49,17 @@ struct ValueSource {
 }
 
 impl ValueArgs {
-    /// A usage mistake clap cannot express: `--length` without `--random` (clap counts the
-    /// flag's default as present).
+    /// A usage mistake clap cannot word well: `--length` without `--random`, and no source
+    /// of the value at all.
     pub(crate) fn usage_error(&self) -> Option<&'static str> {
-        (self.length.is_some() && !self.source.random)
-            .then_some("--length only applies to --random")
+        let s = &self.source;
+        if self.length.is_some() && !s.random {
+            return Some("--length only applies to --random: add --random to generate a value");
+        }
+        let given = s.value.is_some() || s.from_stdin || s.from_file.is_some() || s.random;
+        (!given).then_some(
+            "the value is missing: give one of --from-stdin, --from-file FILE, --random or --value VALUE",
+        )
     }
 
     /// Reads the value from its source.

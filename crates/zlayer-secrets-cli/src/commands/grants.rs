@@ -70,13 +70,21 @@ pub(crate) async fn grant(
 pub(crate) async fn revoke(backend: &Backend, user: &str, env: &EnvArgs) -> anyhow::Result<()> {
     let environment = environment(env)?;
     let subject: Subject = user.parse()?;
-    let was = match &backend.remote {
+    let revoked = match &backend.remote {
         Some(remote) => remote
             .revoke(&subject.to_string(), &env.env, env.project.as_deref())
-            .await?
-            .revoked
-            .parse::<PermissionLevel>()?,
-        None => grants(backend).revoke(&subject, &environment).await?,
+            .await
+            .map(|answer| answer.revoked),
+        None => grants(backend)
+            .revoke(&subject, &environment)
+            .await
+            .map(|level| level.to_string()),
+    };
+    let was: PermissionLevel = match revoked {
+        Err(e) if e.is_not_found() => {
+            anyhow::bail!("{subject} has no grant on `{environment}`: nothing to revoke")
+        }
+        other => other?.parse()?,
     };
     note!("revoked {was} on `{environment}` from {subject}");
     Ok(())

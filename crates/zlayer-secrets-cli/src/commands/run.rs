@@ -112,7 +112,8 @@ pub(crate) async fn run(
     let Some((program, args)) = program_and_args else {
         bail!("no command given after `--`");
     };
-    let secrets = fetch(&backend, &resolver, &prepared).await?;
+    // A file can hold a NUL byte; a variable cannot.
+    let secrets = fetch(&backend, &resolver, &prepared, mount_dir.is_none()).await?;
 
     if let Some(watch) = watch {
         // The store stays open: it is polled for new versions.
@@ -148,7 +149,14 @@ pub(crate) async fn run(
     // the files exist, so that they are forwarded and the files removed (when `files` is
     // dropped) whatever ends the program; this process never `exec`s.
     let signals = Signals::new()?;
-    let files = SecretFiles::write(dir, &resolved).map_err(mount_dir_error)?;
+    // The program may change its directory: it gets absolute paths.
+    let dir = std::path::absolute(dir).with_context(|| {
+        format!(
+            "--mount-dir {}: cannot make the path absolute",
+            dir.display()
+        )
+    })?;
+    let files = SecretFiles::write(&dir, &resolved).map_err(mount_dir_error)?;
     for (key, _) in &resolved {
         cmd.env_remove(key);
     }
@@ -219,11 +227,13 @@ pub(super) async fn prepare(
 }
 
 /// Reads every value `prepared` needs: the references (by a server in one request) and the
-/// secrets of `--all`.
+/// secrets of `--all`. `as_variables`: they become variables, which cannot hold a NUL byte
+/// (with `--mount-dir` they become files, which can).
 pub(super) async fn fetch(
     backend: &Backend,
     resolver: &SecretsResolver<Arc<dyn SecretsProvider>>,
     prepared: &Prepared,
+    as_variables: bool,
 ) -> anyhow::Result<Secrets> {
     let mut values = resolve(backend, resolver.scope(), &prepared.references)
         .await
@@ -246,7 +256,7 @@ pub(super) async fn fetch(
         };
         whole.then(|| (key.clone(), value.clone()))
     }));
-    for (key, value) in &vars {
+    for (key, value) in vars.iter().filter(|_| as_variables) {
         if value.contains('\0') {
             bail!(
                 "the secret behind {key} contains a NUL byte, which an environment variable cannot hold; the command was not started"

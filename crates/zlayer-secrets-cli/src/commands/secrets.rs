@@ -86,6 +86,20 @@ pub(crate) async fn get(
     out: Output,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
+    if reveal && out == Output::Json {
+        // The version first, then exactly that version's value: the pair belongs together.
+        let version = match version {
+            Some(v) => v,
+            None => backend.store.get_metadata(scope, name).await?.version,
+        };
+        let secret = backend
+            .store
+            .get_secret_version(scope, name, version)
+            .await?;
+        return output::stdout_bytes(
+            revealed_json(scope, name, version, secret.expose())?.as_bytes(),
+        );
+    }
     if reveal {
         let secret = match version {
             Some(v) => backend.store.get_secret_version(scope, name, v).await?,
@@ -142,10 +156,44 @@ pub(crate) async fn get(
 }
 
 /// `rm`: every name must exist. Deletes nothing if one does not.
+/// `get NAME --reveal --output json`: `{"name", "scope", "value", "version"}` and a newline,
+/// in a buffer that is wiped when dropped (the value is escaped into it, never into a
+/// `serde_json::Value`).
+fn revealed_json(
+    scope: &str,
+    name: &str,
+    version: u32,
+    value: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let value = zeroize::Zeroizing::new(serde_json::to_string(value)?);
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(value.len() + 128));
+    text.push_str("{\n  \"name\": ");
+    text.push_str(&serde_json::to_string(name)?);
+    text.push_str(",\n  \"scope\": ");
+    text.push_str(&serde_json::to_string(scope)?);
+    text.push_str(",\n  \"value\": ");
+    text.push_str(&value);
+    text.push_str(",\n  \"version\": ");
+    text.push_str(&version.to_string());
+    text.push_str("\n}\n");
+    Ok(text)
+}
+
+/// The names once each, in the order given (`rm a a` deletes and reports `a` once).
+fn distinct(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names
+        .iter()
+        .filter(|name| seen.insert(name.as_str()))
+        .cloned()
+        .collect()
+}
+
 pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyhow::Result<()> {
     for name in names {
         validate_name(name)?;
     }
+    let names = &distinct(names)[..];
     let mut missing = Vec::new();
     for name in names {
         if !backend.store.exists(scope, name).await? {
@@ -170,6 +218,7 @@ pub(crate) async fn unset(backend: &Backend, scope: &str, names: &[String]) -> a
     for name in names {
         validate_name(name)?;
     }
+    let names = &distinct(names)[..];
     let mut present = Vec::new();
     for name in names {
         if backend.store.exists(scope, name).await? {
@@ -246,7 +295,7 @@ pub(crate) async fn history(
             "name": name,
             "current": current,
             "current_state": state.as_str(),
-            "versions": history.versions.iter().map(|v| json!({
+            "versions": history.versions.iter().rev().map(|v| json!({
                 "version": v.version,
                 "created_at": v.created_at,
             })).collect::<Vec<_>>(),

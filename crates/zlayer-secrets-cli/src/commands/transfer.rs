@@ -203,7 +203,10 @@ pub(crate) async fn export(
         None => output::stdout_bytes(text.as_bytes())?,
         Some(path) => write_new_private_file(path, text.as_bytes())?,
     }
-    note!("exported {} secrets from `{scope}`", entries.len());
+    match entries.len() {
+        1 => note!("exported 1 secret from `{scope}`"),
+        n => note!("exported {n} secrets from `{scope}`"),
+    }
     Ok(())
 }
 

@@ -116,7 +116,7 @@ pub(super) async fn run_watched(
         // starts when they all resolve (a deleted secret ends `run`).
         let next = async {
             let prepared = prepare(target.resolver, target.base_env, target.all).await?;
-            let secrets = fetch(target.backend, target.resolver, &prepared).await?;
+            let secrets = fetch(target.backend, target.resolver, &prepared, true).await?;
             anyhow::Ok((prepared, secrets))
         }
         .await;

@@ -136,9 +136,14 @@ fn value_sources_are_exactly_one() {
     let two = s.run(&["set", "x", "--value", "a", "--random"]);
     two.code(2).err_contains("cannot be used with");
     let none = s.run(&["set", "x"]);
-    none.code(2).err_contains("required");
+    none.code(2).err_contains("the value is missing");
     s.run(&["set", "x", "--length", "5", "--value", "a"])
-        .code(2);
+        .code(2)
+        .err_contains("--length only applies to --random");
+    s.run(&["set", "x", "--length", "5"])
+        .code(2)
+        .err_contains("add --random")
+        .err_contains("Usage: zlayer-secret set");
     let unreadable = s.run(&["set", "x", "--from-file", "/nonexistent/dir/value.txt"]);
     unreadable
         .code(1)
