@@ -314,6 +314,12 @@ pub(crate) fn data_dir(arg: Option<&Path>) -> anyhow::Result<PathBuf> {
         if dir.as_os_str().is_empty() {
             bail!("the data directory is empty (check --data-dir or ZLAYER_SECRETS_DIR)");
         }
+        if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+            bail!(
+                "the data directory {} is not a directory (check --data-dir or ZLAYER_SECRETS_DIR)",
+                dir.display()
+            );
+        }
         return Ok(dir.to_path_buf());
     }
     LocalStore::default_dir().map_err(|_| {

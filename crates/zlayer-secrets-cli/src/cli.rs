@@ -215,7 +215,7 @@ pub(crate) enum Command {
         scope: ScopeArgs,
     },
 
-    /// Write a new value of an existing secret; prints `vN → vN+1`.
+    /// Write a new value of an existing secret; prints `vN -> vN+1`.
     #[command(
         after_help = "Examples:\n  zlayer-secret rotate api-token --random\n  zlayer-secret rotate db-password --from-stdin --env prod"
     )]

@@ -20,6 +20,7 @@ mod output;
 mod own_credentials;
 mod progress;
 mod scope;
+mod suggest;
 mod value;
 
 pub use cli::Cli;

@@ -22,6 +22,16 @@ pub(crate) fn note_line(text: &str) {
         .and_then(|()| err.write_all(b"\n"));
 }
 
+/// The arrow of `v1 -> v2` on stdout: `→` on a terminal, ASCII `->` for scripts and pipes.
+pub(crate) fn arrow() -> &'static str {
+    use std::io::IsTerminal as _;
+    if std::io::stdout().is_terminal() {
+        "→"
+    } else {
+        "->"
+    }
+}
+
 /// Writes bytes to stdout and flushes.
 pub(crate) fn stdout_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -115,7 +115,7 @@ pub(crate) async fn permissions(
     };
     match out {
         Output::Json => output::json(&json!({
-            "environment": environment,
+            "scope": environment,
             "grants": list.iter().map(|(subject, level)| json!({
                 "subject": subject,
                 "level": level,

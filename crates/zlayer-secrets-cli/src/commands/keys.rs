@@ -154,7 +154,9 @@ pub(crate) async fn rotate(data_dir: &Path, reencrypt: bool) -> anyhow::Result<(
     progress.finish();
     let rotated = rotated.map_err(local_error)?;
     output::line(&format!(
-        "{} → {}",
-        rotated.old_fingerprint, rotated.new_fingerprint
+        "{} {} {}",
+        rotated.old_fingerprint,
+        output::arrow(),
+        rotated.new_fingerprint
     ))
 }

@@ -9,6 +9,7 @@ use crate::backend::Backend;
 use crate::cli::Output;
 use crate::output;
 use crate::output::note;
+use crate::suggest;
 use crate::value::ValueArgs;
 
 /// `ls`.
@@ -78,6 +79,19 @@ pub(crate) async fn set(
 
 /// `get`: metadata, or the value with `--reveal`.
 pub(crate) async fn get(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    reveal: bool,
+    version: Option<u32>,
+    out: Output,
+) -> anyhow::Result<()> {
+    let result = get_unhinted(backend, scope, name, reveal, version, out).await;
+    suggest::hinted(backend, scope, name, result).await
+}
+
+/// `get` itself; [`get`] adds the nearest name to a "not found".
+async fn get_unhinted(
     backend: &Backend,
     scope: &str,
     name: &str,
@@ -258,6 +272,17 @@ pub(crate) async fn rotate(
     name: &str,
     value: &ValueArgs,
 ) -> anyhow::Result<()> {
+    let result = rotate_unhinted(backend, scope, name, value).await;
+    suggest::hinted(backend, scope, name, result).await
+}
+
+/// `rotate` itself; [`rotate`] adds the nearest name to a "not found".
+async fn rotate_unhinted(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    value: &ValueArgs,
+) -> anyhow::Result<()> {
     validate_name(name)?;
     if !backend.store.exists(scope, name).await? {
         return Err(SecretsError::NotFound {
@@ -274,12 +299,27 @@ pub(crate) async fn rotate(
         );
     };
     note!("rotated {}", label(scope, name));
-    output::line(&format!("v{previous} → v{}", result.new_version))
+    output::line(&format!(
+        "v{previous} {} v{}",
+        output::arrow(),
+        result.new_version
+    ))
 }
 
 /// `history`: the readable versions, newest first, and the current one even when it was
 /// deleted or destroyed with Vault's own tools (marked so).
 pub(crate) async fn history(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    out: Output,
+) -> anyhow::Result<()> {
+    let result = history_unhinted(backend, scope, name, out).await;
+    suggest::hinted(backend, scope, name, result).await
+}
+
+/// `history` itself; [`history`] adds the nearest name to a "not found".
+async fn history_unhinted(
     backend: &Backend,
     scope: &str,
     name: &str,
@@ -332,11 +372,26 @@ pub(crate) async fn rollback(
     name: &str,
     to: u32,
 ) -> anyhow::Result<()> {
+    let result = rollback_unhinted(backend, scope, name, to).await;
+    suggest::hinted(backend, scope, name, result).await
+}
+
+/// `rollback` itself; [`rollback`] adds the nearest name to a "not found".
+async fn rollback_unhinted(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    to: u32,
+) -> anyhow::Result<()> {
     validate_name(name)?;
     let result = backend.store.rollback_secret(scope, name, to).await?;
     note!("rolled {} back to the value of v{to}", label(scope, name));
     let previous = result
         .previous_version
         .map_or_else(|| "none".to_owned(), |v| format!("v{v}"));
-    output::line(&format!("{previous} → v{}", result.new_version))
+    output::line(&format!(
+        "{previous} {} v{}",
+        output::arrow(),
+        result.new_version
+    ))
 }

@@ -25,7 +25,7 @@ fn grant_list_and_revoke() {
 
     let p = s.run(&["permissions", "--env", "prod", "--output", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&p.ok().stdout).unwrap();
-    assert_eq!(doc["environment"], "env:prod");
+    assert_eq!(doc["scope"], "env:prod");
     let grants = doc["grants"].as_array().unwrap();
     assert_eq!(grants.len(), 2);
     assert_eq!(grants[0]["subject"], "user:alice");

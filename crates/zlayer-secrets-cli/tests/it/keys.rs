@@ -56,7 +56,7 @@ fn rotate_replaces_the_key_and_keeps_the_values() {
         .unwrap()
         .to_owned();
     assert_ne!(before, after);
-    assert_eq!(line, format!("{before} → {after}\n"));
+    assert_eq!(line, format!("{before} -> {after}\n"));
     assert_ne!(std::fs::read_to_string(key_file(&s)).unwrap(), old_key);
     assert_eq!(s.reveal("a", &[]), "value-a");
     assert_eq!(s.reveal("b", &["--env", "prod"]), "value-b");
@@ -261,7 +261,7 @@ fn a_rotation_that_had_not_rekeyed_the_store_leaves_it_usable() {
     let r = s.run(&["key", "rotate"]);
     assert!(r.ok().err().contains("resuming"), "{}", r.err());
     assert!(
-        r.out().ends_with(&format!("→ {new_fingerprint}\n")),
+        r.out().ends_with(&format!("-> {new_fingerprint}\n")),
         "{}",
         r.out()
     );

@@ -84,10 +84,10 @@ fn rotate_prints_the_versions() {
     let s = Store::new();
     s.put("key", "v1-value", &[]);
     let r = s.run_with(&["rotate", "key", "--from-stdin"], Some(b"v2-value"), &[]);
-    assert_eq!(r.ok().out(), "v1 → v2\n");
+    assert_eq!(r.ok().out(), "v1 -> v2\n");
     assert_eq!(s.reveal("key", &[]), "v2-value");
     let r = s.run(&["rotate", "key", "--random", "--length", "40"]);
-    assert_eq!(r.ok().out(), "v2 → v3\n");
+    assert_eq!(r.ok().out(), "v2 -> v3\n");
     let value = s.reveal("key", &[]);
     assert_eq!(value.len(), 40);
     assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()));
@@ -106,7 +106,7 @@ fn history_and_rollback() {
     let table = s.run(&["history", "k"]);
     assert!(table.ok().out().contains("current"));
     let r = s.run(&["rollback", "k", "--to", "1"]);
-    assert_eq!(r.ok().out(), "v3 → v4\n");
+    assert_eq!(r.ok().out(), "v3 -> v4\n");
     assert_eq!(s.reveal("k", &[]), "a");
     s.run(&["rollback", "k", "--to", "99"]).code(1);
     s.run(&["rollback", "k", "--to", "0"]).code(2);

@@ -90,7 +90,7 @@ fn set_get_rotate_history_on_vault() {
     let mut args = vec!["rotate", "db-password", "--from-stdin"];
     args.extend_from_slice(&scope);
     let r = v.run_with(&args, Some(b"second value"), &[]);
-    assert!(r.ok().out().contains("v1 → v2"), "{}", r.out());
+    assert!(r.ok().out().contains("v1 -> v2"), "{}", r.out());
     assert_eq!(v.reveal("db-password", &scope), "second value");
 
     let mut args = vec!["get", "db-password", "--reveal", "--version", "1"];
@@ -231,7 +231,7 @@ fn set_keeps_the_fields_bao_kv_put_wrote() {
         Some(b"rotated"),
         &[],
     );
-    assert_eq!(r.ok().out(), "v2 → v3\n");
+    assert_eq!(r.ok().out(), "v2 -> v3\n");
     assert_eq!(
         bao_kv_fields("secret", &path),
         serde_json::json!({"value": "rotated", "other": "o"})
@@ -398,7 +398,7 @@ fn history_after_the_current_version_was_deleted_with_bao() {
 
     // Rolling back brings it back as version 4.
     let r = v.run(&["rollback", "x", "--to", "2", "--deployment", &dep]);
-    assert_eq!(r.ok().out(), "v3 → v4\n");
+    assert_eq!(r.ok().out(), "v3 -> v4\n");
     let doc = history(&v);
     assert_eq!(
         (doc["current"].as_u64(), doc["current_state"].as_str()),

@@ -460,7 +460,7 @@ fn cases() -> Vec<Case> {
             "data dir is a regular file",
             &["--data-dir", "$W/plain", "set", "x", "--value", "1"],
             1,
-            "cannot create the directory",
+            "is not a directory (check --data-dir or ZLAYER_SECRETS_DIR)",
         )
         .file("plain", "not a directory"),
         case(
@@ -522,7 +522,7 @@ fn cases() -> Vec<Case> {
             "no value source",
             &["set", "alpha"],
             2,
-            "the following required arguments were not provided",
+            "the value is missing: give one of --from-stdin",
         ),
         case(
             "--length without --random",
