@@ -27,8 +27,12 @@ use crate::value::ValueArgs;
 #[derive(Debug, Parser)]
 #[command(name = "zlayer-secret", version, max_term_width = 100)]
 pub struct Cli {
+    /// Print no notes or warnings on stderr, only errors.
+    #[arg(short = 'q', long, global = true, help_heading = GLOBAL)]
+    pub(crate) quiet: bool,
+
     /// Directory of the store and its key file.
-    #[arg(long, global = true, value_name = "DIR", env = "ZLAYER_SECRETS_DIR")]
+    #[arg(long, global = true, value_name = "DIR", env = "ZLAYER_SECRETS_DIR", help_heading = GLOBAL)]
     pub(crate) data_dir: Option<PathBuf>,
 
     /// Where the secrets are kept: the local encrypted store, or a Vault / OpenBao KV v2
@@ -37,6 +41,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         value_enum,
         env = "ZLAYER_SECRETS_BACKEND",
         default_value_t = BackendKind::Local
@@ -46,7 +51,7 @@ pub struct Cli {
     /// Work against the secrets server at this URL (`zlayer-secret serve` on another host)
     /// instead of a local store, with the API key in `ZLAYER_SECRETS_API_KEY` and
     /// `ZLAYER_SECRETS_API_SECRET`.
-    #[arg(long, global = true, value_name = "URL", env = "ZLAYER_SECRETS_SERVER")]
+    #[arg(long, global = true, value_name = "URL", env = "ZLAYER_SECRETS_SERVER", help_heading = GLOBAL)]
     pub(crate) server: Option<String>,
 
     /// A PEM file of CA certificates to trust for the server's TLS certificate (with
@@ -54,6 +59,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         value_name = "PEM",
         env = "ZLAYER_SECRETS_SERVER_CA"
     )]
@@ -65,6 +71,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "ZLAYER_SECRETS_NO_AUDIT",
         value_parser = clap::builder::FalseyValueParser::new()
     )]
@@ -74,6 +81,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 }
+
+/// The help heading of the options every verb takes, listed apart from the verb's own.
+const GLOBAL: &str = "Global options";
 
 /// Where the secrets are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -99,7 +109,7 @@ pub(crate) enum Output {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub(crate) struct OutputArgs {
     /// How to print the result.
-    #[arg(long, value_enum, default_value_t = Output::Table)]
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub(crate) output: Output,
 }
 
@@ -120,10 +130,10 @@ pub(crate) enum Level {
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct EnvArgs {
     /// The environment.
-    #[arg(long, value_name = "NAME")]
+    #[arg(short = 'e', long, value_name = "NAME")]
     pub(crate) env: String,
     /// The project the environment belongs to, if any.
-    #[arg(long, value_name = "NAME")]
+    #[arg(short = 'p', long, value_name = "NAME")]
     pub(crate) project: Option<String>,
 }
 

@@ -9,7 +9,7 @@ use zlayer_secrets::audit::{self, Actor, AuditContext};
 use crate::backend::{self, Access, Backend};
 use crate::cli::{ApiKeyCommand, AuditArgs, AuditCommand, BackendKind, Cli, Command, KeyCommand};
 use crate::output::note;
-use crate::{commands, helpers, scope};
+use crate::{commands, helpers, output, scope};
 
 /// Runs the verb of a parsed command line and returns the process exit code: 0 success,
 /// 1 failure (the error is printed on stderr), 2 a usage mistake clap cannot express
@@ -34,6 +34,9 @@ pub fn run(cli: Cli) -> ExitCode {
         target
             .error(clap::error::ErrorKind::ArgumentConflict, problem)
             .exit();
+    }
+    if cli.quiet {
+        output::set_quiet();
     }
     init_logging();
     if cli.no_audit {

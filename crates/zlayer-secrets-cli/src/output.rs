@@ -14,8 +14,25 @@ macro_rules! note {
 }
 pub(crate) use note;
 
-/// Writes one line to stderr, ignoring errors (see [`note!`]).
+/// `--quiet`: notes and warnings are not printed, errors are.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns `--quiet` on for the rest of the process.
+pub(crate) fn set_quiet() {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `--quiet` is on.
+pub(crate) fn is_quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes one line to stderr, ignoring errors (see [`note!`]); with `--quiet`, only a line
+/// that reports an error (`error: ...`).
 pub(crate) fn note_line(text: &str) {
+    if is_quiet() && !text.starts_with("error:") {
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = err
         .write_all(text.as_bytes())

@@ -10,16 +10,16 @@ use zlayer_secrets::{
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ScopeArgs {
     /// Work on the secrets of this environment (scope `env:NAME`).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["deployment", "service"])]
+    #[arg(short = 'e', long, value_name = "NAME", conflicts_with_all = ["deployment", "service"])]
     pub(crate) env: Option<String>,
     /// With `--env`: the environment belongs to this project (scope `project:P:env:NAME`).
-    #[arg(long, value_name = "NAME", requires = "env")]
+    #[arg(short = 'p', long, value_name = "NAME", requires = "env")]
     pub(crate) project: Option<String>,
     /// Work on the secrets of this deployment.
-    #[arg(long, value_name = "NAME", default_value = "default")]
+    #[arg(short = 'd', long, value_name = "NAME", default_value = "default")]
     pub(crate) deployment: String,
     /// With a deployment: the secrets of this one service (scope `DEPLOYMENT/SERVICE`).
-    #[arg(long, value_name = "NAME")]
+    #[arg(short = 's', long, value_name = "NAME")]
     pub(crate) service: Option<String>,
 }
 
