@@ -169,6 +169,8 @@ pub(crate) enum Command {
         scope: ScopeArgs,
         #[command(flatten)]
         value: ValueArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 
     /// Show a secret's metadata; with --reveal, print its value.
@@ -201,6 +203,12 @@ pub(crate) enum Command {
         scope: ScopeArgs,
         #[command(flatten)]
         value: ValueArgs,
+        /// Write a new version even when the value is the current one (by default an
+        /// unchanged value adds no version, as `import` skips unchanged entries).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 
     /// Delete secrets and all their versions; fails on a name that does not exist.
@@ -236,6 +244,8 @@ pub(crate) enum Command {
         scope: ScopeArgs,
         #[command(flatten)]
         value: ValueArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 
     /// List the retained versions of a secret.
@@ -261,6 +271,8 @@ pub(crate) enum Command {
         to: u32,
         #[command(flatten)]
         scope: ScopeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 
     /// Store every entry of a dotenv or JSON file, all or nothing (on Vault: one by one).
@@ -592,8 +604,9 @@ impl Command {
     pub(crate) fn audit_purpose(&self) -> Option<AuditAction> {
         match self {
             Self::Export { .. } => Some(AuditAction::Export),
-            // Its reads only compare values with the file's; its writes are recorded.
-            Self::Import { .. } => Some(AuditAction::Import),
+            // Their reads only compare values with the file's (`set`: with the new value,
+            // to skip an unchanged one); their writes are recorded.
+            Self::Import { .. } | Self::Set { .. } => Some(AuditAction::Import),
             Self::Run { .. } | Self::Inject { .. } => Some(AuditAction::Resolve),
             Self::Revoke { .. } => Some(AuditAction::Revoke),
             Self::GitCredential { .. } => Some(AuditAction::HelperGet),

@@ -141,9 +141,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             };
             commands::secrets::ls(&open(Access::Read).await?, &scope, output.output).await?;
         }
-        Command::Create { name, scope, value } => {
+        Command::Create {
+            name,
+            scope,
+            value,
+            output,
+        } => {
             let scope = scope.scope()?;
-            commands::secrets::create(&open(Access::Write).await?, &scope, &name, &value).await?;
+            commands::secrets::create(
+                &open(Access::Write).await?,
+                &scope,
+                &name,
+                &value,
+                output.output,
+            )
+            .await?;
         }
         Command::Get {
             name,
@@ -163,9 +175,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             )
             .await?;
         }
-        Command::Set { name, scope, value } => {
+        Command::Set {
+            name,
+            scope,
+            value,
+            force,
+            output,
+        } => {
             let scope = scope.scope()?;
-            commands::secrets::set(&open(Access::Write).await?, &scope, &name, &value).await?;
+            let write = commands::secrets::Write {
+                value: &value,
+                force,
+                out: output.output,
+            };
+            commands::secrets::set(&open(Access::Write).await?, &scope, &name, &write).await?;
         }
         Command::Rm { names, scope } => {
             let scope = scope.scope()?;
@@ -175,9 +198,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let scope = scope.scope()?;
             commands::secrets::unset(&open(Access::Write).await?, &scope, &names).await?;
         }
-        Command::Rotate { name, scope, value } => {
+        Command::Rotate {
+            name,
+            scope,
+            value,
+            output,
+        } => {
             let scope = scope.scope()?;
-            commands::secrets::rotate(&open(Access::Write).await?, &scope, &name, &value).await?;
+            commands::secrets::rotate(
+                &open(Access::Write).await?,
+                &scope,
+                &name,
+                &value,
+                output.output,
+            )
+            .await?;
         }
         Command::History {
             name,
@@ -188,9 +223,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             commands::secrets::history(&open(Access::Read).await?, &scope, &name, output.output)
                 .await?;
         }
-        Command::Rollback { name, to, scope } => {
+        Command::Rollback {
+            name,
+            to,
+            scope,
+            output,
+        } => {
             let scope = scope.scope()?;
-            commands::secrets::rollback(&open(Access::Write).await?, &scope, &name, to).await?;
+            commands::secrets::rollback(
+                &open(Access::Write).await?,
+                &scope,
+                &name,
+                to,
+                output.output,
+            )
+            .await?;
         }
         Command::Import {
             file,

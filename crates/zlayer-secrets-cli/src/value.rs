@@ -62,6 +62,11 @@ impl ValueArgs {
         )
     }
 
+    /// Whether the value is generated (`--random`): new every time.
+    pub(crate) fn is_random(&self) -> bool {
+        self.source.random
+    }
+
     /// Reads the value from its source.
     pub(crate) fn read(&self) -> anyhow::Result<Secret> {
         let s = &self.source;

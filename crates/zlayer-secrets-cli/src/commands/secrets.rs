@@ -46,6 +46,24 @@ pub(crate) async fn ls(backend: &Backend, scope: &str, out: Output) -> anyhow::R
     }
 }
 
+/// The result of a write, for `--output json`: the stable keys `scope`, `name`, `version`
+/// (now current) and `previous_version` (`null` for a new secret), and `changed`.
+fn written(
+    scope: &str,
+    name: &str,
+    version: u32,
+    previous: Option<u32>,
+    changed: bool,
+) -> anyhow::Result<()> {
+    output::json(&json!({
+        "scope": scope,
+        "name": name,
+        "version": version,
+        "previous_version": previous,
+        "changed": changed,
+    }))
+}
+
 /// `create`: fails if the secret exists, atomically (the store's `create_secret`: of
 /// several processes creating one name at once exactly one succeeds).
 pub(crate) async fn create(
@@ -53,6 +71,7 @@ pub(crate) async fn create(
     scope: &str,
     name: &str,
     value: &ValueArgs,
+    out: Output,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     let secret = value.read()?;
@@ -60,20 +79,64 @@ pub(crate) async fn create(
     // tools does not exist, but its version numbers go on.
     let version = backend.store.create_secret(scope, name, &secret).await?;
     note!("created {} (v{version})", label(scope, name));
+    if out == Output::Json {
+        return written(scope, name, version, None, true);
+    }
     Ok(())
 }
 
-/// `set`: create or update.
+/// How `set` writes: the value, `--force`, `--output`.
+pub(crate) struct Write<'a> {
+    pub(crate) value: &'a ValueArgs,
+    pub(crate) force: bool,
+    pub(crate) out: Output,
+}
+
+/// `set`: create or update; a value equal to the current one adds no version unless
+/// `--force` (a `--random` value is always new).
 pub(crate) async fn set(
     backend: &Backend,
     scope: &str,
     name: &str,
-    value: &ValueArgs,
+    write: &Write<'_>,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
-    let secret = value.read()?;
+    let secret = write.value.read()?;
+    // What cannot be read for the comparison (a key that may write but not read the
+    // metadata, ...) is no reason not to try the write, which decides.
+    let current = match backend.store.get_metadata(scope, name).await {
+        Ok(meta) => Some(meta.version),
+        Err(e) => {
+            tracing::debug!(error = %e, "no current version to compare with");
+            None
+        }
+    };
+    if let Some(version) = current
+        && !write.force
+        && !write.value.is_random()
+    {
+        // The comparison reads exactly the current version; a value that is no text
+        // (written by another tool to Vault) is simply different.
+        match backend.store.get_secret_version(scope, name, version).await {
+            Ok(old) if old.expose() == secret.expose() => {
+                note!(
+                    "{} unchanged (v{version}); --force writes a new version anyway",
+                    label(scope, name)
+                );
+                if write.out == Output::Json {
+                    return written(scope, name, version, Some(version), false);
+                }
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot compare with the current value"),
+        }
+    }
     let version = backend.store.write_secret(scope, name, &secret).await?;
     note!("stored {} (v{version})", label(scope, name));
+    if write.out == Output::Json {
+        return written(scope, name, version, current, true);
+    }
     Ok(())
 }
 
@@ -271,8 +334,9 @@ pub(crate) async fn rotate(
     scope: &str,
     name: &str,
     value: &ValueArgs,
+    out: Output,
 ) -> anyhow::Result<()> {
-    let result = rotate_unhinted(backend, scope, name, value).await;
+    let result = rotate_unhinted(backend, scope, name, value, out).await;
     suggest::hinted(backend, scope, name, result).await
 }
 
@@ -282,6 +346,7 @@ async fn rotate_unhinted(
     scope: &str,
     name: &str,
     value: &ValueArgs,
+    out: Output,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     if !backend.store.exists(scope, name).await? {
@@ -299,6 +364,9 @@ async fn rotate_unhinted(
         );
     };
     note!("rotated {}", label(scope, name));
+    if out == Output::Json {
+        return written(scope, name, result.new_version, Some(previous), true);
+    }
     output::line(&format!(
         "v{previous} {} v{}",
         output::arrow(),
@@ -371,8 +439,9 @@ pub(crate) async fn rollback(
     scope: &str,
     name: &str,
     to: u32,
+    out: Output,
 ) -> anyhow::Result<()> {
-    let result = rollback_unhinted(backend, scope, name, to).await;
+    let result = rollback_unhinted(backend, scope, name, to, out).await;
     suggest::hinted(backend, scope, name, result).await
 }
 
@@ -382,10 +451,20 @@ async fn rollback_unhinted(
     scope: &str,
     name: &str,
     to: u32,
+    out: Output,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     let result = backend.store.rollback_secret(scope, name, to).await?;
     note!("rolled {} back to the value of v{to}", label(scope, name));
+    if out == Output::Json {
+        return written(
+            scope,
+            name,
+            result.new_version,
+            result.previous_version,
+            true,
+        );
+    }
     let previous = result
         .previous_version
         .map_or_else(|| "none".to_owned(), |v| format!("v{v}"));
