@@ -382,7 +382,7 @@ fn history_after_the_current_version_was_deleted_with_bao() {
         .iter()
         .map(|e| e["version"].as_u64().unwrap())
         .collect();
-    assert_eq!(versions, [1, 2], "{doc}");
+    assert_eq!(versions, [2, 1], "newest first: {doc}");
     let table = v.run(&["history", "x", "--deployment", &dep]);
     assert!(
         table.ok().out().contains("current (deleted)"),
