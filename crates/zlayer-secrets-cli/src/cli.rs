@@ -299,9 +299,9 @@ pub(crate) enum Command {
         after_help = "The output reads back with `import` to the identical values.\n\nExamples:\n  zlayer-secret export --format env --env prod > prod.env\n  zlayer-secret export --format json --to backup.json"
     )]
     Export {
-        /// The format.
-        #[arg(long, value_enum, default_value = "env")]
-        format: FormatArg,
+        /// The format (`--output` is the same option).
+        #[arg(long, visible_alias = "output", value_enum, default_value = "env")]
+        format: crate::formats::ExportFormat,
         /// Write to this new file (created with mode 0600) instead of stdout.
         #[arg(long, value_name = "FILE")]
         to: Option<PathBuf>,

@@ -26,6 +26,19 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// The formats `export` writes: those `import` reads, and two it only writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// `NAME="value"` lines (the dotenv dialect in docs/cli.md).
+    Env,
+    /// One JSON object of name/string pairs.
+    Json,
+    /// `export NAME='value'` lines, which a POSIX shell sources to the identical values.
+    Shell,
+    /// `NAME=value` lines, docker's `--env-file` (taken literally: no line breaks).
+    Docker,
+}
+
 /// The error for the problems of the file `shown`: `FILE: line 3: ...` for one, else a
 /// count and one problem a line.
 pub(crate) fn problems<P: ToString>(shown: &str, problems: &[P]) -> anyhow::Error {

@@ -11,7 +11,9 @@
 //!   each with the [`Place`] it was found at, and [`Warning`]s;
 //! - [`dotenv`] is the dotenv dialect: its reader ([`dotenv::parse`]) and the writer whose
 //!   output every common reader reads alike ([`dotenv::write_entry`]);
-//! - [`json`] is the JSON object of name/string pairs: [`json::parse`] and [`json::write`].
+//! - [`json`] is the JSON object of name/string pairs: [`json::parse`] and [`json::write`];
+//! - [`shell`] writes what is only ever written: `export K='v'` lines for a POSIX shell and
+//!   docker's `--env-file`.
 //!
 //! Errors ([`FormatError`]) and warnings name the line, the position or the key concerned,
 //! never a value. Values travel as `Secret`, and every buffer that holds values is zeroized.
@@ -21,6 +23,7 @@ mod format;
 
 pub mod dotenv;
 pub mod json;
+pub mod shell;
 
 pub use error::{FormatError, JsonSyntax, JsonType, Warning};
 pub use format::{Contents, Format, Pair, Place, read};

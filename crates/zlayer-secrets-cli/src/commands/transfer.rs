@@ -8,11 +8,11 @@ use anyhow::{Context as _, bail};
 use serde_json::json;
 use zeroize::Zeroizing;
 use zlayer_secrets::{Secret, SecretsError, WriteOp, validate_name};
-use zlayer_secrets_formats::{Format, Place, dotenv};
+use zlayer_secrets_formats::{Format, Place, dotenv, shell};
 
 use crate::backend::Backend;
 use crate::cli::Output;
-use crate::formats::{self, FormatArg, MAX_ENTRIES};
+use crate::formats::{self, ExportFormat, FormatArg, MAX_ENTRIES};
 use crate::output;
 use crate::output::note;
 use crate::progress::Progress;
@@ -174,7 +174,7 @@ pub(crate) async fn import(
 pub(crate) async fn export(
     backend: &Backend,
     scope: &str,
-    format: FormatArg,
+    format: ExportFormat,
     to: Option<&Path>,
 ) -> anyhow::Result<()> {
     let list = backend.store.list_secrets(scope).await?;
@@ -196,8 +196,10 @@ pub(crate) async fn export(
     }
     drop(values);
     let text = match format {
-        FormatArg::Env => env_text(scope, &entries)?,
-        FormatArg::Json => zlayer_secrets_formats::json::write(&entries),
+        ExportFormat::Env => env_text(scope, &entries)?,
+        ExportFormat::Json => zlayer_secrets_formats::json::write(&entries),
+        ExportFormat::Shell => lines_text(scope, &entries, "shell", shell::write_shell_entry)?,
+        ExportFormat::Docker => lines_text(scope, &entries, "docker", shell::write_docker_entry)?,
     };
     match to {
         None => output::stdout_bytes(text.as_bytes())?,
@@ -237,6 +239,30 @@ fn env_text(scope: &str, entries: &[(String, Secret)]) -> anyhow::Result<Zeroizi
             many.join("\n  ")
         ),
     }
+}
+
+/// The text of `entries` written one by one with `write` (`--format shell` or `docker`), or
+/// (writing nothing) an error naming every secret the format cannot hold.
+fn lines_text(
+    scope: &str,
+    entries: &[(String, Secret)],
+    format: &str,
+    write: fn(&mut Zeroizing<String>, &str, &str) -> Result<(), shell::NotWritable>,
+) -> anyhow::Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    let mut refused = Vec::new();
+    for (name, value) in entries {
+        if let Err(why) = write(&mut text, name, value.expose()) {
+            refused.push(format!("{}: {why}", zlayer_secrets::label(scope, name)));
+        }
+    }
+    if refused.is_empty() {
+        return Ok(text);
+    }
+    bail!(
+        "cannot export as {format}, nothing written (export with --format json instead):\n  {}",
+        refused.join("\n  ")
+    )
 }
 
 /// The values of `names` in `scope`, like `get_secrets`, and apart from them the secrets

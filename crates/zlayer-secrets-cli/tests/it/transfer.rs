@@ -248,3 +248,84 @@ fn files_larger_than_16_mib_are_refused_clearly() {
         r.err()
     );
 }
+
+/// `export --format shell`: a POSIX shell that sources the output gets every value exactly,
+/// whatever it holds (quotes, `$`, backslashes, newlines, unicode).
+#[test]
+fn shell_export_sources_to_the_identical_values() {
+    let s = Store::new();
+    let mut rng = crate::Rng::new(0x5eed_5e11);
+    let values: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            let mut value = rng.tricky_value();
+            value.retain(|c| c != '\0');
+            // `set --from-stdin` removes one trailing newline: keep the value as stored.
+            if value.ends_with('\n') || value.ends_with('\r') {
+                value.push('.');
+            }
+            (format!("V_{i:02}"), value)
+        })
+        .collect();
+    for (name, value) in &values {
+        s.put(name, value, &["--env", "sh"]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secrets.sh");
+    s.run(&[
+        "export",
+        "--env",
+        "sh",
+        "--format",
+        "shell",
+        "--to",
+        file.to_str().unwrap(),
+    ])
+    .ok();
+    for (name, value) in &values {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(". \"$1\"; printf '%s' \"${name}\""))
+            .arg("sh")
+            .arg(&file)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), *value, "{name}");
+    }
+}
+
+/// `export --format docker` writes `NAME=value` literally and refuses what docker's
+/// env-file cannot hold, writing nothing.
+#[test]
+fn docker_export_is_literal_and_refuses_line_breaks() {
+    let s = Store::new();
+    s.put(
+        "A",
+        "value with spaces = and \"quotes\" # not a comment",
+        &["--env", "d"],
+    );
+    s.put("db-password", "x", &["--env", "d"]);
+    let r = s.run(&["export", "--env", "d", "--format", "docker"]);
+    assert_eq!(
+        r.ok().out(),
+        "A=value with spaces = and \"quotes\" # not a comment\ndb-password=x\n"
+    );
+    s.put("MULTI", "one\ntwo", &["--env", "d"]);
+    let r = s.run(&["export", "--env", "d", "--format", "docker"]);
+    r.code(1)
+        .err_contains("env:d/MULTI: the value holds a line break");
+    assert_eq!(r.out(), "");
+    assert!(!r.err().contains("one\ntwo"));
+    // `--output` is `--format` under another name.
+    let r = s.run(&["export", "--env", "d", "--output", "json"]);
+    assert!(
+        r.ok().out().contains("\"MULTI\": \"one\\ntwo\""),
+        "{}",
+        r.out()
+    );
+}
