@@ -512,6 +512,14 @@ pub(crate) enum Command {
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
 
+    /// List or remove the registry credentials the docker helper stored (never a password).
+    #[command(subcommand)]
+    Registry(CredentialCommand),
+
+    /// List or remove the Git credentials the git helper stored (never a value).
+    #[command(subcommand)]
+    Git(CredentialCommand),
+
     /// Inspect or change the key that protects the store.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -591,6 +599,10 @@ impl Command {
             Self::ApiKey(ApiKeyCommand::Create { .. }) => "api-key create",
             Self::ApiKey(ApiKeyCommand::Ls { .. }) => "api-key ls",
             Self::ApiKey(ApiKeyCommand::Rm { .. }) => "api-key rm",
+            Self::Registry(CredentialCommand::Ls { .. }) => "registry ls",
+            Self::Registry(CredentialCommand::Rm { .. }) => "registry rm",
+            Self::Git(CredentialCommand::Ls { .. }) => "git ls",
+            Self::Git(CredentialCommand::Rm { .. }) => "git rm",
             Self::Key(KeyCommand::Status { .. }) => "key status",
             Self::Key(KeyCommand::Rotate { .. }) => "key rotate",
             Self::Audit(args) => args.verb(),
@@ -646,6 +658,22 @@ pub(crate) enum ApiKeyCommand {
     /// Delete API keys; their tokens stop working at once.
     Rm {
         /// The keys' ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+}
+
+/// The `registry` and `git` verbs.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CredentialCommand {
+    /// List the stored credentials: id, where they apply, user name, kind; never a secret.
+    Ls {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Remove credentials by id (as `ls` shows them).
+    Rm {
+        /// The credentials' ids.
         #[arg(required = true)]
         ids: Vec<String>,
     },

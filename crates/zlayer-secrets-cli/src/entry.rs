@@ -103,6 +103,10 @@ fn local_only(command: &Command) -> Option<(&'static str, &'static str)> {
         Command::Key(KeyCommand::Status { .. }) => ("key status", ON_THE_HOST),
         Command::Key(KeyCommand::Rotate { .. }) => ("key rotate", ON_THE_HOST),
         Command::ApiKey(_) => ("api-key", ON_THE_HOST),
+        Command::Registry(_) | Command::Git(_) => (
+            command.verb(),
+            "the helpers keep their credentials in a local store; run it where they run",
+        ),
         Command::Serve { .. } => (
             "serve",
             "a server serves the store of its own data directory (or Vault)",
@@ -329,6 +333,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let scope = scope.scope()?;
             let backend = open(Access::Read).await?;
             commands::inject::read(backend, &scope, &reference, no_newline).await?;
+        }
+        Command::Registry(verb) => {
+            let backend = open(commands::credentials::access(&verb)).await?;
+            commands::credentials::registry(&backend, &verb).await?;
+        }
+        Command::Git(verb) => {
+            let backend = open(commands::credentials::access(&verb)).await?;
+            commands::credentials::git(&backend, &verb).await?;
         }
         Command::Key(KeyCommand::Status { output }) => {
             commands::keys::status(location.local_only("key status")?, output.output).await?;

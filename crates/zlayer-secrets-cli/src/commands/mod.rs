@@ -2,6 +2,7 @@
 
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod credentials;
 pub(crate) mod grants;
 pub(crate) mod inject;
 pub(crate) mod keys;

@@ -389,3 +389,32 @@ fn requests_are_read_in_pieces_and_bounded() {
         "the request on standard input holds more than 1048576 bytes, the limit here\n"
     );
 }
+
+/// `registry ls` shows what the docker helper stored without its secret; `registry rm ID`
+/// removes it.
+#[test]
+fn registry_ls_and_rm_manage_what_the_helper_stored() {
+    let s = crate::Store::new();
+    let mut helper = std::process::Command::new(env!("CARGO_BIN_EXE_docker-credential-zlayer"));
+    helper
+        .arg("store")
+        .env("ZLAYER_SECRETS_DIR", s.path())
+        .env_remove("ZLAYER_SECRETS_KEY")
+        .env_remove("ZLAYER_SECRETS_PASSWORD");
+    let run = zlayer_secrets_testsupport::process::run_command(
+        helper,
+        Some(br#"{"ServerURL":"ghcr.io","Username":"alice","Secret":"pat-never-shown"}"#),
+    );
+    run.ok();
+    let r = s.run(&["registry", "ls"]);
+    let out = r.ok().out();
+    assert!(out.contains("ghcr.io") && out.contains("alice"), "{out}");
+    assert!(!out.contains("pat-never-shown"), "{out}");
+    let r = s.run(&["registry", "ls", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
+    let id = doc["credentials"][0]["id"].as_str().unwrap().to_owned();
+    s.run(&["registry", "rm", &id]).ok();
+    let r = s.run(&["registry", "ls", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.ok().out()).unwrap();
+    assert_eq!(doc["credentials"].as_array().unwrap().len(), 0);
+}

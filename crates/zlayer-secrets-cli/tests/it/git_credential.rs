@@ -528,3 +528,35 @@ fn requests_are_read_in_pieces_and_bounded() {
     );
     assert_eq!(r.out(), "");
 }
+
+/// `git ls` shows what the helper stored without its secret; `git rm ID` removes it, and
+/// git then gets nothing for the host.
+#[test]
+fn git_ls_and_rm_manage_what_the_helper_stored() {
+    let s = crate::Store::new();
+    s.run_with(
+        &["git-credential", "store"],
+        Some(b"protocol=https\nhost=example.com\nusername=ci\npassword=tok-shown-never\n\n"),
+        &[],
+    )
+    .ok();
+    let r = s.run(&["git", "ls", "--output", "json"]);
+    let out = r.ok().out();
+    assert!(!out.contains("tok-shown-never"), "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let creds = doc["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 1, "{out}");
+    assert_eq!(creds[0]["username"], "ci");
+    let id = creds[0]["id"].as_str().unwrap().to_owned();
+    let r = s.run(&["git", "rm", &id]);
+    r.ok().err_contains("removed the Git credential");
+    let r = s.run_with(
+        &["git-credential", "get"],
+        Some(b"protocol=https\nhost=example.com\n\n"),
+        &[],
+    );
+    assert!(!r.ok().out().contains("tok-shown-never"), "{}", r.out());
+    s.run(&["git", "rm", &id])
+        .code(1)
+        .err_contains("no Git credential has the id");
+}
