@@ -183,6 +183,10 @@ pub(crate) enum Command {
         /// Print the value itself (to stdout, with no trailing newline added).
         #[arg(long)]
         reveal: bool,
+        /// Print one field of a JSON value (`a.b` or `/a/b`; a number indexes an array),
+        /// as `--reveal` prints a value: strings as they are, other JSON as compact JSON.
+        #[arg(long, value_name = "PATH")]
+        field: Option<String>,
         /// A past version instead of the current one.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         version: Option<u32>,

@@ -164,20 +164,30 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Get {
             name,
             reveal,
+            field,
             version,
             scope,
             output,
         } => {
             let scope = scope.scope()?;
-            commands::secrets::get(
-                &open(Access::Read).await?,
-                &scope,
-                &name,
-                reveal,
-                version,
-                output.output,
-            )
-            .await?;
+            let backend = open(Access::Read).await?;
+            match field {
+                Some(path) => {
+                    commands::secrets::get_field(
+                        &backend,
+                        &scope,
+                        &name,
+                        &path,
+                        version,
+                        output.output,
+                    )
+                    .await?;
+                }
+                None => {
+                    commands::secrets::get(&backend, &scope, &name, reveal, version, output.output)
+                        .await?;
+                }
+            }
         }
         Command::Set {
             name,

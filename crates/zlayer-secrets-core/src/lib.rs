@@ -70,7 +70,7 @@ pub use names::{
     validate_scope, validate_scope_part,
 };
 pub use provider::{SecretsProvider, SecretsStore};
-pub use resolver::{EnvPlan, SecretsResolver, is_variable_name};
+pub use resolver::{EnvPlan, JsonFieldError, SecretsResolver, is_variable_name, json_field};
 pub use scope::{EnvScopeProvider, LocalEnvScopes};
 pub use secret::Secret;
 pub use template::{Template, TemplateError};

@@ -3,6 +3,7 @@
 mod field;
 mod whole;
 
+pub use field::{JsonFieldError, json_field};
 pub use whole::{EnvPlan, is_variable_name};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};

@@ -133,13 +133,13 @@
 pub use secrecy;
 
 pub use zlayer_secrets_core::{
-    BatchSecretsStore, BoxedCause, EnvPlan, EnvScopeProvider, FileProblem, LocalEnvScopes,
-    MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX, Result,
-    RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion, SecretsError,
-    SecretsProvider, SecretsResolver, SecretsStore, StoreProblem, TamperedRecord, Template,
-    TemplateError, VersionHistory, VersionState, VersionedSecretsStore, Versions, WatchSet,
-    WriteOp, WrongKeyReason, is_reserved_scope, is_variable_name, label, reference, unix_now,
-    validate_name, validate_scope, validate_scope_part, validate_value,
+    BatchSecretsStore, BoxedCause, EnvPlan, EnvScopeProvider, FileProblem, JsonFieldError,
+    LocalEnvScopes, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_VALUE_LEN, MemoryStore, RESERVED_SCOPE_PREFIX,
+    Result, RotationResult, Secret, SecretMetadata, SecretRef, SecretScope, SecretVersion,
+    SecretsError, SecretsProvider, SecretsResolver, SecretsStore, StoreProblem, TamperedRecord,
+    Template, TemplateError, VersionHistory, VersionState, VersionedSecretsStore, Versions,
+    WatchSet, WriteOp, WrongKeyReason, is_reserved_scope, is_variable_name, json_field, label,
+    reference, unix_now, validate_name, validate_scope, validate_scope_part, validate_value,
 };
 
 /// The audit log's vocabulary and the [`AuditLog`](audit::AuditLog) trait (the

@@ -233,6 +233,39 @@ async fn get_unhinted(
 }
 
 /// `rm`: every name must exist. Deletes nothing if one does not.
+/// `get NAME --field PATH`: one field of a JSON value, printed as `--reveal` prints a value
+/// (with `--output json`, as the object of `--reveal --output json`).
+pub(crate) async fn get_field(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    path: &str,
+    version: Option<u32>,
+    out: Output,
+) -> anyhow::Result<()> {
+    validate_name(name)?;
+    let read = async {
+        let version = match version {
+            Some(v) => v,
+            None => backend.store.get_metadata(scope, name).await?.version,
+        };
+        let secret = backend
+            .store
+            .get_secret_version(scope, name, version)
+            .await?;
+        Ok::<_, SecretsError>((version, secret))
+    };
+    let (version, secret) =
+        suggest::hinted(backend, scope, name, read.await.map_err(Into::into)).await?;
+    let value = zlayer_secrets::json_field(secret.expose(), path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", label(scope, name)))?;
+    drop(secret);
+    if out == Output::Json {
+        return output::stdout_bytes(revealed_json(scope, name, version, &value)?.as_bytes());
+    }
+    output::stdout_bytes(value.as_bytes())
+}
+
 /// `get NAME --reveal --output json`: `{"name", "scope", "value", "version"}` and a newline,
 /// in a buffer that is wiped when dropped (the value is escaped into it, never into a
 /// `serde_json::Value`).
