@@ -202,7 +202,9 @@ mod tests {
         assert_eq!(json_field(doc, "a..b"), Err(JsonFieldError::EmptyPath));
         assert_eq!(json_field(doc, ""), Err(JsonFieldError::EmptyPath));
         assert_eq!(json_field("not json", "a"), Err(JsonFieldError::NotJson));
-        let shown = json_field(r#"{"k":"s3cr3t"}"#, "k.x").unwrap_err().to_string();
+        let shown = json_field(r#"{"k":"s3cr3t"}"#, "k.x")
+            .unwrap_err()
+            .to_string();
         assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
