@@ -82,6 +82,20 @@ pub struct Cli {
     pub(crate) command: Command,
 }
 
+/// A secret's name as an argument: refused by clap (exit 2, one sentence: what is wrong
+/// with it) when the store would refuse it.
+fn secret_name(text: &str) -> Result<String, String> {
+    match zlayer_secrets::validate_name(text) {
+        Ok(()) => Ok(text.to_owned()),
+        // The rule's message without the "invalid secret name: name ...:" that clap's own
+        // "invalid value ... for <NAME>" already says.
+        Err(zlayer_secrets::SecretsError::InvalidName { name }) => Err(name
+            .split_once("\": ")
+            .map_or(name.clone(), |(_, why)| why.to_owned())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The help heading of the options every verb takes, listed apart from the verb's own.
 const GLOBAL: &str = "Global options";
 
@@ -164,6 +178,7 @@ pub(crate) enum Command {
     )]
     Create {
         /// Name of the secret.
+        #[arg(value_parser = secret_name)]
         name: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -179,6 +194,7 @@ pub(crate) enum Command {
     )]
     Get {
         /// Name of the secret.
+        #[arg(value_parser = secret_name)]
         name: String,
         /// Print the value itself (to stdout, with no trailing newline added).
         #[arg(long)]
@@ -202,6 +218,7 @@ pub(crate) enum Command {
     )]
     Set {
         /// Name of the secret.
+        #[arg(value_parser = secret_name)]
         name: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -221,7 +238,7 @@ pub(crate) enum Command {
     )]
     Rm {
         /// Names of the secrets.
-        #[arg(required = true)]
+        #[arg(required = true, value_parser = secret_name)]
         names: Vec<String>,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -231,7 +248,7 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  zlayer-secret unset OLD_API_KEY --env prod")]
     Unset {
         /// Names of the secrets.
-        #[arg(required = true)]
+        #[arg(required = true, value_parser = secret_name)]
         names: Vec<String>,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -243,6 +260,7 @@ pub(crate) enum Command {
     )]
     Rotate {
         /// Name of the secret.
+        #[arg(value_parser = secret_name)]
         name: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -258,6 +276,7 @@ pub(crate) enum Command {
     )]
     History {
         /// Name of the secret.
+        #[arg(value_parser = secret_name)]
         name: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -269,6 +288,7 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  zlayer-secret rollback db-password --to 3")]
     Rollback {
         /// Name of the secret.
+        #[arg(value_parser = secret_name)]
         name: String,
         /// The version whose value to restore.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]

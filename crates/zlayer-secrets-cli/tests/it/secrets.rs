@@ -196,10 +196,23 @@ fn scopes_keep_secrets_apart() {
 #[test]
 fn invalid_names_are_refused() {
     let s = Store::new();
+    // A usage mistake (exit 2) in one sentence: what is wrong with the name, once.
     for name in ["a/b", " lead", "", "."] {
         let r = s.run(&["set", name, "--value", "x"]);
-        r.code(1);
-        assert!(r.err().contains("invalid"), "{name:?}: {}", r.err());
+        r.code(2);
+        let err = r.err();
+        assert!(err.contains("invalid value"), "{name:?}: {err}");
+        assert_eq!(err.matches("invalid").count(), 1, "{name:?}: {err}");
+        assert!(!err.contains("invalid secret name"), "{name:?}: {err}");
+    }
+    for args in [
+        &["get", "a/b"][..],
+        &["rm", "ok", "a/b"],
+        &["rotate", "a/b", "--random"],
+    ] {
+        s.run(args)
+            .code(2)
+            .err_contains("`/` is not allowed in a name");
     }
 }
 
