@@ -164,15 +164,7 @@ async fn get_unhinted(
 ) -> anyhow::Result<()> {
     validate_name(name)?;
     if reveal && out == Output::Json {
-        // The version first, then exactly that version's value: the pair belongs together.
-        let version = match version {
-            Some(v) => v,
-            None => backend.store.get_metadata(scope, name).await?.version,
-        };
-        let secret = backend
-            .store
-            .get_secret_version(scope, name, version)
-            .await?;
+        let (version, secret) = read_pinned(backend, scope, name, version).await?;
         return output::stdout_bytes(
             revealed_json(scope, name, version, secret.expose())?.as_bytes(),
         );
@@ -232,7 +224,6 @@ async fn get_unhinted(
     }
 }
 
-/// `rm`: every name must exist. Deletes nothing if one does not.
 /// `get NAME --field PATH`: one field of a JSON value, printed as `--reveal` prints a value
 /// (with `--output json`, as the object of `--reveal --output json`).
 pub(crate) async fn get_field(
@@ -244,19 +235,10 @@ pub(crate) async fn get_field(
     out: Output,
 ) -> anyhow::Result<()> {
     validate_name(name)?;
-    let read = async {
-        let version = match version {
-            Some(v) => v,
-            None => backend.store.get_metadata(scope, name).await?.version,
-        };
-        let secret = backend
-            .store
-            .get_secret_version(scope, name, version)
-            .await?;
-        Ok::<_, SecretsError>((version, secret))
-    };
-    let (version, secret) =
-        suggest::hinted(backend, scope, name, read.await.map_err(Into::into)).await?;
+    let read = read_pinned(backend, scope, name, version)
+        .await
+        .map_err(Into::into);
+    let (version, secret) = suggest::hinted(backend, scope, name, read).await?;
     let value = zlayer_secrets::json_field(secret.expose(), path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", label(scope, name)))?;
     drop(secret);
@@ -264,6 +246,25 @@ pub(crate) async fn get_field(
         return output::stdout_bytes(revealed_json(scope, name, version, &value)?.as_bytes());
     }
     output::stdout_bytes(value.as_bytes())
+}
+
+/// Version `version` of the secret (the current one if `None`) and that version's value:
+/// the version is read first, then exactly its value, so that the pair belongs together.
+async fn read_pinned(
+    backend: &Backend,
+    scope: &str,
+    name: &str,
+    version: Option<u32>,
+) -> Result<(u32, zlayer_secrets::Secret), SecretsError> {
+    let version = match version {
+        Some(v) => v,
+        None => backend.store.get_metadata(scope, name).await?.version,
+    };
+    let secret = backend
+        .store
+        .get_secret_version(scope, name, version)
+        .await?;
+    Ok((version, secret))
 }
 
 /// `get NAME --reveal --output json`: `{"name", "scope", "value", "version"}` and a newline,
@@ -299,6 +300,7 @@ fn distinct(names: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// `rm`: every name must exist. Deletes nothing if one does not.
 pub(crate) async fn rm(backend: &Backend, scope: &str, names: &[String]) -> anyhow::Result<()> {
     for name in names {
         validate_name(name)?;
