@@ -31,8 +31,9 @@ use anyhow::{Context as _, bail};
 use zlayer_secrets::audit::{self, Actor};
 use zlayer_secrets::sqlite::{Notice, StoreOptions};
 use zlayer_secrets::{
-    BatchSecretsStore, LocalStore, MemoryStore, PersistentSecretsStore, SecretsError,
-    SecretsProvider, SecretsStore, VaultSecretsProvider, VersionedSecretsStore,
+    BatchSecretsStore, LocalEnvScopes, LocalStore, MemoryStore, PersistentSecretsStore,
+    SecretsError, SecretsProvider, SecretsResolver, SecretsStore, VaultSecretsProvider,
+    VersionedSecretsStore,
 };
 use zlayer_secrets_client::{RemoteConfig, RemoteStore};
 
@@ -237,6 +238,12 @@ impl Backend {
     /// The store as a read-only provider (for the resolver).
     pub(crate) fn provider(&self) -> Arc<dyn SecretsProvider> {
         self.store.clone()
+    }
+
+    /// A resolver over this store with `scope` as the deployment scope, environments
+    /// mapped as everywhere (`env:E`, `project:P:env:E`; [`LocalEnvScopes`]).
+    pub(crate) fn resolver(&self, scope: &str) -> SecretsResolver<Arc<dyn SecretsProvider>> {
+        SecretsResolver::new(self.provider(), scope).with_env_resolver(Arc::new(LocalEnvScopes))
     }
 
     /// The store as a plain read-write store (for the typed stores).

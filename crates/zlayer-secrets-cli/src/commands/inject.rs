@@ -11,28 +11,23 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 use zlayer_secrets::crypto::ownership::write_private_file;
-use zlayer_secrets::{LocalEnvScopes, SecretRef, SecretsResolver, Template};
+use zlayer_secrets::{SecretRef, SecretsProvider, SecretsResolver, Template};
 
 use crate::backend::Backend;
 use crate::commands::transfer::read_text_file;
 use crate::output::stdout_bytes;
 
 /// Resolves the values of `env` (variable to value: references, templates, plain values)
-/// against `backend`, with `scope` as the deployment scope; a server does it in one
-/// request, with the caller's rights.
+/// with `resolver` (over `backend`'s store); a server does it in one request, with the
+/// caller's rights.
 pub(crate) async fn resolve(
     backend: &Backend,
-    scope: &str,
+    resolver: &SecretsResolver<Arc<dyn SecretsProvider>>,
     env: &HashMap<String, String>,
 ) -> zlayer_secrets::Result<Vec<(String, Zeroizing<String>)>> {
     let values = match &backend.remote {
-        Some(remote) => remote.resolve_env(scope, env).await?,
-        None => {
-            SecretsResolver::new(backend.provider(), scope)
-                .with_env_resolver(Arc::new(LocalEnvScopes))
-                .resolve_env(env)
-                .await?
-        }
+        Some(remote) => remote.resolve_env(resolver.scope(), env).await?,
+        None => resolver.resolve_env(env).await?,
     };
     Ok(values
         .into_iter()
@@ -49,9 +44,9 @@ async fn resolve_one(
     value: &str,
 ) -> anyhow::Result<Zeroizing<String>> {
     let Some(remote) = &backend.remote else {
-        let resolver = SecretsResolver::new(backend.provider(), scope)
-            .with_env_resolver(Arc::new(LocalEnvScopes));
-        return Ok(Zeroizing::new(resolver.resolve_value(value).await?));
+        return Ok(Zeroizing::new(
+            backend.resolver(scope).resolve_value(value).await?,
+        ));
     };
     let env = HashMap::from([(String::new(), value.to_owned())]);
     let mut values = remote.resolve_env(scope, &env).await?;

@@ -10,9 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
-use zlayer_secrets::{
-    EnvPlan, LocalEnvScopes, Secret, SecretRef, SecretsProvider, SecretsResolver, Template,
-};
+use zlayer_secrets::{EnvPlan, Secret, SecretRef, SecretsProvider, SecretsResolver, Template};
 use zlayer_secrets_formats::dotenv;
 use zlayer_secrets_inject::{MIN_MASKED_CHARS, Masker, SecretFiles, SecretFilesError, copy_masked};
 
@@ -103,8 +101,7 @@ pub(crate) async fn run(
         }
     }
 
-    let resolver = SecretsResolver::new(backend.provider(), base_scope.clone())
-        .with_env_resolver(Arc::new(LocalEnvScopes));
+    let resolver = backend.resolver(&base_scope);
     let prepared = prepare(&resolver, &base_env, all.as_ref()).await?;
     if dry_run {
         return dry_run_report(&prepared);
@@ -235,7 +232,7 @@ pub(super) async fn fetch(
     prepared: &Prepared,
     as_variables: bool,
 ) -> anyhow::Result<Secrets> {
-    let mut values = resolve(backend, resolver.scope(), &prepared.references)
+    let mut values = resolve(backend, resolver, &prepared.references)
         .await
         .context(
             "cannot resolve the secret references of the environment; the command was not started",
