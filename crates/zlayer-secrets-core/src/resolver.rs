@@ -422,14 +422,7 @@ fn classify<'a>(var: Option<&str>, value: &'a str) -> Result<Value<'a>> {
             .map(Value::Whole)
             .map_err(|e| malformed(var, e));
     }
-    let mentions_reference =
-        value.contains(SecretRef::PREFIX) || value.contains(SecretRef::URL_PREFIX);
-    if !value.contains("{{") {
-        if mentions_reference {
-            warn_stray(var);
-        }
-        return Ok(Value::Plain);
-    }
+    // Text without `{{` parses to itself: the one rule for a stray `$S:` serves both.
     let template = Template::parse(value).map_err(|error| SecretsError::InvalidPlaceholder {
         variable: var.map(str::to_owned),
         error,
@@ -438,7 +431,11 @@ fn classify<'a>(var: Option<&str>, value: &'a str) -> Result<Value<'a>> {
         warn_stray(var);
     }
     // Even without references: the escape `\{{` still becomes `{{`.
-    Ok(Value::Template(template))
+    Ok(if value.contains("{{") {
+        Value::Template(template)
+    } else {
+        Value::Plain
+    })
 }
 
 /// A value mentions a reference that will not be replaced: say which variable, never the

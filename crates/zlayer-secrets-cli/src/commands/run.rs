@@ -383,25 +383,23 @@ fn references(env: &BTreeMap<OsString, OsString>) -> HashMap<String, String> {
             references.insert(key.to_owned(), value.to_owned());
             continue;
         }
-        let mentions = value.contains(SecretRef::PREFIX) || value.contains(SecretRef::URL_PREFIX);
+        // A malformed placeholder is reported by the resolver, naming the variable.
+        let Ok(template) = Template::parse(value) else {
+            references.insert(key.to_owned(), value.to_owned());
+            continue;
+        };
+        if template.stray_reference() {
+            warn_stray(key);
+        }
         if !value.contains("{{") {
-            if mentions {
-                warn_stray(key);
-            }
             continue;
         }
-        // A malformed placeholder is reported by the resolver, naming the variable.
-        if let Ok(template) = Template::parse(value) {
-            if template.stray_reference() {
-                warn_stray(key);
-            }
-            let mut seen = BTreeSet::new();
-            for reference in template.references() {
-                let reference = reference.to_string();
-                if seen.insert(reference.clone()) {
-                    let part = format!("{key}{PART_SEPARATOR}{}", seen.len());
-                    references.insert(part, reference);
-                }
+        let mut seen = BTreeSet::new();
+        for reference in template.references() {
+            let reference = reference.to_string();
+            if seen.insert(reference.clone()) {
+                let part = format!("{key}{PART_SEPARATOR}{}", seen.len());
+                references.insert(part, reference);
             }
         }
         references.insert(key.to_owned(), value.to_owned());
