@@ -173,13 +173,7 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         &self,
         env: &HashMap<String, String>,
     ) -> Result<HashMap<String, String>> {
-        // Name order, so that the error reported when several values are wrong does not
-        // depend on hashing.
-        let mut vars: Vec<(Option<&str>, &str)> = env
-            .iter()
-            .map(|(k, v)| ((!k.is_empty()).then_some(k.as_str()), v.as_str()))
-            .collect();
-        vars.sort_unstable_by_key(|(var, _)| *var);
+        let vars = entries_of(env);
         let resolved = self.resolve_entries(&vars).await?;
         Ok(vars
             .into_iter()
@@ -198,17 +192,8 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         &self,
         entries: &[(Option<&str>, &str)],
     ) -> Result<Vec<Zeroizing<String>>> {
-        let mut values: Vec<Value<'_>> = Vec::with_capacity(entries.len());
-        for (var, value) in entries {
-            values.push(classify(*var, value)?);
-        }
-        // Every reference, with the variable it is in: a template may hold several.
-        let references: Vec<(Option<&str>, &SecretRef)> = entries
-            .iter()
-            .zip(&values)
-            .flat_map(|((var, _), value)| value.references().map(move |r| (*var, r)))
-            .collect();
-
+        let values = classify_all(entries)?;
+        let references = references_of(entries, &values);
         let (scopes, environments) = self.scopes_of(&references).await?;
         let mut wanted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for ((_, reference), scope) in references.iter().zip(&scopes) {
@@ -286,16 +271,9 @@ impl<P: SecretsProvider> SecretsResolver<P> {
         &self,
         env: &HashMap<String, String>,
     ) -> Result<BTreeSet<(String, String)>> {
-        let mut vars: Vec<(&String, &String)> = env.iter().collect();
-        vars.sort_unstable();
-        let mut values = Vec::with_capacity(vars.len());
-        for (var, value) in vars {
-            values.push((var.as_str(), classify(Some(var), value)?));
-        }
-        let references: Vec<(Option<&str>, &SecretRef)> = values
-            .iter()
-            .flat_map(|(var, value)| value.references().map(move |r| (Some(*var), r)))
-            .collect();
+        let entries = entries_of(env);
+        let values = classify_all(&entries)?;
+        let references = references_of(&entries, &values);
         let (scopes, _) = self.scopes_of(&references).await?;
         Ok(scopes
             .into_iter()
@@ -412,6 +390,37 @@ impl Value<'_> {
             Value::Template(template) => Box::new(template.references()),
         }
     }
+}
+
+/// The (variable, value) pairs of `env` in name order, so that the error reported when
+/// several values are wrong does not depend on hashing; the empty key is no variable.
+fn entries_of(env: &HashMap<String, String>) -> Vec<(Option<&str>, &str)> {
+    let mut entries: Vec<(Option<&str>, &str)> = env
+        .iter()
+        .map(|(k, v)| ((!k.is_empty()).then_some(k.as_str()), v.as_str()))
+        .collect();
+    entries.sort_unstable_by_key(|(var, _)| *var);
+    entries
+}
+
+/// Each value of `entries` classified ([`classify`]); the first malformed one is the error.
+fn classify_all<'a>(entries: &[(Option<&str>, &'a str)]) -> Result<Vec<Value<'a>>> {
+    entries
+        .iter()
+        .map(|(var, value)| classify(*var, value))
+        .collect()
+}
+
+/// Every reference of `values`, with the variable it is in: a template may hold several.
+fn references_of<'v>(
+    entries: &[(Option<&'v str>, &str)],
+    values: &'v [Value<'_>],
+) -> Vec<(Option<&'v str>, &'v SecretRef)> {
+    entries
+        .iter()
+        .zip(values)
+        .flat_map(|((var, _), value)| value.references().map(move |r| (*var, r)))
+        .collect()
 }
 
 /// Sorts `value` (of variable `var`, if any) into plain, reference or template; a
