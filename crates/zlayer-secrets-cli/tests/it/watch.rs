@@ -13,6 +13,27 @@ use crate::{Store, kill};
 /// SIGTERM, to the file `$LOG`.
 const PROGRAM: &str = r#"echo "$$ $SECRET" >> "$LOG"; trap 'echo "$$ term" >> "$LOG"; exit 0' TERM; while :; do sleep 0.05; done"#;
 
+/// Starts `cmd` with `SECRET=secret` (unless `None`) and `LOG=log`, no input, stdout
+/// discarded and stderr piped for [`finish`].
+fn start(mut cmd: Command, secret: Option<&str>, log: &Path) -> Child {
+    if let Some(secret) = secret {
+        cmd.env("SECRET", secret);
+    }
+    cmd.env("LOG", log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+/// Waits for `child` to end: its exit code and what it wrote to stderr.
+fn finish(child: &mut Child) -> (Option<i32>, String) {
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
 fn lines(log: &Path) -> Vec<String> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -33,7 +54,7 @@ pub(crate) fn rotations_restart_the_program_once(
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
     let reference = format!("$S:{name}");
-    let mut cmd = command(&[
+    let cmd = command(&[
         "run",
         "--watch",
         "--interval",
@@ -45,12 +66,7 @@ pub(crate) fn rotations_restart_the_program_once(
         "-c",
         PROGRAM,
     ]);
-    cmd.env("SECRET", &reference)
-        .env("LOG", &log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child: Child = cmd.spawn().unwrap();
+    let mut child = start(cmd, Some(&reference), &log);
     let started = |n: usize| wait_until(Duration::from_secs(20), || lines(&log).len() >= n);
     assert!(started(1), "the program never started: {:?}", lines(&log));
     let first = lines(&log);
@@ -71,10 +87,8 @@ pub(crate) fn rotations_restart_the_program_once(
 
     // SIGTERM to `run` reaches the program, whose exit code `run` exits with.
     assert!(kill("-TERM", child.id()));
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    let (code, stderr) = finish(&mut child);
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(lines(&log)[3], format!("{pid2} term"));
     assert!(stderr.contains("changed: restarting sh"), "{stderr}");
     for value in ["first-value", "second-value", "third-value"] {
@@ -120,7 +134,7 @@ fn a_deleted_secret_stops_the_program_and_run_fails() {
     s.put("watched", "first-value", &[]);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
-    let mut cmd = s.command(&[
+    let cmd = s.command(&[
         "run",
         "--watch",
         "--interval",
@@ -130,18 +144,11 @@ fn a_deleted_secret_stops_the_program_and_run_fails() {
         "-c",
         PROGRAM,
     ]);
-    cmd.env("SECRET", "$S:watched")
-        .env("LOG", &log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = start(cmd, Some("$S:watched"), &log);
     assert!(wait_until(Duration::from_secs(20), || lines(&log).len() == 1));
     s.run(&["rm", "watched"]).ok();
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    let (code, stderr) = finish(&mut child);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("can no longer be resolved"), "{stderr}");
     assert!(lines(&log)[1].ends_with(" term"), "{:?}", lines(&log));
 }
@@ -153,7 +160,7 @@ fn a_program_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
     let stubborn = r#"echo "$$ $SECRET" >> "$LOG"; trap '' TERM; while :; do sleep 0.05; done"#;
-    let mut cmd = s.command(&[
+    let cmd = s.command(&[
         "run",
         "--watch",
         "--interval",
@@ -165,12 +172,7 @@ fn a_program_that_ignores_sigterm_is_killed_after_the_grace_period() {
         "-c",
         stubborn,
     ]);
-    cmd.env("SECRET", "$S:watched")
-        .env("LOG", &log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = start(cmd, Some("$S:watched"), &log);
     assert!(wait_until(Duration::from_secs(20), || lines(&log).len() == 1));
     s.put("watched", "second-value", &[]);
     assert!(
@@ -183,9 +185,8 @@ fn a_program_that_ignores_sigterm_is_killed_after_the_grace_period() {
     assert_eq!(value2, "second-value");
     // The second program ignores SIGTERM too: it is ended here, and `run` with it.
     assert!(kill("-KILL", pid2.parse().unwrap()));
-    assert_eq!(child.wait().unwrap().code(), Some(137));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let (code, stderr) = finish(&mut child);
+    assert_eq!(code, Some(137), "{stderr}");
     assert!(
         stderr.contains("did not end within 1s of SIGTERM: killing it"),
         "{stderr}"
@@ -200,7 +201,7 @@ fn run_all_watches_the_whole_scope() {
     let log = dir.path().join("log");
     let program =
         r#"echo "$$ ${A-} ${B-unset}" >> "$LOG"; trap 'exit 0' TERM; while :; do sleep 0.05; done"#;
-    let mut cmd = s.command(&[
+    let cmd = s.command(&[
         "run",
         "--all",
         "--env",
@@ -213,11 +214,7 @@ fn run_all_watches_the_whole_scope() {
         "-c",
         program,
     ]);
-    cmd.env("LOG", &log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = start(cmd, None, &log);
     assert!(wait_until(Duration::from_secs(20), || lines(&log).len() == 1));
     assert!(lines(&log)[0].ends_with(" first-a unset"));
     s.put("B", "added-b", &["--env", "prod"]);
@@ -232,7 +229,8 @@ fn run_all_watches_the_whole_scope() {
         lines(&log)
     );
     assert!(kill("-TERM", child.id()));
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (code, stderr) = finish(&mut child);
+    assert_eq!(code, Some(0), "{stderr}");
     s.run(&["run", "--watch", "--mount-dir", "x", "--", "true"])
         .code(2);
     s.run(&["run", "--interval", "1s", "--", "true"]).code(2);
